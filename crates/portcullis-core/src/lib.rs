@@ -1,0 +1,26 @@
+//! The pure core of Portcullis: domain types, access-token claims, the refresh-rotation and
+//! revocation decisions, and the storage traits that backends implement.
+//!
+//! Nothing in this crate performs I/O, reads a clock or knows about HTTP or SQL: callers pass
+//! `now` in, and every rule here is a plain function that can be tested with a table.
+
+pub mod claims;
+pub mod event;
+pub mod ids;
+pub mod revocation;
+pub mod rotation;
+pub mod session;
+pub mod store;
+pub mod user;
+
+pub use claims::AccessClaims;
+pub use event::{EventKind, SecurityEvent};
+pub use ids::{SessionId, TokenHash, UserId};
+pub use revocation::{RevocationChange, RevocationProbe, RevocationSnapshot, RevocationState};
+pub use rotation::{Decision, FamilyState, RotationPolicy, TokenState};
+pub use session::{ClientInfo, Family, RefreshToken, RevocationReason};
+pub use store::{
+    Durable, EventStore, KeyStore, RevocationCache, RotationOutcome, RotationRequest, SessionStore,
+    StoreError, StoreResult, StoredSigningKey, UserRevocation, UserStore,
+};
+pub use user::User;

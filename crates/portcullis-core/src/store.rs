@@ -1,0 +1,185 @@
+//! The storage seam. Each tier implements these traits once: the embedded tier with SQLite and
+//! an in-process cache, the production tier with Postgres and Redis. Everything above the seam
+//! (the service and HTTP layers) is the same code for both.
+//!
+//! Two roles are kept apart: a [`Durable`] store is the source of truth and applies each change
+//! in one transaction; a [`RevocationCache`] answers the hot-path revocation checks and is
+//! refilled from the durable store whenever it cannot vouch for its contents.
+
+use crate::event::SecurityEvent;
+use crate::ids::{SessionId, TokenHash, UserId};
+use crate::revocation::{RevocationChange, RevocationProbe, RevocationSnapshot, RevocationState};
+use crate::rotation::RotationPolicy;
+use crate::session::{ClientInfo, Family, RefreshToken, RevocationReason};
+use crate::user::User;
+use async_trait::async_trait;
+use time::OffsetDateTime;
+use uuid::Uuid;
+
+/// Errors every backend maps its own failures into.
+#[derive(Debug, thiserror::Error)]
+pub enum StoreError {
+    #[error("the email address is already registered")]
+    EmailTaken,
+    /// The backend could not be reached in time; the request may be retried later.
+    #[error("storage is unavailable: {0}")]
+    Unavailable(String),
+    #[error("storage failed: {0}")]
+    Backend(String),
+}
+
+pub type StoreResult<T> = Result<T, StoreError>;
+
+/// A refresh presentation, with everything the backend needs to apply any decision atomically.
+#[derive(Clone, Debug)]
+pub struct RotationRequest {
+    pub presented: TokenHash,
+    /// The successor's hash; the successor itself is derived from the presented token, so a
+    /// replay within the grace window maps to this same row.
+    pub successor: TokenHash,
+    pub now: OffsetDateTime,
+    pub policy: RotationPolicy,
+    pub client: ClientInfo,
+    /// Until when the family's access tokens stay denied if this presentation revokes it.
+    pub session_deny_until: OffsetDateTime,
+}
+
+/// What a rotation did. The family and user are as they stand after the transaction.
+#[derive(Clone, Debug)]
+pub enum RotationOutcome {
+    Rotated {
+        user: User,
+        family: Family,
+        successor_expires_at: OffsetDateTime,
+    },
+    Replayed {
+        user: User,
+        family: Family,
+        successor_expires_at: OffsetDateTime,
+    },
+    /// The family was revoked by this presentation; `family.last_client` is the legitimate
+    /// holder's last use.
+    ReuseDetected {
+        family: Family,
+    },
+    FamilyRevoked {
+        family: Family,
+    },
+    /// Unknown token, or expired token or family.
+    Invalid,
+}
+
+/// A revocation of all of a user's tokens and sessions.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct UserRevocation {
+    pub token_version: i64,
+    pub sessions_revoked: Vec<SessionId>,
+}
+
+/// A signing key as stored: the private half encrypted under the key-encryption key.
+#[derive(Clone)]
+pub struct StoredSigningKey {
+    pub kid: String,
+    pub alg: String,
+    pub public_key: Vec<u8>,
+    pub encrypted_private_key: Vec<u8>,
+    pub created_at: OffsetDateTime,
+}
+
+#[async_trait]
+pub trait UserStore: Send + Sync {
+    /// Fails with [`StoreError::EmailTaken`] when the email is registered already.
+    async fn insert_user(&self, user: &User) -> StoreResult<()>;
+    async fn user_by_email(&self, email: &str) -> StoreResult<Option<User>>;
+    async fn user_by_id(&self, id: UserId) -> StoreResult<Option<User>>;
+    async fn set_password_hash(&self, id: UserId, password_hash: &str) -> StoreResult<()>;
+}
+
+#[async_trait]
+pub trait SessionStore: Send + Sync {
+    async fn insert_family(&self, family: &Family, first_token: &RefreshToken) -> StoreResult<()>;
+    /// Loads the token and family, calls [`crate::rotation::decide`] and applies its decision,
+    /// all in one transaction that concurrent presentations of the same token serialise on.
+    async fn rotate(&self, request: &RotationRequest) -> StoreResult<RotationOutcome>;
+    /// Revokes the family holding this token (any generation). `None` when the token is unknown.
+    async fn revoke_session_by_token(
+        &self,
+        token: &TokenHash,
+        reason: RevocationReason,
+        deny_until: OffsetDateTime,
+        now: OffsetDateTime,
+    ) -> StoreResult<Option<Family>>;
+    /// Revokes one family, if it exists and (when `owner` is given) belongs to that user.
+    async fn revoke_session(
+        &self,
+        session: SessionId,
+        owner: Option<UserId>,
+        reason: RevocationReason,
+        deny_until: OffsetDateTime,
+        now: OffsetDateTime,
+    ) -> StoreResult<Option<Family>>;
+    /// Bumps the user's token version and revokes every live family, in one transaction.
+    /// `None` when the user does not exist.
+    async fn revoke_user(
+        &self,
+        user: UserId,
+        reason: RevocationReason,
+        deny_until: OffsetDateTime,
+        now: OffsetDateTime,
+    ) -> StoreResult<Option<UserRevocation>>;
+    async fn live_sessions(&self, user: UserId, now: OffsetDateTime) -> StoreResult<Vec<Family>>;
+    /// Denylists one access token id until `until`.
+    async fn deny_jti(&self, jti: Uuid, until: OffsetDateTime) -> StoreResult<()>;
+    /// The truth for one probe, used when the cache cannot answer.
+    async fn revocation_state(
+        &self,
+        probe: &RevocationProbe,
+        now: OffsetDateTime,
+    ) -> StoreResult<RevocationState>;
+    /// Every revocation fact still in force, to fill a cache.
+    async fn revocation_snapshot(&self, now: OffsetDateTime) -> StoreResult<RevocationSnapshot>;
+}
+
+#[async_trait]
+pub trait KeyStore: Send + Sync {
+    /// Stores `candidate` unless a key of the same algorithm exists, then returns every key,
+    /// newest first. Replicas starting together therefore agree on one key.
+    async fn ensure_signing_key(
+        &self,
+        candidate: &StoredSigningKey,
+    ) -> StoreResult<Vec<StoredSigningKey>>;
+}
+
+#[async_trait]
+pub trait EventStore: Send + Sync {
+    async fn record_event(&self, event: &SecurityEvent) -> StoreResult<()>;
+    /// Newest first, at most `limit`, optionally of one kind.
+    async fn recent_events(
+        &self,
+        kind: Option<crate::EventKind>,
+        limit: u32,
+    ) -> StoreResult<Vec<SecurityEvent>>;
+}
+
+/// The durable source of truth.
+#[async_trait]
+pub trait Durable: UserStore + SessionStore + KeyStore + EventStore {
+    /// Answers when the store can serve requests.
+    async fn ping(&self) -> StoreResult<()>;
+}
+
+/// The hot-path revocation state.
+#[async_trait]
+pub trait RevocationCache: Send + Sync {
+    /// `Ok(None)` when the cache cannot vouch for its contents (for example its data was lost);
+    /// the caller must then ask the durable store and refill the cache.
+    async fn state(
+        &self,
+        probe: &RevocationProbe,
+        now: OffsetDateTime,
+    ) -> StoreResult<Option<RevocationState>>;
+    async fn apply(&self, changes: &[RevocationChange], now: OffsetDateTime) -> StoreResult<()>;
+    /// Replaces the contents with `snapshot` and marks the cache complete.
+    async fn load(&self, snapshot: &RevocationSnapshot, now: OffsetDateTime) -> StoreResult<()>;
+    async fn ping(&self) -> StoreResult<()>;
+}

@@ -1,0 +1,132 @@
+//! `/auth/register`, `/auth/login`, `/auth/refresh`, `/auth/logout`, `/auth/logout-all`.
+
+use crate::client::Client;
+use crate::csrf;
+use crate::error::{ApiError, ApiResult};
+use crate::extract::{bearer_token, ApiJson, Authenticated};
+use crate::{AppState, WebSettings};
+use axum::extract::State;
+use axum::http::{header, HeaderMap, StatusCode};
+use axum::response::{IntoResponse, Response};
+use axum::routing::post;
+use axum::{Json, Router};
+use portcullis_service::{Issued, Password};
+use serde::Deserialize;
+use serde_json::json;
+
+pub fn router() -> Router<AppState> {
+    Router::new()
+        .route("/auth/register", post(register))
+        .route("/auth/login", post(login))
+        .route("/auth/refresh", post(refresh))
+        .route("/auth/logout", post(logout))
+        .route("/auth/logout-all", post(logout_all))
+}
+
+#[derive(Deserialize)]
+struct Credentials {
+    email: String,
+    password: String,
+}
+
+async fn register(
+    State(state): State<AppState>,
+    ApiJson(body): ApiJson<Credentials>,
+) -> ApiResult<Response> {
+    let user_id = state
+        .gateway
+        .register(&body.email, &Password::new(body.password))
+        .await?;
+    Ok((StatusCode::CREATED, Json(json!({ "user_id": user_id }))).into_response())
+}
+
+async fn login(
+    State(state): State<AppState>,
+    Client(client): Client,
+    ApiJson(body): ApiJson<Credentials>,
+) -> ApiResult<Response> {
+    let issued = state
+        .gateway
+        .login(&body.email, &Password::new(body.password), &client)
+        .await?;
+    Ok(token_response(&state.web, &issued))
+}
+
+async fn refresh(
+    State(state): State<AppState>,
+    Client(client): Client,
+    headers: HeaderMap,
+) -> Response {
+    if let Err(error) = csrf::guard(&headers, &state.web.allowed_origins) {
+        return error.into_response();
+    }
+    let presented = state.web.cookie.read(&headers);
+    match state.gateway.refresh(presented.as_deref(), &client).await {
+        Ok(issued) => token_response(&state.web, &issued),
+        Err(error) => {
+            let error = ApiError::from(error);
+            let unauthorized = error.status == StatusCode::UNAUTHORIZED;
+            let mut response = error.into_response();
+            if unauthorized {
+                response
+                    .headers_mut()
+                    .append(header::SET_COOKIE, state.web.cookie.clear());
+            }
+            response
+        }
+    }
+}
+
+async fn logout(
+    State(state): State<AppState>,
+    Client(client): Client,
+    headers: HeaderMap,
+) -> ApiResult<Response> {
+    csrf::guard(&headers, &state.web.allowed_origins)?;
+    let presented = state.web.cookie.read(&headers);
+    state
+        .gateway
+        .logout(presented.as_deref(), bearer_token(&headers), &client)
+        .await?;
+    Ok((
+        StatusCode::NO_CONTENT,
+        [(header::SET_COOKIE, state.web.cookie.clear())],
+    )
+        .into_response())
+}
+
+async fn logout_all(
+    State(state): State<AppState>,
+    Authenticated(principal): Authenticated,
+    Client(client): Client,
+) -> ApiResult<Response> {
+    state.gateway.logout_all(&principal, &client).await?;
+    Ok((
+        StatusCode::NO_CONTENT,
+        [(header::SET_COOKIE, state.web.cookie.clear())],
+    )
+        .into_response())
+}
+
+/// The body and cookie of a successful login or refresh.
+fn token_response(web: &WebSettings, issued: &Issued) -> Response {
+    let body = json!({
+        "access_token": issued.access_token,
+        "token_type": "Bearer",
+        "expires_in": issued.expires_in,
+    });
+    let cookie = web
+        .cookie
+        .set(issued.refresh_token.expose(), issued.refresh_expires_at);
+    (
+        [
+            (header::SET_COOKIE, cookie),
+            (
+                header::CACHE_CONTROL,
+                header::HeaderValue::from_static("no-store"),
+            ),
+        ],
+        Json(body),
+    )
+        .into_response()
+}

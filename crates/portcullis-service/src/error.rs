@@ -1,0 +1,47 @@
+//! The service layer's error: one variant per outcome a client must be able to tell apart.
+
+use crate::access_token::TokenError;
+use portcullis_core::user::InputError;
+use portcullis_core::StoreError;
+
+#[derive(Debug, thiserror::Error)]
+pub enum AuthError {
+    #[error(transparent)]
+    Input(#[from] InputError),
+    #[error("an account with this email address already exists")]
+    EmailTaken,
+    #[error("self-service registration is disabled")]
+    RegistrationDisabled,
+    #[error("the email address or password is wrong")]
+    InvalidCredentials,
+    #[error("this account is locked")]
+    AccountLocked,
+    #[error("no refresh token was presented")]
+    MissingRefreshToken,
+    #[error("the refresh token is invalid or has expired")]
+    InvalidRefreshToken,
+    #[error("the refresh token was already used; the session has been revoked")]
+    RefreshTokenReused,
+    #[error("the session has been revoked")]
+    SessionRevoked,
+    #[error(transparent)]
+    InvalidToken(#[from] TokenError),
+    #[error("not found")]
+    NotFound,
+    #[error("a backing service is unavailable; try again shortly")]
+    Unavailable(String),
+    #[error("internal error")]
+    Internal(String),
+}
+
+impl From<StoreError> for AuthError {
+    fn from(error: StoreError) -> Self {
+        match error {
+            StoreError::EmailTaken => Self::EmailTaken,
+            StoreError::Unavailable(detail) => Self::Unavailable(detail),
+            StoreError::Backend(detail) => Self::Internal(detail),
+        }
+    }
+}
+
+pub type AuthResult<T> = Result<T, AuthError>;

@@ -1,0 +1,163 @@
+//! The [`Gateway`]: the service object the HTTP layer and the CLI call, holding the stores,
+//! the keys and the settings, plus the helpers every use case shares.
+
+use crate::access_token::AccessTokens;
+use crate::error::{AuthError, AuthResult};
+use crate::keys::{self, KeyRing};
+use crate::password::Passwords;
+use crate::refresh_token::{RefreshSecret, RefreshTokens};
+use crate::revocations::Revocations;
+use crate::secret::KeyEncryptionKey;
+use crate::settings::Settings;
+use portcullis_core::{
+    AccessClaims, ClientInfo, Durable, Family, RevocationCache, SecurityEvent, SessionId, User,
+};
+use std::sync::Arc;
+use time::OffsetDateTime;
+
+/// What a successful login or refresh hands back to the client.
+#[derive(Debug)]
+pub struct Issued {
+    pub access_token: String,
+    pub expires_in: u64,
+    pub refresh_token: RefreshSecret,
+    pub refresh_expires_at: OffsetDateTime,
+    pub session_id: SessionId,
+}
+
+/// The caller behind a verified, unrevoked access token.
+#[derive(Debug, Clone)]
+pub struct Principal {
+    pub claims: Arc<AccessClaims>,
+    /// The token text, so logout can denylist exactly this token.
+    pub token: String,
+}
+
+/// A session as shown to its owner.
+#[derive(Debug, Clone)]
+pub struct SessionView {
+    pub family: Family,
+    pub current: bool,
+}
+
+pub struct Gateway {
+    pub(crate) settings: Settings,
+    pub(crate) durable: Arc<dyn Durable>,
+    pub(crate) revocations: Revocations,
+    pub(crate) access: AccessTokens,
+    pub(crate) refresh: RefreshTokens,
+    pub(crate) passwords: Passwords,
+}
+
+impl Gateway {
+    /// Loads (or on first start creates) the signing key and fills the revocation cache.
+    pub async fn start(
+        settings: Settings,
+        durable: Arc<dyn Durable>,
+        cache: Arc<dyn RevocationCache>,
+        kek: &KeyEncryptionKey,
+    ) -> AuthResult<Self> {
+        let candidate = keys::generate(settings.signing_alg, kek).map_err(AuthError::Internal)?;
+        let stored = durable.ensure_signing_key(&candidate).await?;
+        let ring = KeyRing::from_stored(&stored, settings.signing_alg, kek)
+            .map_err(AuthError::Internal)?;
+        let access = AccessTokens::new(
+            ring,
+            &settings.issuer,
+            &settings.audience,
+            settings.leeway,
+            settings.access_ttl,
+            settings.verify_cache_capacity,
+        );
+        let revocations =
+            Revocations::new(Arc::clone(&durable), cache, settings.revocation_fallback);
+        revocations.refill().await?;
+        Ok(Self {
+            refresh: RefreshTokens::new(kek).map_err(AuthError::Internal)?,
+            passwords: Passwords::new().map_err(AuthError::Internal)?,
+            settings,
+            durable,
+            revocations,
+            access,
+        })
+    }
+
+    pub fn settings(&self) -> &Settings {
+        &self.settings
+    }
+
+    /// The public signing keys, as served at `/.well-known/jwks.json`.
+    pub fn jwks(&self) -> &serde_json::Value {
+        self.access.jwks()
+    }
+
+    /// Ready when the durable store and the revocation cache both answer.
+    pub async fn ready(&self) -> AuthResult<()> {
+        let (durable, cache) = self.revocations.health().await;
+        durable?;
+        cache?;
+        Ok(())
+    }
+
+    pub(crate) fn now() -> OffsetDateTime {
+        OffsetDateTime::now_utc()
+    }
+
+    /// Signs an access token for `user` in session `session`.
+    pub(crate) fn issue_access_token(
+        &self,
+        user: &User,
+        session: SessionId,
+        now: OffsetDateTime,
+    ) -> AuthResult<(String, u64)> {
+        let ttl = self.settings.access_ttl.as_secs();
+        let iat = now.unix_timestamp();
+        let claims = AccessClaims {
+            iss: self.access.issuer().to_owned(),
+            aud: self.access.audience().to_owned(),
+            sub: user.id,
+            iat,
+            nbf: iat,
+            exp: iat + i64::try_from(ttl).unwrap_or(i64::MAX / 2),
+            jti: uuid::Uuid::new_v4(),
+            sid: session,
+            ver: user.token_version,
+            roles: user.roles.clone(),
+            email: user.email.clone(),
+        };
+        let token = self.access.sign(&claims).map_err(AuthError::Internal)?;
+        Ok((token, ttl))
+    }
+
+    /// Until when a family revoked now must keep its access tokens denied.
+    pub(crate) fn session_deny_until(&self, now: OffsetDateTime) -> OffsetDateTime {
+        now + self.settings.session_deny_window()
+    }
+
+    /// Appends to the audit trail and emits the event as one structured log line. A failure to
+    /// store it is logged loudly but does not undo the action it describes.
+    pub(crate) async fn record(&self, event: SecurityEvent) {
+        tracing::info!(
+            target: "portcullis::security_event",
+            kind = event.kind.as_str(),
+            user_id = event.user_id.map(|id| id.to_string()),
+            session_id = event.session_id.map(|id| id.to_string()),
+            ip = event.client.ip.as_deref(),
+            user_agent = event.client.user_agent.as_deref(),
+            details = %event.details,
+            "security event"
+        );
+        if let Err(error) = self.durable.record_event(&event).await {
+            tracing::error!(%error, kind = event.kind.as_str(), "failed to store security event");
+        }
+    }
+}
+
+/// Trims client-supplied text recorded with sessions and events to a sane size.
+pub(crate) fn bounded(client: &ClientInfo) -> ClientInfo {
+    let clip = |text: &Option<String>| text.as_ref().map(|t| t.chars().take(512).collect());
+    ClientInfo {
+        ip: clip(&client.ip),
+        user_agent: clip(&client.user_agent),
+    }
+}

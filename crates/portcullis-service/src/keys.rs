@@ -1,0 +1,235 @@
+//! Signing keys: generated on first start, stored encrypted in the durable store so every
+//! replica signs with the same key, and published as a JWKS.
+
+use crate::secret::KeyEncryptionKey;
+use aws_lc_rs::aead::{Aad, LessSafeKey, Nonce, UnboundKey, AES_256_GCM, NONCE_LEN};
+use aws_lc_rs::signature::{
+    EcdsaKeyPair, Ed25519KeyPair, KeyPair, ECDSA_P256_SHA256_FIXED_SIGNING,
+};
+use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+use base64::Engine;
+use jsonwebtoken::{Algorithm, DecodingKey, EncodingKey};
+use portcullis_core::StoredSigningKey;
+use serde_json::{json, Value};
+use std::collections::HashMap;
+use std::str::FromStr;
+use time::OffsetDateTime;
+
+/// The signature algorithms Portcullis issues tokens with. Asymmetric only: verifiers anywhere
+/// can check tokens from the JWKS without holding a secret.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[allow(clippy::upper_case_acronyms)]
+pub enum SigningAlg {
+    EdDSA,
+    ES256,
+}
+
+impl SigningAlg {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::EdDSA => "EdDSA",
+            Self::ES256 => "ES256",
+        }
+    }
+
+    pub(crate) fn jwt_algorithm(self) -> Algorithm {
+        match self {
+            Self::EdDSA => Algorithm::EdDSA,
+            Self::ES256 => Algorithm::ES256,
+        }
+    }
+}
+
+impl FromStr for SigningAlg {
+    type Err = String;
+
+    fn from_str(text: &str) -> Result<Self, Self::Err> {
+        match text {
+            "EdDSA" => Ok(Self::EdDSA),
+            "ES256" => Ok(Self::ES256),
+            other => Err(format!(
+                "unsupported signing algorithm {other:?} (use EdDSA or ES256)"
+            )),
+        }
+    }
+}
+
+const KEY_PURPOSE: &str = "portcullis/signing-key-encryption/v1";
+
+/// Creates a new key pair and seals its private half under the key-encryption key.
+pub(crate) fn generate(
+    alg: SigningAlg,
+    kek: &KeyEncryptionKey,
+) -> Result<StoredSigningKey, String> {
+    let rng = aws_lc_rs::rand::SystemRandom::new();
+    let (pkcs8, public_key) = match alg {
+        SigningAlg::EdDSA => {
+            let pkcs8 =
+                Ed25519KeyPair::generate_pkcs8(&rng).map_err(|_| "key generation failed")?;
+            let pair =
+                Ed25519KeyPair::from_pkcs8(pkcs8.as_ref()).map_err(|_| "bad generated key")?;
+            (pkcs8.as_ref().to_vec(), pair.public_key().as_ref().to_vec())
+        }
+        SigningAlg::ES256 => {
+            let pkcs8 = EcdsaKeyPair::generate_pkcs8(&ECDSA_P256_SHA256_FIXED_SIGNING, &rng)
+                .map_err(|_| "key generation failed")?;
+            let pair = EcdsaKeyPair::from_pkcs8(&ECDSA_P256_SHA256_FIXED_SIGNING, pkcs8.as_ref())
+                .map_err(|_| "bad generated key")?;
+            (pkcs8.as_ref().to_vec(), pair.public_key().as_ref().to_vec())
+        }
+    };
+    let kid = uuid::Uuid::new_v4().simple().to_string();
+    let encrypted_private_key = seal(kek, &kid, pkcs8)?;
+    Ok(StoredSigningKey {
+        kid,
+        alg: alg.as_str().to_owned(),
+        public_key,
+        encrypted_private_key,
+        created_at: OffsetDateTime::now_utc(),
+    })
+}
+
+fn aead_key(kek: &KeyEncryptionKey) -> Result<LessSafeKey, String> {
+    let key = kek.derive(KEY_PURPOSE)?;
+    let unbound = UnboundKey::new(&AES_256_GCM, &key).map_err(|_| "bad AES key".to_owned())?;
+    Ok(LessSafeKey::new(unbound))
+}
+
+/// AES-256-GCM with a random nonce (prepended); the kid is bound in as associated data so a
+/// ciphertext cannot be moved to another key row.
+fn seal(kek: &KeyEncryptionKey, kid: &str, mut plaintext: Vec<u8>) -> Result<Vec<u8>, String> {
+    let mut nonce = [0u8; NONCE_LEN];
+    aws_lc_rs::rand::fill(&mut nonce).map_err(|_| "random source failed")?;
+    aead_key(kek)?
+        .seal_in_place_append_tag(
+            Nonce::assume_unique_for_key(nonce),
+            Aad::from(kid.as_bytes()),
+            &mut plaintext,
+        )
+        .map_err(|_| "encryption failed".to_owned())?;
+    let mut sealed = nonce.to_vec();
+    sealed.extend_from_slice(&plaintext);
+    Ok(sealed)
+}
+
+fn open(kek: &KeyEncryptionKey, kid: &str, sealed: &[u8]) -> Result<Vec<u8>, String> {
+    if sealed.len() < NONCE_LEN {
+        return Err(format!("signing key {kid} is truncated"));
+    }
+    let (nonce, ciphertext) = sealed.split_at(NONCE_LEN);
+    let nonce = Nonce::try_assume_unique_for_key(nonce).map_err(|_| "bad nonce".to_owned())?;
+    let mut buffer = ciphertext.to_vec();
+    let plaintext = aead_key(kek)?
+        .open_in_place(nonce, Aad::from(kid.as_bytes()), &mut buffer)
+        .map_err(|_| {
+            format!("signing key {kid} cannot be decrypted: is the key-encryption key the one it was stored with?")
+        })?;
+    Ok(plaintext.to_vec())
+}
+
+/// A key the gateway can verify with.
+pub(crate) struct VerifyingKey {
+    pub algorithm: Algorithm,
+    pub key: DecodingKey,
+}
+
+/// The signing key in use, every key accepted for verification, and the JWKS that publishes them.
+pub(crate) struct KeyRing {
+    pub kid: String,
+    pub algorithm: Algorithm,
+    pub signing_key: EncodingKey,
+    pub verifying: HashMap<String, VerifyingKey>,
+    pub jwks: Value,
+}
+
+impl KeyRing {
+    /// Builds the ring from stored keys (newest first); signs with the newest of `alg`.
+    pub fn from_stored(
+        stored: &[StoredSigningKey],
+        alg: SigningAlg,
+        kek: &KeyEncryptionKey,
+    ) -> Result<Self, String> {
+        let current = stored
+            .iter()
+            .find(|key| key.alg == alg.as_str())
+            .ok_or_else(|| format!("no {} signing key is stored", alg.as_str()))?;
+        let pkcs8 = open(kek, &current.kid, &current.encrypted_private_key)?;
+        let signing_key = match alg {
+            SigningAlg::EdDSA => EncodingKey::from_ed_der(&pkcs8),
+            SigningAlg::ES256 => EncodingKey::from_ec_der(&pkcs8),
+        };
+        let mut verifying = HashMap::new();
+        let mut jwks = Vec::new();
+        for key in stored {
+            let Ok(alg) = SigningAlg::from_str(&key.alg) else {
+                continue;
+            };
+            let (decoding, jwk) = public_jwk(alg, &key.kid, &key.public_key)?;
+            verifying.insert(
+                key.kid.clone(),
+                VerifyingKey {
+                    algorithm: alg.jwt_algorithm(),
+                    key: decoding,
+                },
+            );
+            jwks.push(jwk);
+        }
+        Ok(Self {
+            kid: current.kid.clone(),
+            algorithm: alg.jwt_algorithm(),
+            signing_key,
+            verifying,
+            jwks: json!({ "keys": jwks }),
+        })
+    }
+}
+
+fn public_jwk(
+    alg: SigningAlg,
+    kid: &str,
+    public_key: &[u8],
+) -> Result<(DecodingKey, Value), String> {
+    match alg {
+        SigningAlg::EdDSA => {
+            let x = URL_SAFE_NO_PAD.encode(public_key);
+            let jwk = json!({ "kty": "OKP", "crv": "Ed25519", "x": x, "kid": kid, "alg": "EdDSA", "use": "sig" });
+            Ok((DecodingKey::from_ed_der(public_key), jwk))
+        }
+        SigningAlg::ES256 => {
+            // An uncompressed P-256 point: 0x04 || x (32 bytes) || y (32 bytes).
+            if public_key.len() != 65 || public_key[0] != 0x04 {
+                return Err(format!("signing key {kid} has a malformed public key"));
+            }
+            let x = URL_SAFE_NO_PAD.encode(&public_key[1..33]);
+            let y = URL_SAFE_NO_PAD.encode(&public_key[33..]);
+            let jwk = json!({ "kty": "EC", "crv": "P-256", "x": x, "y": y, "kid": kid, "alg": "ES256", "use": "sig" });
+            Ok((DecodingKey::from_ec_der(public_key), jwk))
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn sealed_private_keys_open_only_under_their_key_and_kid() {
+        let kek = KeyEncryptionKey::generate().expect("test setup");
+        let other = KeyEncryptionKey::generate().expect("test setup");
+        let sealed = seal(&kek, "kid-1", b"secret".to_vec()).expect("test setup");
+        assert_eq!(open(&kek, "kid-1", &sealed).as_deref(), Ok(&b"secret"[..]));
+        assert!(open(&other, "kid-1", &sealed).is_err());
+        assert!(open(&kek, "kid-2", &sealed).is_err());
+    }
+
+    #[test]
+    fn both_algorithms_make_a_usable_ring() {
+        let kek = KeyEncryptionKey::generate().expect("test setup");
+        for alg in [SigningAlg::EdDSA, SigningAlg::ES256] {
+            let stored = generate(alg, &kek).expect("test setup");
+            let ring = KeyRing::from_stored(&[stored], alg, &kek).expect("test setup");
+            assert_eq!(ring.jwks["keys"][0]["alg"], alg.as_str());
+            assert_eq!(ring.jwks["keys"][0]["use"], "sig");
+        }
+    }
+}

@@ -1,0 +1,26 @@
+//! Portcullis use cases, above the storage seam and below HTTP: register, login, refresh
+//! rotation, logout, verification of access tokens, signing keys and password hashing.
+//!
+//! Everything here works against the `portcullis-core` storage traits, so both tiers run this
+//! same code. Secrets (passwords, refresh tokens, keys) are typed so `Debug` cannot print them.
+
+mod access_token;
+mod error;
+mod gateway;
+mod keys;
+mod password;
+mod refresh_token;
+mod revocations;
+mod secret;
+mod settings;
+mod use_cases;
+
+pub use access_token::TokenError;
+pub use error::AuthError;
+pub use gateway::{Gateway, Issued, Principal, SessionView};
+pub use keys::SigningAlg;
+pub use password::Passwords;
+pub use refresh_token::RefreshSecret;
+pub use revocations::RevocationFallback;
+pub use secret::{KeyEncryptionKey, Password};
+pub use settings::Settings;

@@ -1,0 +1,160 @@
+//! Password hashing with argon2id (OWASP parameters: m = 19 MiB, t = 2, p = 1), run on the
+//! blocking pool with at most one hash per core at a time, so a login flood cannot starve
+//! token verification on the async workers.
+
+use crate::secret::Password;
+use argon2::password_hash::{PasswordHash, PasswordHasher, PasswordVerifier, SaltString};
+use argon2::{Algorithm, Argon2, Params, Version};
+use std::sync::Arc;
+use tokio::sync::Semaphore;
+
+/// The outcome of checking a password.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct PasswordCheck {
+    pub valid: bool,
+    /// The stored hash used other parameters than today's and should be replaced.
+    pub needs_rehash: bool,
+}
+
+#[derive(Clone)]
+pub struct Passwords {
+    argon2: Argon2<'static>,
+    permits: Arc<Semaphore>,
+    /// Verified against when the user does not exist, so both paths cost the same.
+    dummy_hash: Arc<String>,
+}
+
+impl Passwords {
+    pub fn new() -> Result<Self, String> {
+        Self::with_params(Params::new(19 * 1024, 2, 1, None).map_err(|e| e.to_string())?)
+    }
+
+    pub fn with_params(params: Params) -> Result<Self, String> {
+        let argon2 = Argon2::new(Algorithm::Argon2id, Version::V0x13, params);
+        let cores = std::thread::available_parallelism()
+            .map(|n| n.get())
+            .unwrap_or(1);
+        let dummy_hash = hash_now(&argon2, "portcullis dummy password")?;
+        Ok(Self {
+            argon2,
+            permits: Arc::new(Semaphore::new(cores)),
+            dummy_hash: Arc::new(dummy_hash),
+        })
+    }
+
+    pub async fn hash(&self, password: &Password) -> Result<String, String> {
+        let argon2 = self.argon2.clone();
+        let password = password.clone();
+        self.run_bounded(move || hash_now(&argon2, password.expose()))
+            .await?
+    }
+
+    /// Checks `password` against `stored`, or against a dummy hash when there is no user.
+    pub async fn verify(
+        &self,
+        password: &Password,
+        stored: Option<&str>,
+    ) -> Result<PasswordCheck, String> {
+        let argon2 = self.argon2.clone();
+        let password = password.clone();
+        let exists = stored.is_some();
+        let stored = stored.map_or_else(|| self.dummy_hash.to_string(), str::to_owned);
+        self.run_bounded(move || {
+            let Ok(parsed) = PasswordHash::new(&stored) else {
+                return PasswordCheck {
+                    valid: false,
+                    needs_rehash: false,
+                };
+            };
+            // Always run the full verification first: skipping it for unknown users would make
+            // "no such account" measurably faster than "wrong password".
+            let matches = argon2
+                .verify_password(password.expose().as_bytes(), &parsed)
+                .is_ok();
+            let valid = matches && exists;
+            let current = Params::try_from(&parsed).ok();
+            let needs_rehash = parsed.algorithm.as_str() != "argon2id"
+                || current.as_ref() != Some(argon2.params());
+            PasswordCheck {
+                valid,
+                needs_rehash,
+            }
+        })
+        .await
+    }
+
+    async fn run_bounded<T: Send + 'static>(
+        &self,
+        work: impl FnOnce() -> T + Send + 'static,
+    ) -> Result<T, String> {
+        let permit = Arc::clone(&self.permits)
+            .acquire_owned()
+            .await
+            .map_err(|e| e.to_string())?;
+        tokio::task::spawn_blocking(move || {
+            let result = work();
+            drop(permit);
+            result
+        })
+        .await
+        .map_err(|e| format!("password task failed: {e}"))
+    }
+}
+
+fn hash_now(argon2: &Argon2<'_>, password: &str) -> Result<String, String> {
+    let mut salt = [0u8; 16];
+    aws_lc_rs::rand::fill(&mut salt).map_err(|_| "random source failed".to_owned())?;
+    let salt = SaltString::encode_b64(&salt).map_err(|e| e.to_string())?;
+    argon2
+        .hash_password(password.as_bytes(), &salt)
+        .map(|hash| hash.to_string())
+        .map_err(|e| e.to_string())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[tokio::test]
+    async fn hashes_verify_and_old_parameters_ask_for_an_upgrade() {
+        let weak =
+            Passwords::with_params(Params::new(1024, 1, 1, None).expect("params")).expect("weak");
+        let strong = Passwords::new().expect("strong");
+        let password = Password::new("correct horse");
+        let old_hash = weak.hash(&password).await.expect("hash");
+        let check = strong
+            .verify(&password, Some(&old_hash))
+            .await
+            .expect("verify");
+        assert_eq!(
+            check,
+            PasswordCheck {
+                valid: true,
+                needs_rehash: true
+            }
+        );
+        let new_hash = strong.hash(&password).await.expect("hash");
+        assert!(new_hash.starts_with("$argon2id$v=19$m=19456,t=2,p=1$"));
+        let check = strong
+            .verify(&password, Some(&new_hash))
+            .await
+            .expect("verify");
+        assert_eq!(
+            check,
+            PasswordCheck {
+                valid: true,
+                needs_rehash: false
+            }
+        );
+        let wrong = strong
+            .verify(&Password::new("wrong horse"), Some(&new_hash))
+            .await
+            .expect("verify");
+        assert!(!wrong.valid);
+        let missing = strong.verify(&password, None).await.expect("verify");
+        assert!(
+            !missing.valid,
+            "the dummy hash never matches, even its own password"
+        );
+    }
+}

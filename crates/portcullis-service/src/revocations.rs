@@ -1,0 +1,131 @@
+//! The revocation checks on the verify path, composed from the two storage roles: ask the cache;
+//! when it cannot vouch for its contents, answer from the durable store and refill the cache in
+//! the background; when it fails, fall back to the durable store or deny, as configured. A token
+//! whose revocation state is unknown is never accepted.
+
+use portcullis_core::{
+    Durable, RevocationCache, RevocationChange, RevocationProbe, RevocationState, StoreError,
+    StoreResult,
+};
+use std::str::FromStr;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::Arc;
+use time::OffsetDateTime;
+
+/// What to do when the revocation cache cannot be reached.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum RevocationFallback {
+    /// Ask the durable store (slower, still correct).
+    Durable,
+    /// Refuse the token.
+    Deny,
+}
+
+impl FromStr for RevocationFallback {
+    type Err = String;
+
+    fn from_str(text: &str) -> Result<Self, Self::Err> {
+        match text {
+            "durable" | "postgres" | "database" => Ok(Self::Durable),
+            "deny" => Ok(Self::Deny),
+            other => Err(format!(
+                "unknown revocation_fallback {other:?} (use \"durable\" or \"deny\")"
+            )),
+        }
+    }
+}
+
+pub(crate) struct Revocations {
+    durable: Arc<dyn Durable>,
+    cache: Arc<dyn RevocationCache>,
+    fallback: RevocationFallback,
+    /// Set when a change could not be pushed to the cache: until a full refill succeeds the
+    /// cache may be missing a revocation, so the durable store answers instead.
+    cache_suspect: Arc<AtomicBool>,
+    refilling: Arc<AtomicBool>,
+}
+
+impl Revocations {
+    pub fn new(
+        durable: Arc<dyn Durable>,
+        cache: Arc<dyn RevocationCache>,
+        fallback: RevocationFallback,
+    ) -> Self {
+        Self {
+            durable,
+            cache,
+            fallback,
+            cache_suspect: Arc::new(AtomicBool::new(false)),
+            refilling: Arc::new(AtomicBool::new(false)),
+        }
+    }
+
+    /// Fills the cache from the durable store.
+    pub async fn refill(&self) -> StoreResult<()> {
+        refill(&*self.durable, &*self.cache).await
+    }
+
+    pub async fn state(
+        &self,
+        probe: &RevocationProbe,
+        now: OffsetDateTime,
+    ) -> StoreResult<RevocationState> {
+        if self.cache_suspect.load(Ordering::Acquire) {
+            self.refill_in_background();
+            return self.durable.revocation_state(probe, now).await;
+        }
+        match self.cache.state(probe, now).await {
+            Ok(Some(state)) => Ok(state),
+            Ok(None) => {
+                self.refill_in_background();
+                self.durable.revocation_state(probe, now).await
+            }
+            Err(error) => {
+                tracing::warn!(%error, "revocation cache unavailable");
+                match self.fallback {
+                    RevocationFallback::Durable => self.durable.revocation_state(probe, now).await,
+                    RevocationFallback::Deny => Err(error),
+                }
+            }
+        }
+    }
+
+    /// Pushes changes that are already durable to the cache. A failure here is not the
+    /// caller's failure (the revocation is committed) but makes the cache suspect until refilled.
+    pub async fn publish(&self, changes: &[RevocationChange], now: OffsetDateTime) {
+        if changes.is_empty() {
+            return;
+        }
+        if let Err(error) = self.cache.apply(changes, now).await {
+            tracing::error!(%error, "revocation cache update failed; answering from the durable store until it is refilled");
+            self.cache_suspect.store(true, Ordering::Release);
+            self.refill_in_background();
+        }
+    }
+
+    /// Whether both stores answer; the cache failing alone is reported as degraded.
+    pub async fn health(&self) -> (StoreResult<()>, StoreResult<()>) {
+        (self.durable.ping().await, self.cache.ping().await)
+    }
+
+    fn refill_in_background(&self) {
+        if self.refilling.swap(true, Ordering::AcqRel) {
+            return;
+        }
+        let (durable, cache) = (Arc::clone(&self.durable), Arc::clone(&self.cache));
+        let (suspect, refilling) = (Arc::clone(&self.cache_suspect), Arc::clone(&self.refilling));
+        tokio::spawn(async move {
+            match refill(&*durable, &*cache).await {
+                Ok(()) => suspect.store(false, Ordering::Release),
+                Err(error) => tracing::warn!(%error, "revocation cache refill failed; will retry"),
+            }
+            refilling.store(false, Ordering::Release);
+        });
+    }
+}
+
+async fn refill(durable: &dyn Durable, cache: &dyn RevocationCache) -> Result<(), StoreError> {
+    let now = OffsetDateTime::now_utc();
+    let snapshot = durable.revocation_snapshot(now).await?;
+    cache.load(&snapshot, now).await
+}

@@ -1,0 +1,47 @@
+//! The settings the use cases need, already parsed and validated by the binary's config loader.
+
+use crate::keys::SigningAlg;
+use crate::revocations::RevocationFallback;
+use std::time::Duration;
+
+#[derive(Clone, Debug)]
+pub struct Settings {
+    pub issuer: String,
+    pub audience: String,
+    pub access_ttl: Duration,
+    pub refresh_idle_ttl: Duration,
+    pub session_max_ttl: Duration,
+    pub reuse_grace: Duration,
+    pub leeway: Duration,
+    pub registration: bool,
+    pub signing_alg: SigningAlg,
+    /// How many verified access tokens to remember (0 disables the cache).
+    pub verify_cache_capacity: u64,
+    pub revocation_fallback: RevocationFallback,
+}
+
+impl Default for Settings {
+    fn default() -> Self {
+        Self {
+            issuer: "portcullis".to_owned(),
+            audience: "portcullis".to_owned(),
+            access_ttl: Duration::from_secs(15 * 60),
+            refresh_idle_ttl: Duration::from_secs(7 * 86_400),
+            session_max_ttl: Duration::from_secs(30 * 86_400),
+            reuse_grace: Duration::from_secs(10),
+            leeway: Duration::from_secs(10),
+            registration: true,
+            signing_alg: SigningAlg::EdDSA,
+            verify_cache_capacity: 100_000,
+            revocation_fallback: RevocationFallback::Durable,
+        }
+    }
+}
+
+impl Settings {
+    /// How long a revoked family's access tokens must stay denied: the longest an access token
+    /// issued before the revocation can still be accepted.
+    pub fn session_deny_window(&self) -> Duration {
+        self.access_ttl + self.leeway
+    }
+}

@@ -1,0 +1,149 @@
+//! Registering users and logging in.
+
+use crate::error::{AuthError, AuthResult};
+use crate::gateway::{bounded, Gateway, Issued};
+use crate::secret::Password;
+use portcullis_core::user::{check_password, check_role, normalize_email};
+use portcullis_core::{
+    ClientInfo, EventKind, Family, RefreshToken, SecurityEvent, SessionId, User, UserId,
+};
+use serde_json::json;
+
+impl Gateway {
+    /// Self-service registration (`POST /auth/register`); refused when registration is off.
+    pub async fn register(&self, email: &str, password: &Password) -> AuthResult<UserId> {
+        if !self.settings.registration {
+            return Err(AuthError::RegistrationDisabled);
+        }
+        self.create_user(email, password, &[]).await
+    }
+
+    /// Creates a user with roles, whatever the registration setting (CLI and admin).
+    pub async fn create_user(
+        &self,
+        email: &str,
+        password: &Password,
+        roles: &[String],
+    ) -> AuthResult<UserId> {
+        let email = normalize_email(email)?;
+        check_password(password.expose())?;
+        for role in roles {
+            check_role(role)?;
+        }
+        let mut roles = roles.to_vec();
+        roles.sort();
+        roles.dedup();
+        let user = User {
+            id: UserId::new(),
+            email,
+            password_hash: self
+                .passwords
+                .hash(password)
+                .await
+                .map_err(AuthError::Internal)?,
+            roles,
+            token_version: 0,
+            locked: false,
+            created_at: Self::now(),
+        };
+        self.durable.insert_user(&user).await?;
+        Ok(user.id)
+    }
+
+    /// Checks credentials and opens a new session. Unknown emails and wrong passwords take the
+    /// same argon2 work and give the same answer; a locked account is only revealed to someone
+    /// who knows its password.
+    pub async fn login(
+        &self,
+        email: &str,
+        password: &Password,
+        client: &ClientInfo,
+    ) -> AuthResult<Issued> {
+        let client = bounded(client);
+        let user = match normalize_email(email) {
+            Ok(email) => self.durable.user_by_email(&email).await?,
+            Err(_) => None,
+        };
+        let check = self
+            .passwords
+            .verify(password, user.as_ref().map(|u| u.password_hash.as_str()))
+            .await
+            .map_err(AuthError::Internal)?;
+        let user = match user {
+            Some(user) if check.valid => user,
+            user => {
+                let mut event =
+                    SecurityEvent::new(EventKind::LoginFailed, Self::now()).client(&client);
+                if let Some(user) = &user {
+                    event = event.user(user.id);
+                }
+                self.record(event.details(json!({ "email_known": user.is_some() }).to_string()))
+                    .await;
+                return Err(AuthError::InvalidCredentials);
+            }
+        };
+        if user.locked {
+            return Err(AuthError::AccountLocked);
+        }
+        if check.needs_rehash {
+            self.upgrade_hash(&user, password).await;
+        }
+        let issued = self.open_session(&user, &client).await?;
+        let event = SecurityEvent::new(EventKind::LoginSucceeded, Self::now())
+            .user(user.id)
+            .session(issued.session_id)
+            .client(&client);
+        self.record(event).await;
+        Ok(issued)
+    }
+
+    async fn upgrade_hash(&self, user: &User, password: &Password) {
+        let upgraded = match self.passwords.hash(password).await {
+            Ok(hash) => self
+                .durable
+                .set_password_hash(user.id, &hash)
+                .await
+                .map_err(|e| e.to_string()),
+            Err(error) => Err(error),
+        };
+        if let Err(error) = upgraded {
+            tracing::warn!(%error, user_id = %user.id, "could not upgrade password hash");
+        }
+    }
+
+    async fn open_session(&self, user: &User, client: &ClientInfo) -> AuthResult<Issued> {
+        let now = Self::now();
+        let absolute_expires_at = now + self.settings.session_max_ttl;
+        let idle_expires_at = (now + self.settings.refresh_idle_ttl).min(absolute_expires_at);
+        let family = Family {
+            id: SessionId::new(),
+            user_id: user.id,
+            created_at: now,
+            last_used_at: now,
+            idle_expires_at,
+            absolute_expires_at,
+            current_generation: 0,
+            last_client: client.clone(),
+            revoked_at: None,
+            revoked_reason: None,
+        };
+        let secret = self.refresh.mint().map_err(AuthError::Internal)?;
+        let first = RefreshToken {
+            hash: secret.hash(),
+            family_id: family.id,
+            generation: 0,
+            issued_at: now,
+            expires_at: idle_expires_at,
+            used_at: None,
+        };
+        self.durable.insert_family(&family, &first).await?;
+        let (access_token, expires_in) = self.issue_access_token(user, family.id, now)?;
+        Ok(Issued {
+            access_token,
+            expires_in,
+            refresh_token: secret,
+            refresh_expires_at: idle_expires_at,
+            session_id: family.id,
+        })
+    }
+}

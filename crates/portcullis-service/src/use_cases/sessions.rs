@@ -1,0 +1,98 @@
+//! Use cases of a logged-in user on their own sessions.
+
+use crate::error::{AuthError, AuthResult};
+use crate::gateway::{bounded, Gateway, Principal, SessionView};
+use portcullis_core::{
+    ClientInfo, EventKind, RevocationChange, RevocationReason, SecurityEvent, SessionId,
+};
+
+impl Gateway {
+    /// Revokes every session of the caller and every access token issued to them so far.
+    pub async fn logout_all(&self, principal: &Principal, client: &ClientInfo) -> AuthResult<()> {
+        let now = Self::now();
+        let user = principal.claims.sub;
+        let until = self.session_deny_until(now);
+        let revocation = self
+            .durable
+            .revoke_user(user, RevocationReason::LogoutAll, until, now)
+            .await?
+            .ok_or(AuthError::NotFound)?;
+        let mut changes = vec![RevocationChange::TokenVersion {
+            user,
+            version: revocation.token_version,
+        }];
+        changes.extend(
+            revocation
+                .sessions_revoked
+                .iter()
+                .map(|&session| RevocationChange::SessionDenied { session, until }),
+        );
+        self.revocations.publish(&changes, now).await;
+        let event = SecurityEvent::new(EventKind::LogoutAll, now)
+            .user(user)
+            .session(principal.claims.sid)
+            .client(&bounded(client))
+            .details(
+                serde_json::json!({ "sessions_revoked": revocation.sessions_revoked.len() })
+                    .to_string(),
+            );
+        self.record(event).await;
+        Ok(())
+    }
+
+    /// The caller's live sessions, newest first, marking the one their token belongs to.
+    pub async fn sessions(&self, principal: &Principal) -> AuthResult<Vec<SessionView>> {
+        let families = self
+            .durable
+            .live_sessions(principal.claims.sub, Self::now())
+            .await?;
+        Ok(families
+            .into_iter()
+            .map(|family| SessionView {
+                current: family.id == principal.claims.sid,
+                family,
+            })
+            .collect())
+    }
+
+    /// Revokes one of the caller's own sessions; anyone else's is "not found".
+    pub async fn delete_session(
+        &self,
+        principal: &Principal,
+        session: SessionId,
+        client: &ClientInfo,
+    ) -> AuthResult<()> {
+        let now = Self::now();
+        let until = self.session_deny_until(now);
+        let family = self
+            .durable
+            .revoke_session(
+                session,
+                Some(principal.claims.sub),
+                RevocationReason::SessionDeleted,
+                until,
+                now,
+            )
+            .await?
+            .ok_or(AuthError::NotFound)?;
+        self.revocations
+            .publish(
+                &[RevocationChange::SessionDenied {
+                    session: family.id,
+                    until,
+                }],
+                now,
+            )
+            .await;
+        let event = SecurityEvent::new(EventKind::SessionRevoked, now)
+            .user(family.user_id)
+            .session(family.id)
+            .client(&bounded(client))
+            .details(
+                serde_json::json!({ "reason": RevocationReason::SessionDeleted.as_str() })
+                    .to_string(),
+            );
+        self.record(event).await;
+        Ok(())
+    }
+}

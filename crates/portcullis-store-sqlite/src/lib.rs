@@ -1,0 +1,94 @@
+//! The embedded storage tier: SQLite (WAL) through sqlx as the durable store, and an in-process
+//! revocation cache filled from it at start.
+//!
+//! Writes go through a single-connection pool and `BEGIN IMMEDIATE`, so transactions in this
+//! process never race each other for SQLite's write lock; reads use a separate read-only pool.
+//! This crate owns SQL for SQLite and nothing else: every rule it applies comes from
+//! `portcullis-core`.
+
+mod events;
+mod keys;
+mod memory_cache;
+mod revocations;
+mod rows;
+mod sessions;
+mod users;
+
+pub use memory_cache::MemoryRevocationCache;
+
+use async_trait::async_trait;
+use portcullis_core::{Durable, StoreError, StoreResult};
+use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePoolOptions, SqliteSynchronous};
+use sqlx::SqlitePool;
+use std::path::Path;
+use std::time::Duration;
+
+static MIGRATOR: sqlx::migrate::Migrator = sqlx::migrate!("../../migrations/sqlite");
+
+/// The SQLite durable store.
+#[derive(Clone)]
+pub struct SqliteStore {
+    writer: SqlitePool,
+    reader: SqlitePool,
+}
+
+impl SqliteStore {
+    /// Opens (creating if needed) the database file. Call [`SqliteStore::migrate`] before use.
+    pub async fn open(path: &Path) -> StoreResult<Self> {
+        let options = SqliteConnectOptions::new()
+            .filename(path)
+            .create_if_missing(true)
+            .journal_mode(SqliteJournalMode::Wal)
+            // FULL: a revocation acknowledged to a caller survives a power cut, not just a crash.
+            .synchronous(SqliteSynchronous::Full)
+            .foreign_keys(true)
+            .busy_timeout(Duration::from_secs(5));
+        let writer = SqlitePoolOptions::new()
+            .max_connections(1)
+            .acquire_timeout(Duration::from_secs(5))
+            .connect_with(options.clone())
+            .await
+            .map_err(db_error)?;
+        let reader = SqlitePoolOptions::new()
+            .max_connections(4)
+            .acquire_timeout(Duration::from_secs(5))
+            .connect_lazy_with(options.read_only(true));
+        Ok(Self { writer, reader })
+    }
+
+    /// Applies pending migrations from `migrations/sqlite/`.
+    pub async fn migrate(&self) -> StoreResult<()> {
+        MIGRATOR
+            .run(&self.writer)
+            .await
+            .map_err(|error| StoreError::Backend(format!("migration failed: {error}")))
+    }
+
+    async fn begin_write(&self) -> StoreResult<sqlx::Transaction<'static, sqlx::Sqlite>> {
+        self.writer
+            .begin_with("BEGIN IMMEDIATE")
+            .await
+            .map_err(db_error)
+    }
+}
+
+#[async_trait]
+impl Durable for SqliteStore {
+    async fn ping(&self) -> StoreResult<()> {
+        sqlx::query("SELECT 1")
+            .execute(&self.reader)
+            .await
+            .map_err(db_error)?;
+        Ok(())
+    }
+}
+
+/// Maps sqlx errors: connection-level trouble is `Unavailable`, the rest is `Backend`.
+pub(crate) fn db_error(error: sqlx::Error) -> StoreError {
+    match error {
+        sqlx::Error::PoolTimedOut | sqlx::Error::PoolClosed | sqlx::Error::Io(_) => {
+            StoreError::Unavailable(error.to_string())
+        }
+        other => StoreError::Backend(other.to_string()),
+    }
+}

@@ -1,0 +1,195 @@
+//! The in-process revocation cache of the embedded tier: token versions and the session and jti
+//! denylists in memory, filled from SQLite at start and updated after every durable write.
+
+use async_trait::async_trait;
+use portcullis_core::{
+    RevocationCache, RevocationChange, RevocationProbe, RevocationSnapshot, RevocationState,
+    SessionId, StoreResult, UserId,
+};
+use std::collections::HashMap;
+use std::sync::{PoisonError, RwLock};
+use time::OffsetDateTime;
+use uuid::Uuid;
+
+#[derive(Default)]
+struct Contents {
+    /// False until the first [`RevocationCache::load`]: an empty cache must not vouch for anything.
+    loaded: bool,
+    versions: HashMap<UserId, i64>,
+    sessions: HashMap<SessionId, OffsetDateTime>,
+    jtis: HashMap<Uuid, OffsetDateTime>,
+}
+
+impl Contents {
+    fn apply(&mut self, change: &RevocationChange) {
+        match *change {
+            // Versions only move forward, so a late, out-of-order update cannot un-revoke.
+            RevocationChange::TokenVersion { user, version } => {
+                let entry = self.versions.entry(user).or_insert(version);
+                *entry = (*entry).max(version);
+            }
+            RevocationChange::SessionDenied { session, until } => {
+                let entry = self.sessions.entry(session).or_insert(until);
+                *entry = (*entry).max(until);
+            }
+            RevocationChange::JtiDenied { jti, until } => {
+                let entry = self.jtis.entry(jti).or_insert(until);
+                *entry = (*entry).max(until);
+            }
+        }
+    }
+
+    fn forget_expired(&mut self, now: OffsetDateTime) {
+        self.sessions.retain(|_, until| *until > now);
+        self.jtis.retain(|_, until| *until > now);
+    }
+}
+
+/// A revocation cache held in this process's memory.
+#[derive(Default)]
+pub struct MemoryRevocationCache {
+    contents: RwLock<Contents>,
+}
+
+impl MemoryRevocationCache {
+    pub fn new() -> Self {
+        Self::default()
+    }
+}
+
+#[async_trait]
+impl RevocationCache for MemoryRevocationCache {
+    async fn state(
+        &self,
+        probe: &RevocationProbe,
+        now: OffsetDateTime,
+    ) -> StoreResult<Option<RevocationState>> {
+        // A poisoned lock only means another thread panicked mid-update; the maps are still
+        // consistent (every update is a single insert), so keep serving.
+        let contents = self.contents.read().unwrap_or_else(PoisonError::into_inner);
+        if !contents.loaded {
+            return Ok(None);
+        }
+        Ok(Some(RevocationState {
+            token_version: contents.versions.get(&probe.user).copied().unwrap_or(0),
+            session_revoked: contents
+                .sessions
+                .get(&probe.session)
+                .is_some_and(|until| *until > now),
+            jti_denied: contents
+                .jtis
+                .get(&probe.jti)
+                .is_some_and(|until| *until > now),
+        }))
+    }
+
+    async fn apply(&self, changes: &[RevocationChange], now: OffsetDateTime) -> StoreResult<()> {
+        let mut contents = self
+            .contents
+            .write()
+            .unwrap_or_else(PoisonError::into_inner);
+        contents.forget_expired(now);
+        for change in changes {
+            contents.apply(change);
+        }
+        Ok(())
+    }
+
+    async fn load(&self, snapshot: &RevocationSnapshot, now: OffsetDateTime) -> StoreResult<()> {
+        let mut fresh = Contents {
+            loaded: true,
+            ..Contents::default()
+        };
+        for change in snapshot {
+            fresh.apply(change);
+        }
+        fresh.forget_expired(now);
+        *self
+            .contents
+            .write()
+            .unwrap_or_else(PoisonError::into_inner) = fresh;
+        Ok(())
+    }
+
+    async fn ping(&self) -> StoreResult<()> {
+        Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::time::Duration;
+
+    fn probe() -> RevocationProbe {
+        RevocationProbe {
+            user: UserId::new(),
+            session: SessionId::new(),
+            jti: Uuid::new_v4(),
+        }
+    }
+
+    #[tokio::test]
+    async fn an_unloaded_cache_cannot_vouch() {
+        let cache = MemoryRevocationCache::new();
+        assert_eq!(
+            cache
+                .state(&probe(), OffsetDateTime::now_utc())
+                .await
+                .ok()
+                .flatten(),
+            None
+        );
+    }
+
+    #[tokio::test]
+    async fn denylist_entries_lapse_and_versions_never_go_back() {
+        let cache = MemoryRevocationCache::new();
+        let now = OffsetDateTime::now_utc();
+        let probe = probe();
+        cache.load(&vec![], now).await.ok();
+        let later = now + Duration::from_secs(60);
+        cache
+            .apply(
+                &[
+                    RevocationChange::TokenVersion {
+                        user: probe.user,
+                        version: 2,
+                    },
+                    RevocationChange::TokenVersion {
+                        user: probe.user,
+                        version: 1,
+                    },
+                    RevocationChange::SessionDenied {
+                        session: probe.session,
+                        until: later,
+                    },
+                    RevocationChange::JtiDenied {
+                        jti: probe.jti,
+                        until: later,
+                    },
+                ],
+                now,
+            )
+            .await
+            .ok();
+        let state = cache.state(&probe, now).await.ok().flatten();
+        assert_eq!(
+            state,
+            Some(RevocationState {
+                token_version: 2,
+                session_revoked: true,
+                jti_denied: true
+            })
+        );
+        let after = cache.state(&probe, later).await.ok().flatten();
+        assert_eq!(
+            after,
+            Some(RevocationState {
+                token_version: 2,
+                session_revoked: false,
+                jti_denied: false
+            })
+        );
+    }
+}

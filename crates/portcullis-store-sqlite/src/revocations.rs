@@ -1,0 +1,142 @@
+//! Durable revocation facts in SQLite: user-wide revocation, the jti denylist, and the answers
+//! the revocation cache falls back to or is filled from.
+
+use crate::rows::{parse_uuid, to_ms};
+use crate::{db_error, SqliteStore};
+use portcullis_core::{
+    RevocationChange, RevocationProbe, RevocationReason, RevocationSnapshot, RevocationState,
+    SessionId, StoreResult, UserId, UserRevocation,
+};
+use time::OffsetDateTime;
+use uuid::Uuid;
+
+impl SqliteStore {
+    pub(crate) async fn revoke_user_sessions(
+        &self,
+        user: UserId,
+        reason: RevocationReason,
+        deny_until: OffsetDateTime,
+        now: OffsetDateTime,
+    ) -> StoreResult<Option<UserRevocation>> {
+        let mut tx = self.begin_write().await?;
+        let version: Option<i64> = sqlx::query_scalar(
+            "UPDATE users SET token_version = token_version + 1 WHERE id = ? RETURNING token_version",
+        )
+        .bind(user.0.to_string())
+        .fetch_optional(&mut *tx)
+        .await
+        .map_err(db_error)?;
+        let Some(token_version) = version else {
+            return Ok(None);
+        };
+        let ids: Vec<String> = sqlx::query_scalar(
+            "UPDATE refresh_families SET revoked_at = ?, revoked_reason = ?, deny_until = ? \
+             WHERE user_id = ? AND revoked_at IS NULL AND absolute_expires_at > ? RETURNING id",
+        )
+        .bind(to_ms(now))
+        .bind(reason.as_str())
+        .bind(to_ms(deny_until))
+        .bind(user.0.to_string())
+        .bind(to_ms(now))
+        .fetch_all(&mut *tx)
+        .await
+        .map_err(db_error)?;
+        tx.commit().await.map_err(db_error)?;
+        let sessions_revoked = ids
+            .iter()
+            .map(|id| parse_uuid(id).map(SessionId))
+            .collect::<StoreResult<Vec<_>>>()?;
+        Ok(Some(UserRevocation {
+            token_version,
+            sessions_revoked,
+        }))
+    }
+
+    pub(crate) async fn insert_denied_jti(
+        &self,
+        jti: Uuid,
+        until: OffsetDateTime,
+    ) -> StoreResult<()> {
+        sqlx::query(
+            "INSERT INTO denied_jtis (jti, expires_at) VALUES (?, ?) \
+             ON CONFLICT (jti) DO UPDATE SET expires_at = max(expires_at, excluded.expires_at)",
+        )
+        .bind(jti.to_string())
+        .bind(to_ms(until))
+        .execute(&self.writer)
+        .await
+        .map_err(db_error)?;
+        Ok(())
+    }
+
+    pub(crate) async fn durable_revocation_state(
+        &self,
+        probe: &RevocationProbe,
+        now: OffsetDateTime,
+    ) -> StoreResult<RevocationState> {
+        let (token_version, session_revoked, jti_denied): (Option<i64>, bool, bool) = sqlx::query_as(
+            "SELECT (SELECT token_version FROM users WHERE id = ?1), \
+                    EXISTS (SELECT 1 FROM refresh_families WHERE id = ?2 AND revoked_at IS NOT NULL), \
+                    EXISTS (SELECT 1 FROM denied_jtis WHERE jti = ?3 AND expires_at > ?4)",
+        )
+        .bind(probe.user.0.to_string())
+        .bind(probe.session.0.to_string())
+        .bind(probe.jti.to_string())
+        .bind(to_ms(now))
+        .fetch_one(&self.reader)
+        .await
+        .map_err(db_error)?;
+        Ok(RevocationState {
+            // A deleted user has no valid version: -1 never matches an issued `ver`.
+            token_version: token_version.unwrap_or(-1),
+            session_revoked,
+            jti_denied,
+        })
+    }
+
+    pub(crate) async fn durable_revocation_snapshot(
+        &self,
+        now: OffsetDateTime,
+    ) -> StoreResult<RevocationSnapshot> {
+        let now = to_ms(now);
+        let versions: Vec<(String, i64)> =
+            sqlx::query_as("SELECT id, token_version FROM users WHERE token_version <> 0")
+                .fetch_all(&self.reader)
+                .await
+                .map_err(db_error)?;
+        let sessions: Vec<(String, i64)> =
+            sqlx::query_as("SELECT id, deny_until FROM refresh_families WHERE deny_until > ?")
+                .bind(now)
+                .fetch_all(&self.reader)
+                .await
+                .map_err(db_error)?;
+        let jtis: Vec<(String, i64)> =
+            sqlx::query_as("SELECT jti, expires_at FROM denied_jtis WHERE expires_at > ?")
+                .bind(now)
+                .fetch_all(&self.reader)
+                .await
+                .map_err(db_error)?;
+        let mut snapshot = Vec::with_capacity(versions.len() + sessions.len() + jtis.len());
+        for (id, version) in versions {
+            snapshot.push(RevocationChange::TokenVersion {
+                user: UserId(parse_uuid(&id)?),
+                version,
+            });
+        }
+        for (id, until) in sessions {
+            let until = crate::rows::from_ms(until);
+            snapshot.push(RevocationChange::SessionDenied {
+                session: SessionId(parse_uuid(&id)?),
+                until,
+            });
+        }
+        for (jti, until) in jtis {
+            let until = crate::rows::from_ms(until);
+            snapshot.push(RevocationChange::JtiDenied {
+                jti: parse_uuid(&jti)?,
+                until,
+            });
+        }
+        Ok(snapshot)
+    }
+}

@@ -1,0 +1,67 @@
+//! User accounts in SQLite.
+
+use crate::rows::{to_ms, UserRow, USER_COLUMNS};
+use crate::{db_error, SqliteStore};
+use async_trait::async_trait;
+use portcullis_core::store::UserStore;
+use portcullis_core::{StoreError, StoreResult, User, UserId};
+
+#[async_trait]
+impl UserStore for SqliteStore {
+    #[tracing::instrument(skip_all, fields(user_id = %user.id))]
+    async fn insert_user(&self, user: &User) -> StoreResult<()> {
+        let roles = serde_json::to_string(&user.roles)
+            .map_err(|error| StoreError::Backend(error.to_string()))?;
+        sqlx::query(
+            "INSERT INTO users (id, email, password_hash, roles, token_version, locked, created_at) \
+             VALUES (?, ?, ?, ?, ?, ?, ?)",
+        )
+        .bind(user.id.0.to_string())
+        .bind(&user.email)
+        .bind(&user.password_hash)
+        .bind(roles)
+        .bind(user.token_version)
+        .bind(user.locked)
+        .bind(to_ms(user.created_at))
+        .execute(&self.writer)
+        .await
+        .map_err(|error| match &error {
+            sqlx::Error::Database(db) if db.is_unique_violation() => StoreError::EmailTaken,
+            _ => db_error(error),
+        })?;
+        Ok(())
+    }
+
+    #[tracing::instrument(skip_all)]
+    async fn user_by_email(&self, email: &str) -> StoreResult<Option<User>> {
+        let sql = format!("SELECT {USER_COLUMNS} FROM users WHERE email = ?");
+        let row: Option<UserRow> = sqlx::query_as(&sql)
+            .bind(email)
+            .fetch_optional(&self.reader)
+            .await
+            .map_err(db_error)?;
+        row.map(User::try_from).transpose()
+    }
+
+    #[tracing::instrument(skip_all, fields(user_id = %id))]
+    async fn user_by_id(&self, id: UserId) -> StoreResult<Option<User>> {
+        let sql = format!("SELECT {USER_COLUMNS} FROM users WHERE id = ?");
+        let row: Option<UserRow> = sqlx::query_as(&sql)
+            .bind(id.0.to_string())
+            .fetch_optional(&self.reader)
+            .await
+            .map_err(db_error)?;
+        row.map(User::try_from).transpose()
+    }
+
+    #[tracing::instrument(skip_all, fields(user_id = %id))]
+    async fn set_password_hash(&self, id: UserId, password_hash: &str) -> StoreResult<()> {
+        sqlx::query("UPDATE users SET password_hash = ? WHERE id = ?")
+            .bind(password_hash)
+            .bind(id.0.to_string())
+            .execute(&self.writer)
+            .await
+            .map_err(db_error)?;
+        Ok(())
+    }
+}

@@ -1,0 +1,122 @@
+//! The command line: `serve`, `migrate`, `user add`.
+
+use crate::config::Config;
+use crate::startup::{self, Application};
+use anyhow::{bail, Context};
+use clap::{Parser, Subcommand};
+use portcullis_service::Password;
+use std::io::{BufRead, IsTerminal};
+use std::path::PathBuf;
+
+#[derive(Parser, Debug)]
+#[command(
+    name = "portcullis",
+    version,
+    about = "A hybrid auth gateway: short-lived JWTs, rotating refresh cookies, instant revocation."
+)]
+pub struct Cli {
+    /// TOML configuration file; `PORTCULLIS_*` environment variables override it.
+    #[arg(long, global = true, env = "PORTCULLIS_CONFIG")]
+    pub config: Option<PathBuf>,
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+#[derive(Subcommand, Debug)]
+pub enum Command {
+    /// Run the gateway.
+    Serve,
+    /// Apply database migrations and exit.
+    Migrate,
+    /// Manage users.
+    User {
+        #[command(subcommand)]
+        command: UserCommand,
+    },
+}
+
+#[derive(Subcommand, Debug)]
+pub enum UserCommand {
+    /// Create a user; the password is read from standard input, never from the command line.
+    Add {
+        #[arg(long)]
+        email: String,
+        /// A role to grant (repeatable).
+        #[arg(long = "role")]
+        roles: Vec<String>,
+    },
+}
+
+pub async fn run(cli: Cli) -> anyhow::Result<()> {
+    let config = Config::load(cli.config.as_deref())?;
+    crate::telemetry::init(&config.log_format);
+    match cli.command {
+        Command::Serve => serve(&config).await,
+        Command::Migrate => {
+            startup::migrate(&config).await?;
+            println!("migrations applied");
+            Ok(())
+        }
+        Command::User {
+            command: UserCommand::Add { email, roles },
+        } => {
+            let password = read_password()?;
+            let gateway = startup::build_gateway(&config).await?;
+            let user_id = gateway
+                .create_user(&email, &password, &roles)
+                .await
+                .map_err(|e| anyhow::anyhow!(e))?;
+            println!("{user_id}");
+            Ok(())
+        }
+    }
+}
+
+async fn serve(config: &Config) -> anyhow::Result<()> {
+    let app = Application::build(config).await?;
+    tracing::info!(address = %app.local_addr()?, "portcullis listening");
+    app.run_until(shutdown_signal())
+        .await
+        .context("server error")
+}
+
+fn read_password() -> anyhow::Result<Password> {
+    let stdin = std::io::stdin();
+    if stdin.is_terminal() {
+        eprint!("password: ");
+    }
+    let mut line = String::new();
+    stdin
+        .lock()
+        .read_line(&mut line)
+        .context("cannot read the password from standard input")?;
+    let password = line.trim_end_matches(['\n', '\r']);
+    if password.is_empty() {
+        bail!(
+            "no password on standard input (try: echo 'secret' | portcullis user add --email ...)"
+        );
+    }
+    Ok(Password::new(password))
+}
+
+async fn shutdown_signal() {
+    let ctrl_c = async {
+        let _ = tokio::signal::ctrl_c().await;
+    };
+    #[cfg(unix)]
+    let terminate = async {
+        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            Ok(mut signal) => {
+                signal.recv().await;
+            }
+            Err(_) => std::future::pending::<()>().await,
+        }
+    };
+    #[cfg(not(unix))]
+    let terminate = std::future::pending::<()>();
+    tokio::select! {
+        () = ctrl_c => {},
+        () = terminate => {},
+    }
+    tracing::info!("shutting down");
+}

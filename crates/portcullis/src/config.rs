@@ -1,0 +1,259 @@
+//! Configuration: an optional TOML file, then `PORTCULLIS_<KEY>` environment overrides, then
+//! validation into the settings each layer needs. Every key has a safe default, so no config at
+//! all serves the embedded tier on 127.0.0.1:8080 with its data under `./data/`.
+
+use anyhow::{bail, Context};
+use cookie::SameSite;
+use figment::providers::{Env, Format, Toml};
+use figment::Figment;
+use portcullis_http::{CookieSettings, WebSettings};
+use portcullis_service::{RevocationFallback, Settings, SigningAlg};
+use serde::{Deserialize, Deserializer};
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+/// Every configuration key. The README documents each with its default.
+#[derive(Clone, Debug, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct Config {
+    /// Address to listen on.
+    pub listen: String,
+    /// Where the embedded tier keeps its database and generated key-encryption key.
+    pub data_dir: PathBuf,
+    /// `sqlite://PATH` (embedded tier); unset means `<data_dir>/portcullis.db`.
+    pub database_url: Option<String>,
+    /// Redis URL of the production tier.
+    pub redis_url: Option<String>,
+    /// Prefix of every Redis key, so deployments can share one Redis.
+    pub redis_prefix: String,
+    pub issuer: String,
+    pub audience: String,
+    #[serde(deserialize_with = "crate::duration::deserialize")]
+    pub access_ttl: Duration,
+    #[serde(deserialize_with = "crate::duration::deserialize")]
+    pub refresh_idle_ttl: Duration,
+    #[serde(deserialize_with = "crate::duration::deserialize")]
+    pub session_max_ttl: Duration,
+    #[serde(deserialize_with = "crate::duration::deserialize")]
+    pub reuse_grace: Duration,
+    #[serde(deserialize_with = "crate::duration::deserialize")]
+    pub leeway: Duration,
+    /// Origins allowed on the cookie endpoints; comma-separated in the environment.
+    #[serde(deserialize_with = "list_or_csv")]
+    pub allowed_origins: Vec<String>,
+    /// Whether `POST /auth/register` is open.
+    pub registration: bool,
+    pub cookie_name: String,
+    /// `Strict`, `Lax` or `None`.
+    pub cookie_samesite: String,
+    /// `EdDSA` (Ed25519) or `ES256`.
+    pub signing_alg: String,
+    /// Base64 of 32 random bytes; required to share keys between replicas.
+    pub key_encryption_key: Option<String>,
+    /// A file holding the key-encryption key; the embedded default is `<data_dir>/kek`.
+    pub key_encryption_key_file: Option<PathBuf>,
+    /// Number of verified access tokens remembered (0 disables the cache).
+    pub verify_cache_size: u64,
+    /// `durable` or `deny`: what revocation checks do when the cache is unreachable.
+    pub revocation_fallback: String,
+    /// `text` or `json`.
+    pub log_format: String,
+}
+
+impl Default for Config {
+    fn default() -> Self {
+        let settings = Settings::default();
+        Self {
+            listen: "127.0.0.1:8080".to_owned(),
+            data_dir: PathBuf::from("./data"),
+            database_url: None,
+            redis_url: None,
+            redis_prefix: "portcullis:".to_owned(),
+            issuer: settings.issuer,
+            audience: settings.audience,
+            access_ttl: settings.access_ttl,
+            refresh_idle_ttl: settings.refresh_idle_ttl,
+            session_max_ttl: settings.session_max_ttl,
+            reuse_grace: settings.reuse_grace,
+            leeway: settings.leeway,
+            allowed_origins: Vec::new(),
+            registration: settings.registration,
+            cookie_name: "__Secure-portcullis-refresh".to_owned(),
+            cookie_samesite: "Strict".to_owned(),
+            signing_alg: "EdDSA".to_owned(),
+            key_encryption_key: None,
+            key_encryption_key_file: None,
+            verify_cache_size: settings.verify_cache_capacity,
+            revocation_fallback: "durable".to_owned(),
+            log_format: "text".to_owned(),
+        }
+    }
+}
+
+fn list_or_csv<'de, D: Deserializer<'de>>(deserializer: D) -> Result<Vec<String>, D::Error> {
+    #[derive(Deserialize)]
+    #[serde(untagged)]
+    enum Raw {
+        List(Vec<String>),
+        Csv(String),
+    }
+    let items = match Raw::deserialize(deserializer)? {
+        Raw::List(items) => items,
+        Raw::Csv(text) => text.split(',').map(str::to_owned).collect(),
+    };
+    Ok(items
+        .into_iter()
+        .map(|item| item.trim().to_owned())
+        .filter(|item| !item.is_empty())
+        .collect())
+}
+
+impl Config {
+    /// Reads `file` (if given) and the `PORTCULLIS_*` environment.
+    pub fn load(file: Option<&Path>) -> anyhow::Result<Self> {
+        let mut figment = Figment::new();
+        if let Some(file) = file {
+            if !file.exists() {
+                bail!("config file {} does not exist", file.display());
+            }
+            figment = figment.merge(Toml::file(file));
+        }
+        let figment = figment.merge(Env::prefixed("PORTCULLIS_").ignore(&["config"]));
+        let config: Self = figment.extract().context("invalid configuration")?;
+        config.validate()?;
+        Ok(config)
+    }
+
+    pub fn validate(&self) -> anyhow::Result<()> {
+        self.service_settings()?;
+        self.web_settings()?;
+        for (name, value) in [
+            ("access_ttl", self.access_ttl),
+            ("refresh_idle_ttl", self.refresh_idle_ttl),
+            ("session_max_ttl", self.session_max_ttl),
+        ] {
+            if value.is_zero() {
+                bail!("{name} must be longer than zero");
+            }
+        }
+        if self.leeway > Duration::from_secs(300) {
+            bail!("leeway must be at most 5m: clock skew beyond that is a misconfiguration");
+        }
+        if !matches!(self.log_format.as_str(), "text" | "json") {
+            bail!("log_format must be \"text\" or \"json\"");
+        }
+        Ok(())
+    }
+
+    pub fn service_settings(&self) -> anyhow::Result<Settings> {
+        Ok(Settings {
+            issuer: self.issuer.clone(),
+            audience: self.audience.clone(),
+            access_ttl: self.access_ttl,
+            refresh_idle_ttl: self.refresh_idle_ttl,
+            session_max_ttl: self.session_max_ttl,
+            reuse_grace: self.reuse_grace,
+            leeway: self.leeway,
+            registration: self.registration,
+            signing_alg: self
+                .signing_alg
+                .parse::<SigningAlg>()
+                .map_err(anyhow::Error::msg)?,
+            verify_cache_capacity: self.verify_cache_size,
+            revocation_fallback: self
+                .revocation_fallback
+                .parse::<RevocationFallback>()
+                .map_err(anyhow::Error::msg)?,
+        })
+    }
+
+    pub fn web_settings(&self) -> anyhow::Result<WebSettings> {
+        let same_site = match self.cookie_samesite.to_ascii_lowercase().as_str() {
+            "strict" => SameSite::Strict,
+            "lax" => SameSite::Lax,
+            "none" => SameSite::None,
+            other => bail!("cookie_samesite must be Strict, Lax or None, not {other:?}"),
+        };
+        let name_ok = !self.cookie_name.is_empty()
+            && self
+                .cookie_name
+                .chars()
+                .all(|c| c.is_ascii_alphanumeric() || "-_.".contains(c));
+        if !name_ok {
+            bail!("cookie_name may only contain letters, digits, '-', '_' and '.'");
+        }
+        for origin in &self.allowed_origins {
+            if origin == "*"
+                || origin == "null"
+                || !(origin.starts_with("https://") || origin.starts_with("http://"))
+            {
+                bail!("allowed_origins entries must be exact origins such as https://app.example.com, not {origin:?}");
+            }
+        }
+        Ok(WebSettings {
+            cookie: CookieSettings {
+                name: self.cookie_name.clone(),
+                same_site,
+            },
+            allowed_origins: self.allowed_origins.clone(),
+        })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn defaults_are_valid_and_match_the_documented_values() {
+        let config = Config::default();
+        config.validate().expect("defaults validate");
+        assert_eq!(config.listen, "127.0.0.1:8080");
+        assert_eq!(config.access_ttl, Duration::from_secs(900));
+        assert_eq!(config.refresh_idle_ttl, Duration::from_secs(7 * 86_400));
+        assert_eq!(config.session_max_ttl, Duration::from_secs(30 * 86_400));
+        assert_eq!(config.reuse_grace, Duration::from_secs(10));
+        assert_eq!(config.leeway, Duration::from_secs(10));
+    }
+
+    #[test]
+    fn toml_and_environment_are_layered() {
+        figment::Jail::expect_with(|jail| {
+            jail.create_file("portcullis.toml", "access_ttl = \"5m\"\nreuse_grace = \"0s\"\nallowed_origins = [\"https://a.example\"]\n")?;
+            jail.set_env(
+                "PORTCULLIS_ALLOWED_ORIGINS",
+                "https://b.example, https://c.example",
+            );
+            jail.set_env("PORTCULLIS_REGISTRATION", "false");
+            let config =
+                Config::load(Some(Path::new("portcullis.toml"))).map_err(|e| e.to_string())?;
+            assert_eq!(config.access_ttl, Duration::from_secs(300));
+            assert_eq!(config.reuse_grace, Duration::ZERO);
+            assert_eq!(
+                config.allowed_origins,
+                ["https://b.example", "https://c.example"]
+            );
+            assert!(!config.registration);
+            Ok(())
+        });
+    }
+
+    #[test]
+    fn unsafe_values_are_refused() {
+        let wildcard = Config {
+            allowed_origins: vec!["*".into()],
+            ..Config::default()
+        };
+        assert!(wildcard.validate().is_err());
+        let samesite = Config {
+            cookie_samesite: "sometimes".into(),
+            ..Config::default()
+        };
+        assert!(samesite.validate().is_err());
+        let alg = Config {
+            signing_alg: "HS256".into(),
+            ..Config::default()
+        };
+        assert!(alg.validate().is_err());
+    }
+}

@@ -1,0 +1,13 @@
+//! The Portcullis gateway as a library: configuration, storage selection and the buildable
+//! [`Application`], so tests can start the real server on port 0. `main.rs` only parses the
+//! command line and calls in here.
+
+pub mod cli;
+pub mod config;
+mod duration;
+pub mod startup;
+mod storage;
+pub mod telemetry;
+
+pub use config::Config;
+pub use startup::Application;

@@ -1,0 +1,77 @@
+//! Building and running the server: open storage, start the gateway, bind the listener.
+//! `Application::build` binds before returning, so a test can ask for port 0 and read the port.
+
+use crate::config::Config;
+use crate::storage;
+use anyhow::Context;
+use axum::Router;
+use portcullis_http::AppState;
+use portcullis_service::Gateway;
+use std::future::Future;
+use std::net::SocketAddr;
+use std::sync::Arc;
+use tokio::net::TcpListener;
+
+pub struct Application {
+    listener: TcpListener,
+    router: Router,
+    gateway: Arc<Gateway>,
+}
+
+impl Application {
+    pub async fn build(config: &Config) -> anyhow::Result<Self> {
+        let gateway = Arc::new(build_gateway(config).await?);
+        let state = AppState {
+            gateway: Arc::clone(&gateway),
+            web: Arc::new(config.web_settings()?),
+        };
+        let listener = TcpListener::bind(&config.listen)
+            .await
+            .with_context(|| format!("cannot listen on {}", config.listen))?;
+        Ok(Self {
+            listener,
+            router: portcullis_http::router(state),
+            gateway,
+        })
+    }
+
+    pub fn local_addr(&self) -> std::io::Result<SocketAddr> {
+        self.listener.local_addr()
+    }
+
+    pub fn gateway(&self) -> Arc<Gateway> {
+        Arc::clone(&self.gateway)
+    }
+
+    /// Serves until `shutdown` resolves, then lets in-flight requests finish.
+    pub async fn run_until(
+        self,
+        shutdown: impl Future<Output = ()> + Send + 'static,
+    ) -> std::io::Result<()> {
+        let service = self
+            .router
+            .into_make_service_with_connect_info::<SocketAddr>();
+        axum::serve(self.listener, service)
+            .with_graceful_shutdown(shutdown)
+            .await
+    }
+}
+
+/// Opens storage and starts the gateway (also used by CLI commands that act on users).
+pub async fn build_gateway(config: &Config) -> anyhow::Result<Gateway> {
+    let kek = storage::key_encryption_key(config)?;
+    let storage = storage::open(config).await?;
+    Gateway::start(
+        config.service_settings()?,
+        storage.durable,
+        storage.cache,
+        &kek,
+    )
+    .await
+    .context("cannot start the gateway")
+}
+
+/// Opens storage and applies migrations, nothing else (`portcullis migrate`).
+pub async fn migrate(config: &Config) -> anyhow::Result<()> {
+    storage::open(config).await.map(|_| ())
+}

@@ -1,0 +1,110 @@
+//! Chooses and opens the storage tier from configuration.
+
+use crate::config::Config;
+use anyhow::{bail, Context};
+use portcullis_core::{Durable, RevocationCache};
+use portcullis_service::KeyEncryptionKey;
+use portcullis_store_sqlite::{MemoryRevocationCache, SqliteStore};
+use std::io::Write;
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+
+/// The two storage roles of the selected tier.
+pub struct Storage {
+    pub durable: Arc<dyn Durable>,
+    pub cache: Arc<dyn RevocationCache>,
+}
+
+/// Opens the configured tier and applies its migrations.
+pub async fn open(config: &Config) -> anyhow::Result<Storage> {
+    match config.database_url.as_deref() {
+        Some(url) if url.starts_with("postgres://") || url.starts_with("postgresql://") => {
+            bail!("the Postgres + Redis tier is not part of this build yet; unset database_url to use the embedded tier")
+        }
+        Some(url) => {
+            let path = url
+                .strip_prefix("sqlite://")
+                .or_else(|| url.strip_prefix("sqlite:"))
+                .with_context(|| {
+                    format!("database_url must start with sqlite:// or postgres://, got {url:?}")
+                })?;
+            open_embedded(Path::new(path)).await
+        }
+        None => {
+            ensure_private_dir(&config.data_dir)?;
+            open_embedded(&config.data_dir.join("portcullis.db")).await
+        }
+    }
+}
+
+async fn open_embedded(path: &Path) -> anyhow::Result<Storage> {
+    let store = SqliteStore::open(path)
+        .await
+        .with_context(|| format!("cannot open the SQLite database at {}", path.display()))?;
+    store
+        .migrate()
+        .await
+        .context("cannot migrate the SQLite database")?;
+    Ok(Storage {
+        durable: Arc::new(store),
+        cache: Arc::new(MemoryRevocationCache::new()),
+    })
+}
+
+/// The key-encryption key: from config, from a key file, or (embedded tier) generated once into
+/// `<data_dir>/kek` with owner-only permissions.
+pub fn key_encryption_key(config: &Config) -> anyhow::Result<KeyEncryptionKey> {
+    if let Some(text) = &config.key_encryption_key {
+        return KeyEncryptionKey::from_base64(text).map_err(anyhow::Error::msg);
+    }
+    let file = config
+        .key_encryption_key_file
+        .clone()
+        .unwrap_or_else(|| config.data_dir.join("kek"));
+    if file.exists() {
+        let text = std::fs::read_to_string(&file)
+            .with_context(|| format!("cannot read {}", file.display()))?;
+        return KeyEncryptionKey::from_base64(&text).map_err(anyhow::Error::msg);
+    }
+    if config
+        .database_url
+        .as_deref()
+        .is_some_and(|url| url.starts_with("postgres"))
+    {
+        bail!("the production tier needs key_encryption_key (or key_encryption_key_file) shared by every replica");
+    }
+    let key = KeyEncryptionKey::generate().map_err(anyhow::Error::msg)?;
+    write_private_file(&file, key.to_base64().as_bytes())?;
+    tracing::info!(path = %file.display(), "generated a new key-encryption key");
+    Ok(key)
+}
+
+fn ensure_private_dir(dir: &Path) -> anyhow::Result<()> {
+    std::fs::create_dir_all(dir).with_context(|| format!("cannot create {}", dir.display()))?;
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        std::fs::set_permissions(dir, std::fs::Permissions::from_mode(0o700))
+            .with_context(|| format!("cannot restrict permissions of {}", dir.display()))?;
+    }
+    Ok(())
+}
+
+fn write_private_file(path: &PathBuf, contents: &[u8]) -> anyhow::Result<()> {
+    if let Some(parent) = path.parent() {
+        ensure_private_dir(parent)?;
+    }
+    let mut options = std::fs::OpenOptions::new();
+    options.write(true).create_new(true);
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::OpenOptionsExt;
+        options.mode(0o600);
+    }
+    let mut file = options
+        .open(path)
+        .with_context(|| format!("cannot create {}", path.display()))?;
+    file.write_all(contents)?;
+    file.sync_all()?;
+    Ok(())
+}
