@@ -1,1 +1,9 @@
-fn main() {}
+//! The behavioural suite: the real gateway over real HTTP, one test binary.
+
+mod cli;
+mod contract;
+mod helpers;
+mod refresh;
+mod register_login;
+mod revocation;
+mod tokens;

@@ -114,7 +114,7 @@ mod tests {
             "alice@.example.com",
             "alice@example..com",
             "ålice@example.com",
-            "alice@example.com\n",
+            "alice@exam\tple.com",
             "alice@ex_ample.com",
         ] {
             assert_eq!(

@@ -18,10 +18,10 @@ const COOKIE_PATH: &str = "/auth";
 impl CookieSettings {
     /// The cookie carrying `token`, living until `expires_at`.
     pub fn set(&self, token: &str, expires_at: OffsetDateTime) -> HeaderValue {
-        let seconds = (expires_at - OffsetDateTime::now_utc())
-            .whole_seconds()
-            .max(0);
-        self.render(token, time::Duration::seconds(seconds))
+        // Round up: a cookie must not be dropped by the browser while its token still works.
+        let left = expires_at - OffsetDateTime::now_utc();
+        let seconds = left.whole_seconds() + i64::from(left.subsec_nanoseconds() > 0);
+        self.render(token, time::Duration::seconds(seconds.max(0)))
     }
 
     /// A cookie that deletes the refresh cookie.
@@ -78,7 +78,7 @@ mod tests {
             "Secure",
             "SameSite=Strict",
             "Path=/auth",
-            "Max-Age=35",
+            "Max-Age=3600",
         ] {
             assert!(set.contains(attribute), "{set} lacks {attribute}");
         }

@@ -44,7 +44,7 @@ mod tests {
     use super::*;
     use axum::http::HeaderValue;
 
-    fn headers(pairs: &[(&'static str, &'static str)]) -> HeaderMap {
+    fn headers(pairs: Headers) -> HeaderMap {
         let mut map = HeaderMap::new();
         for (name, value) in pairs {
             map.insert(*name, HeaderValue::from_static(value));
@@ -52,10 +52,12 @@ mod tests {
         map
     }
 
+    type Headers = &'static [(&'static str, &'static str)];
+
     #[test]
     fn guard_table() {
         let allowed = vec!["https://app.example".to_owned()];
-        let cases: [(&[(&'static str, &'static str)], Option<&str>); 8] = [
+        let cases: [(Headers, Option<&str>); 8] = [
             (&[], Some("csrf_required")),
             (&[("x-csrf", "true")], Some("csrf_required")),
             (&[("x-csrf", "1")], None),

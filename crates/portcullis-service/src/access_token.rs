@@ -120,6 +120,17 @@ impl AccessTokens {
             .map_err(|error| format!("signing failed: {error}"))
     }
 
+    #[cfg(feature = "test-support")]
+    pub fn signing_kid(&self) -> &str {
+        &self.ring.kid
+    }
+
+    #[cfg(feature = "test-support")]
+    pub fn sign_message(&self, message: &[u8]) -> Result<String, String> {
+        jsonwebtoken::crypto::sign(message, &self.ring.signing_key, self.ring.algorithm)
+            .map_err(|e| e.to_string())
+    }
+
     /// Checks signature, header, issuer, audience and times. `now` is Unix seconds.
     pub fn verify(&self, token: &str, now: i64) -> Result<Arc<AccessClaims>, TokenError> {
         let claims = match self.verified.as_ref().and_then(|cache| cache.get(token)) {

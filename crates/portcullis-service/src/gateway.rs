@@ -10,7 +10,8 @@ use crate::revocations::Revocations;
 use crate::secret::KeyEncryptionKey;
 use crate::settings::Settings;
 use portcullis_core::{
-    AccessClaims, ClientInfo, Durable, Family, RevocationCache, SecurityEvent, SessionId, User,
+    AccessClaims, ClientInfo, Durable, EventKind, Family, RevocationCache, SecurityEvent,
+    SessionId, User,
 };
 use std::sync::Arc;
 use time::OffsetDateTime;
@@ -97,6 +98,15 @@ impl Gateway {
         durable?;
         cache?;
         Ok(())
+    }
+
+    /// The most recent security events, newest first.
+    pub async fn recent_events(
+        &self,
+        kind: Option<EventKind>,
+        limit: u32,
+    ) -> AuthResult<Vec<SecurityEvent>> {
+        Ok(self.durable.recent_events(kind, limit).await?)
     }
 
     pub(crate) fn now() -> OffsetDateTime {

@@ -13,6 +13,8 @@ mod refresh_token;
 mod revocations;
 mod secret;
 mod settings;
+#[cfg(feature = "test-support")]
+mod test_support;
 mod use_cases;
 
 pub use access_token::TokenError;

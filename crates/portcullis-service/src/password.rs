@@ -72,9 +72,12 @@ impl Passwords {
                 .verify_password(password.expose().as_bytes(), &parsed)
                 .is_ok();
             let valid = matches && exists;
-            let current = Params::try_from(&parsed).ok();
-            let needs_rehash = parsed.algorithm.as_str() != "argon2id"
-                || current.as_ref() != Some(argon2.params());
+            let wanted = argon2.params();
+            let same_cost = Params::try_from(&parsed).is_ok_and(|stored| {
+                (stored.m_cost(), stored.t_cost(), stored.p_cost())
+                    == (wanted.m_cost(), wanted.t_cost(), wanted.p_cost())
+            });
+            let needs_rehash = parsed.algorithm.as_str() != "argon2id" || !same_cost;
             PasswordCheck {
                 valid,
                 needs_rehash,

@@ -217,6 +217,7 @@ mod tests {
     }
 
     #[test]
+    #[allow(clippy::result_large_err)] // figment's Jail API returns its own large error type
     fn toml_and_environment_are_layered() {
         figment::Jail::expect_with(|jail| {
             jail.create_file("portcullis.toml", "access_ttl = \"5m\"\nreuse_grace = \"0s\"\nallowed_origins = [\"https://a.example\"]\n")?;

@@ -1,0 +1,129 @@
+//! The `portcullis` command line, run as the real binary.
+
+use crate::helpers::TestApp;
+use reqwest::StatusCode;
+use std::io::Write;
+use std::path::PathBuf;
+use std::process::{Command, Stdio};
+
+/// The binary built next to this test executable (`just test` builds it first).
+fn binary() -> PathBuf {
+    let exe = std::env::current_exe().expect("test executable path");
+    let dir = exe
+        .parent()
+        .and_then(|deps| deps.parent())
+        .expect("target directory");
+    let binary = dir.join("portcullis");
+    assert!(
+        binary.exists(),
+        "{} is missing: build it with `cargo build -p portcullis` (or run `just test`)",
+        binary.display()
+    );
+    binary
+}
+
+fn portcullis(data_dir: &std::path::Path, args: &[&str], stdin: &str) -> std::process::Output {
+    let mut child = Command::new(binary())
+        .args(args)
+        .env("PORTCULLIS_DATA_DIR", data_dir)
+        .env("RUST_LOG", "warn")
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("portcullis runs");
+    child
+        .stdin
+        .take()
+        .expect("stdin")
+        .write_all(stdin.as_bytes())
+        .expect("write stdin");
+    child.wait_with_output().expect("portcullis exits")
+}
+
+#[tokio::test]
+async fn user_add_reads_the_password_from_stdin_and_grants_roles() {
+    let app = TestApp::spawn().await;
+    let data_dir = app.config.data_dir.clone();
+    let output = portcullis(
+        &data_dir,
+        &[
+            "user",
+            "add",
+            "--email",
+            "Admin@Example.com",
+            "--role",
+            "admin",
+            "--role",
+            "ops",
+        ],
+        "s3cret-password\n",
+    );
+    assert!(
+        output.status.success(),
+        "{}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    let user_id = String::from_utf8(output.stdout)
+        .expect("utf8")
+        .trim()
+        .to_owned();
+    assert!(
+        uuid::Uuid::parse_str(&user_id).is_ok(),
+        "prints the new user id, got {user_id:?}"
+    );
+
+    let reply = app
+        .browser()
+        .login("admin@example.com", "s3cret-password")
+        .await;
+    assert_eq!(
+        reply.status,
+        StatusCode::OK,
+        "the running server sees the new user"
+    );
+    let verify = app.verify(&reply.access_token()).await;
+    assert_eq!(verify.header("x-auth-roles"), Some("admin,ops"));
+    assert_eq!(verify.header("x-auth-user-id"), Some(user_id.as_str()));
+}
+
+#[tokio::test]
+async fn user_add_refuses_a_weak_password_and_a_taken_email() {
+    let data = tempfile::TempDir::new().expect("temp dir");
+    let weak = portcullis(
+        data.path(),
+        &["user", "add", "--email", "a@example.com"],
+        "short\n",
+    );
+    assert!(!weak.status.success());
+    assert!(String::from_utf8_lossy(&weak.stderr).contains("password"));
+    let first = portcullis(
+        data.path(),
+        &["user", "add", "--email", "a@example.com"],
+        "long enough password\n",
+    );
+    assert!(
+        first.status.success(),
+        "{}",
+        String::from_utf8_lossy(&first.stderr)
+    );
+    let again = portcullis(
+        data.path(),
+        &["user", "add", "--email", "a@example.com"],
+        "long enough password\n",
+    );
+    assert!(!again.status.success());
+    assert!(String::from_utf8_lossy(&again.stderr).contains("already exists"));
+}
+
+#[tokio::test]
+async fn migrate_creates_the_database() {
+    let data = tempfile::TempDir::new().expect("temp dir");
+    let output = portcullis(data.path(), &["migrate"], "");
+    assert!(
+        output.status.success(),
+        "{}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    assert!(data.path().join("portcullis.db").exists());
+}
