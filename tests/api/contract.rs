@@ -123,3 +123,18 @@ async fn health_and_readiness_answer() {
     assert_eq!(app.get("/healthz", None).await.status, StatusCode::OK);
     assert_eq!(app.get("/readyz", None).await.status, StatusCode::OK);
 }
+
+#[cfg(unix)]
+#[tokio::test]
+async fn the_generated_key_encryption_key_is_private_to_its_owner() {
+    use std::os::unix::fs::PermissionsExt;
+    let app = TestApp::spawn().await;
+    let kek = std::fs::metadata(app.config.data_dir.join("kek")).expect("kek file");
+    assert_eq!(kek.permissions().mode() & 0o777, 0o600);
+    let dir = std::fs::metadata(&app.config.data_dir).expect("data dir");
+    assert_eq!(
+        dir.permissions().mode() & 0o077,
+        0,
+        "the data directory is not readable by others"
+    );
+}

@@ -6,4 +6,5 @@ mod helpers;
 mod refresh;
 mod register_login;
 mod revocation;
+mod throttle;
 mod tokens;

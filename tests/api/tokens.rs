@@ -132,6 +132,19 @@ async fn forged_and_wrong_tokens_are_refused() {
         StatusCode::OK,
         "re-signed control token"
     );
+    let t = now();
+    let inside_leeway = sign(
+        &header,
+        &with(
+            &claims,
+            json!({ "iat": t - 100, "nbf": t - 100, "exp": t - 5 }),
+        ),
+    );
+    assert_eq!(
+        app.verify(&inside_leeway).await.status,
+        StatusCode::OK,
+        "5 s past exp is inside the 10 s leeway"
+    );
 
     let encode = |value: &Value| URL_SAFE_NO_PAD.encode(value.to_string());
     let parts: Vec<&str> = access.split('.').collect();
@@ -148,7 +161,6 @@ async fn forged_and_wrong_tokens_are_refused() {
         &aws_lc_rs::hmac::Key::new(aws_lc_rs::hmac::HMAC_SHA256, &public_key),
         hs256_message.as_bytes(),
     );
-    let t = now();
     let cases: Vec<(&str, String)> = vec![
         (
             "alg none",
@@ -208,6 +220,16 @@ async fn forged_and_wrong_tokens_are_refused() {
                 &with(
                     &claims,
                     json!({ "iat": t - 1000, "nbf": t - 1000, "exp": t - 60 }),
+                ),
+            ),
+        ),
+        (
+            "expired 30 s ago: inside jsonwebtoken's default 60 s leeway, outside ours",
+            sign(
+                &header,
+                &with(
+                    &claims,
+                    json!({ "iat": t - 1000, "nbf": t - 1000, "exp": t - 30 }),
                 ),
             ),
         ),

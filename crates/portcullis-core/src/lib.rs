@@ -11,6 +11,7 @@ pub mod revocation;
 pub mod rotation;
 pub mod session;
 pub mod store;
+pub mod throttle;
 pub mod user;
 
 pub use claims::AccessClaims;
@@ -20,7 +21,8 @@ pub use revocation::{RevocationChange, RevocationProbe, RevocationSnapshot, Revo
 pub use rotation::{Decision, FamilyState, RotationPolicy, TokenState};
 pub use session::{ClientInfo, Family, RefreshToken, RevocationReason};
 pub use store::{
-    Durable, EventStore, KeyStore, RevocationCache, RotationOutcome, RotationRequest, SessionStore,
-    StoreError, StoreResult, StoredSigningKey, UserRevocation, UserStore,
+    AttemptCounter, Backends, Durable, EventStore, KeyStore, RevocationCache, RotationOutcome,
+    RotationRequest, SessionStore, StoreError, StoreResult, StoredSigningKey, UserRevocation,
+    UserStore,
 };
 pub use user::User;

@@ -11,8 +11,10 @@ use crate::ids::{SessionId, TokenHash, UserId};
 use crate::revocation::{RevocationChange, RevocationProbe, RevocationSnapshot, RevocationState};
 use crate::rotation::RotationPolicy;
 use crate::session::{ClientInfo, Family, RefreshToken, RevocationReason};
+use crate::throttle::Window;
 use crate::user::User;
 use async_trait::async_trait;
+use std::sync::Arc;
 use time::OffsetDateTime;
 use uuid::Uuid;
 
@@ -182,4 +184,31 @@ pub trait RevocationCache: Send + Sync {
     /// Replaces the contents with `snapshot` and marks the cache complete.
     async fn load(&self, snapshot: &RevocationSnapshot, now: OffsetDateTime) -> StoreResult<()>;
     async fn ping(&self) -> StoreResult<()>;
+}
+
+/// Counters of failed login attempts, shared by every replica of a deployment.
+#[async_trait]
+pub trait AttemptCounter: Send + Sync {
+    /// The open window of each key (`None` where nothing is counted), in one round trip.
+    async fn windows(
+        &self,
+        keys: &[String],
+        now: OffsetDateTime,
+    ) -> StoreResult<Vec<Option<Window>>>;
+    /// Counts one failure under `key`, opening a window of `window` if none is open.
+    async fn add_failure(
+        &self,
+        key: &str,
+        window: std::time::Duration,
+        now: OffsetDateTime,
+    ) -> StoreResult<Window>;
+    async fn clear(&self, key: &str) -> StoreResult<()>;
+}
+
+/// The storage of one tier, in the three roles the service uses.
+#[derive(Clone)]
+pub struct Backends {
+    pub durable: Arc<dyn Durable>,
+    pub revocations: Arc<dyn RevocationCache>,
+    pub attempts: Arc<dyn AttemptCounter>,
 }

@@ -13,6 +13,8 @@ pub struct ApiError {
     pub status: StatusCode,
     pub code: &'static str,
     pub message: String,
+    /// Seconds for a `Retry-After` header (429).
+    pub retry_after: Option<u64>,
 }
 
 impl ApiError {
@@ -21,6 +23,7 @@ impl ApiError {
             status,
             code,
             message: message.into(),
+            retry_after: None,
         }
     }
 }
@@ -28,6 +31,10 @@ impl ApiError {
 impl From<AuthError> for ApiError {
     fn from(error: AuthError) -> Self {
         let message = error.to_string();
+        let retry_after = match &error {
+            AuthError::RateLimited { retry_after } => Some(retry_after.as_secs().max(1)),
+            _ => None,
+        };
         let (status, code) = match &error {
             AuthError::Input(InputError::InvalidEmail) => {
                 (StatusCode::BAD_REQUEST, "invalid_email")
@@ -40,6 +47,7 @@ impl From<AuthError> for ApiError {
             AuthError::RegistrationDisabled => (StatusCode::FORBIDDEN, "registration_disabled"),
             AuthError::InvalidCredentials => (StatusCode::UNAUTHORIZED, "invalid_credentials"),
             AuthError::AccountLocked => (StatusCode::FORBIDDEN, "account_locked"),
+            AuthError::RateLimited { .. } => (StatusCode::TOO_MANY_REQUESTS, "rate_limited"),
             AuthError::MissingRefreshToken => (StatusCode::UNAUTHORIZED, "missing_refresh_token"),
             AuthError::InvalidRefreshToken => (StatusCode::UNAUTHORIZED, "invalid_refresh_token"),
             AuthError::RefreshTokenReused => (StatusCode::UNAUTHORIZED, "refresh_token_reused"),
@@ -59,6 +67,7 @@ impl From<AuthError> for ApiError {
             status,
             code,
             message,
+            retry_after,
         }
     }
 }
@@ -67,6 +76,11 @@ impl IntoResponse for ApiError {
     fn into_response(self) -> Response {
         let body = Json(json!({ "error": self.code, "message": self.message }));
         let mut response = (self.status, body).into_response();
+        if let Some(seconds) = self.retry_after {
+            response
+                .headers_mut()
+                .insert(header::RETRY_AFTER, HeaderValue::from(seconds));
+        }
         if self.status == StatusCode::UNAUTHORIZED {
             // RFC 6750: bearer-token failures say so; every other 401 still names the scheme.
             let challenge = if self.code == "invalid_token" {

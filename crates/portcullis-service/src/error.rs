@@ -14,6 +14,8 @@ pub enum AuthError {
     RegistrationDisabled,
     #[error("the email address or password is wrong")]
     InvalidCredentials,
+    #[error("too many failed logins; try again later")]
+    RateLimited { retry_after: std::time::Duration },
     #[error("this account is locked")]
     AccountLocked,
     #[error("no refresh token was presented")]

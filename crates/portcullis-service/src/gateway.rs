@@ -9,9 +9,9 @@ use crate::refresh_token::{RefreshSecret, RefreshTokens};
 use crate::revocations::Revocations;
 use crate::secret::KeyEncryptionKey;
 use crate::settings::Settings;
+use crate::throttle::LoginGuard;
 use portcullis_core::{
-    AccessClaims, ClientInfo, Durable, EventKind, Family, RevocationCache, SecurityEvent,
-    SessionId, User,
+    AccessClaims, Backends, ClientInfo, Durable, EventKind, Family, SecurityEvent, SessionId, User,
 };
 use std::sync::Arc;
 use time::OffsetDateTime;
@@ -48,16 +48,21 @@ pub struct Gateway {
     pub(crate) access: AccessTokens,
     pub(crate) refresh: RefreshTokens,
     pub(crate) passwords: Passwords,
+    pub(crate) login_guard: LoginGuard,
 }
 
 impl Gateway {
     /// Loads (or on first start creates) the signing key and fills the revocation cache.
     pub async fn start(
         settings: Settings,
-        durable: Arc<dyn Durable>,
-        cache: Arc<dyn RevocationCache>,
+        backends: Backends,
         kek: &KeyEncryptionKey,
     ) -> AuthResult<Self> {
+        let Backends {
+            durable,
+            revocations: cache,
+            attempts,
+        } = backends;
         let candidate = keys::generate(settings.signing_alg, kek).map_err(AuthError::Internal)?;
         let stored = durable.ensure_signing_key(&candidate).await?;
         let ring = KeyRing::from_stored(&stored, settings.signing_alg, kek)
@@ -76,6 +81,7 @@ impl Gateway {
         Ok(Self {
             refresh: RefreshTokens::new(kek).map_err(AuthError::Internal)?,
             passwords: Passwords::new().map_err(AuthError::Internal)?,
+            login_guard: LoginGuard::new(attempts, settings.login_throttle),
             settings,
             durable,
             revocations,

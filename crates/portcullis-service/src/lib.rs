@@ -15,6 +15,7 @@ mod secret;
 mod settings;
 #[cfg(feature = "test-support")]
 mod test_support;
+mod throttle;
 mod use_cases;
 
 pub use access_token::TokenError;

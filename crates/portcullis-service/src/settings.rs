@@ -2,6 +2,7 @@
 
 use crate::keys::SigningAlg;
 use crate::revocations::RevocationFallback;
+use portcullis_core::throttle::LoginThrottle;
 use std::time::Duration;
 
 #[derive(Clone, Debug)]
@@ -18,6 +19,7 @@ pub struct Settings {
     /// How many verified access tokens to remember (0 disables the cache).
     pub verify_cache_capacity: u64,
     pub revocation_fallback: RevocationFallback,
+    pub login_throttle: LoginThrottle,
 }
 
 impl Default for Settings {
@@ -34,6 +36,7 @@ impl Default for Settings {
             signing_alg: SigningAlg::EdDSA,
             verify_cache_capacity: 100_000,
             revocation_fallback: RevocationFallback::Durable,
+            login_throttle: LoginThrottle::default(),
         }
     }
 }

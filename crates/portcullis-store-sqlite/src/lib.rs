@@ -1,5 +1,5 @@
-//! The embedded storage tier: SQLite (WAL) through sqlx as the durable store, and an in-process
-//! revocation cache filled from it at start.
+//! The embedded storage tier: SQLite (WAL) through sqlx as the durable store, an in-process
+//! revocation cache filled from it at start, and in-process login-failure counters.
 //!
 //! Writes go through a single-connection pool and `BEGIN IMMEDIATE`, so transactions in this
 //! process never race each other for SQLite's write lock; reads use a separate read-only pool.
@@ -8,12 +8,14 @@
 
 mod events;
 mod keys;
+mod memory_attempts;
 mod memory_cache;
 mod revocations;
 mod rows;
 mod sessions;
 mod users;
 
+pub use memory_attempts::MemoryAttemptCounter;
 pub use memory_cache::MemoryRevocationCache;
 
 use async_trait::async_trait;

@@ -6,6 +6,7 @@ use anyhow::{bail, Context};
 use cookie::SameSite;
 use figment::providers::{Env, Format, Toml};
 use figment::Figment;
+use portcullis_core::throttle::{Limit, LoginThrottle};
 use portcullis_http::{CookieSettings, WebSettings};
 use portcullis_service::{RevocationFallback, Settings, SigningAlg};
 use serde::{Deserialize, Deserializer};
@@ -58,6 +59,12 @@ pub struct Config {
     pub revocation_fallback: String,
     /// `text` or `json`.
     pub log_format: String,
+    /// Failed logins allowed per account within `login_failure_window` (0 disables).
+    pub login_max_failures_per_account: u32,
+    /// Failed logins allowed per client address within `login_failure_window` (0 disables).
+    pub login_max_failures_per_ip: u32,
+    #[serde(deserialize_with = "crate::duration::deserialize")]
+    pub login_failure_window: Duration,
 }
 
 impl Default for Config {
@@ -86,6 +93,9 @@ impl Default for Config {
             verify_cache_size: settings.verify_cache_capacity,
             revocation_fallback: "durable".to_owned(),
             log_format: "text".to_owned(),
+            login_max_failures_per_account: settings.login_throttle.per_account.max_failures,
+            login_max_failures_per_ip: settings.login_throttle.per_ip.max_failures,
+            login_failure_window: settings.login_throttle.per_account.window,
         }
     }
 }
@@ -131,6 +141,7 @@ impl Config {
             ("access_ttl", self.access_ttl),
             ("refresh_idle_ttl", self.refresh_idle_ttl),
             ("session_max_ttl", self.session_max_ttl),
+            ("login_failure_window", self.login_failure_window),
         ] {
             if value.is_zero() {
                 bail!("{name} must be longer than zero");
@@ -164,6 +175,16 @@ impl Config {
                 .revocation_fallback
                 .parse::<RevocationFallback>()
                 .map_err(anyhow::Error::msg)?,
+            login_throttle: LoginThrottle {
+                per_account: Limit {
+                    max_failures: self.login_max_failures_per_account,
+                    window: self.login_failure_window,
+                },
+                per_ip: Limit {
+                    max_failures: self.login_max_failures_per_ip,
+                    window: self.login_failure_window,
+                },
+            },
         })
     }
 

@@ -60,15 +60,10 @@ impl Application {
 /// Opens storage and starts the gateway (also used by CLI commands that act on users).
 pub async fn build_gateway(config: &Config) -> anyhow::Result<Gateway> {
     let kek = storage::key_encryption_key(config)?;
-    let storage = storage::open(config).await?;
-    Gateway::start(
-        config.service_settings()?,
-        storage.durable,
-        storage.cache,
-        &kek,
-    )
-    .await
-    .context("cannot start the gateway")
+    let backends = storage::open(config).await?;
+    Gateway::start(config.service_settings()?, backends, &kek)
+        .await
+        .context("cannot start the gateway")
 }
 
 /// Opens storage and applies migrations, nothing else (`portcullis migrate`).

@@ -2,21 +2,15 @@
 
 use crate::config::Config;
 use anyhow::{bail, Context};
-use portcullis_core::{Durable, RevocationCache};
+use portcullis_core::Backends;
 use portcullis_service::KeyEncryptionKey;
-use portcullis_store_sqlite::{MemoryRevocationCache, SqliteStore};
+use portcullis_store_sqlite::{MemoryAttemptCounter, MemoryRevocationCache, SqliteStore};
 use std::io::Write;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
-/// The two storage roles of the selected tier.
-pub struct Storage {
-    pub durable: Arc<dyn Durable>,
-    pub cache: Arc<dyn RevocationCache>,
-}
-
 /// Opens the configured tier and applies its migrations.
-pub async fn open(config: &Config) -> anyhow::Result<Storage> {
+pub async fn open(config: &Config) -> anyhow::Result<Backends> {
     match config.database_url.as_deref() {
         Some(url) if url.starts_with("postgres://") || url.starts_with("postgresql://") => {
             bail!("the Postgres + Redis tier is not part of this build yet; unset database_url to use the embedded tier")
@@ -37,7 +31,7 @@ pub async fn open(config: &Config) -> anyhow::Result<Storage> {
     }
 }
 
-async fn open_embedded(path: &Path) -> anyhow::Result<Storage> {
+async fn open_embedded(path: &Path) -> anyhow::Result<Backends> {
     let store = SqliteStore::open(path)
         .await
         .with_context(|| format!("cannot open the SQLite database at {}", path.display()))?;
@@ -45,9 +39,10 @@ async fn open_embedded(path: &Path) -> anyhow::Result<Storage> {
         .migrate()
         .await
         .context("cannot migrate the SQLite database")?;
-    Ok(Storage {
+    Ok(Backends {
         durable: Arc::new(store),
-        cache: Arc::new(MemoryRevocationCache::new()),
+        revocations: Arc::new(MemoryRevocationCache::new()),
+        attempts: Arc::new(MemoryAttemptCounter::new()),
     })
 }
 

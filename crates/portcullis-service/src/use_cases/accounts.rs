@@ -60,7 +60,27 @@ impl Gateway {
         client: &ClientInfo,
     ) -> AuthResult<Issued> {
         let client = bounded(client);
-        let user = match normalize_email(email) {
+        let normalized = normalize_email(email);
+        let account = match &normalized {
+            Ok(email) => email.clone(),
+            Err(_) => email
+                .trim()
+                .to_ascii_lowercase()
+                .chars()
+                .take(254)
+                .collect(),
+        };
+        let ip = client.ip.as_deref();
+        if let Some(retry_after) = self.login_guard.wait(&account, ip, Self::now()).await {
+            let event =
+                SecurityEvent::new(EventKind::LoginRateLimited, Self::now()).client(&client);
+            self.record(
+                event.details(json!({ "retry_after_secs": retry_after.as_secs() }).to_string()),
+            )
+            .await;
+            return Err(AuthError::RateLimited { retry_after });
+        }
+        let user = match normalized {
             Ok(email) => self.durable.user_by_email(&email).await?,
             Err(_) => None,
         };
@@ -79,9 +99,11 @@ impl Gateway {
                 }
                 self.record(event.details(json!({ "email_known": user.is_some() }).to_string()))
                     .await;
+                self.login_guard.failed(&account, ip, Self::now()).await;
                 return Err(AuthError::InvalidCredentials);
             }
         };
+        self.login_guard.succeeded(&account).await;
         if user.locked {
             return Err(AuthError::AccountLocked);
         }
