@@ -19,3 +19,8 @@ fmt:
 lint:
     cargo fmt --all -- --check
     cargo clippy --workspace --all-targets -- -D warnings
+
+# Benchmark /auth/verify against a trivial handler of the same server (needs wrk).
+bench SECONDS="5":
+    command -v wrk >/dev/null || (apt-get update && apt-get install -y wrk)
+    tests/bench/verify.sh {{SECONDS}}
