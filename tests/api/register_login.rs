@@ -143,3 +143,21 @@ async fn failed_and_successful_logins_are_recorded_as_security_events() {
     );
     assert_eq!(events[0].client.ip.as_deref(), Some("127.0.0.1"));
 }
+
+#[tokio::test]
+async fn a_locked_account_cannot_log_in_and_loses_its_sessions() {
+    let app = TestApp::spawn().await;
+    let (mut browser, email, access) = app.logged_in().await;
+    let user = app.gateway.find_user(&email).await.expect("user");
+    app.gateway.lock_user(user.id, "test").await.expect("lock");
+    let reply = app.browser().login(&email, PASSWORD).await;
+    assert_eq!(reply.status, StatusCode::FORBIDDEN);
+    assert_eq!(reply.error(), "account_locked");
+    let wrong = app.browser().login(&email, "not the password").await;
+    assert_eq!(wrong.error(), "invalid_credentials", "the lock is only revealed to the password's holder");
+    assert_eq!(app.verify(&access).await.status, StatusCode::UNAUTHORIZED);
+    assert_eq!(browser.refresh().await.error(), "session_revoked");
+    app.gateway.unlock_user(user.id, "test").await.expect("unlock");
+    assert_eq!(app.browser().login(&email, PASSWORD).await.status, StatusCode::OK);
+    assert_eq!(app.verify(&access).await.status, StatusCode::UNAUTHORIZED, "unlocking resurrects nothing");
+}

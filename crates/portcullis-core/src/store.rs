@@ -95,6 +95,8 @@ pub trait UserStore: Send + Sync {
     async fn user_by_email(&self, email: &str) -> StoreResult<Option<User>>;
     async fn user_by_id(&self, id: UserId) -> StoreResult<Option<User>>;
     async fn set_password_hash(&self, id: UserId, password_hash: &str) -> StoreResult<()>;
+    /// Locks or unlocks an account; `false` when the user does not exist.
+    async fn set_locked(&self, id: UserId, locked: bool) -> StoreResult<bool>;
 }
 
 #[async_trait]
@@ -120,11 +122,12 @@ pub trait SessionStore: Send + Sync {
         deny_until: OffsetDateTime,
         now: OffsetDateTime,
     ) -> StoreResult<Option<Family>>;
-    /// Bumps the user's token version and revokes every live family, in one transaction.
-    /// `None` when the user does not exist.
+    /// Bumps the user's token version and revokes every live family, and with `lock` also locks
+    /// the account, all in one transaction. `None` when the user does not exist.
     async fn revoke_user(
         &self,
         user: UserId,
+        lock: bool,
         reason: RevocationReason,
         deny_until: OffsetDateTime,
         now: OffsetDateTime,

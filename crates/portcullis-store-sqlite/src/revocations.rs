@@ -14,14 +14,17 @@ impl SqliteStore {
     pub(crate) async fn revoke_user_sessions(
         &self,
         user: UserId,
+        lock: bool,
         reason: RevocationReason,
         deny_until: OffsetDateTime,
         now: OffsetDateTime,
     ) -> StoreResult<Option<UserRevocation>> {
         let mut tx = self.begin_write().await?;
         let version: Option<i64> = sqlx::query_scalar(
-            "UPDATE users SET token_version = token_version + 1 WHERE id = ? RETURNING token_version",
+            "UPDATE users SET token_version = token_version + 1, locked = (locked OR ?) \
+             WHERE id = ? RETURNING token_version",
         )
+        .bind(lock)
         .bind(user.0.to_string())
         .fetch_optional(&mut *tx)
         .await

@@ -273,11 +273,12 @@ impl portcullis_core::SessionStore for SqliteStore {
     async fn revoke_user(
         &self,
         user: UserId,
+        lock: bool,
         reason: RevocationReason,
         deny_until: OffsetDateTime,
         now: OffsetDateTime,
     ) -> StoreResult<Option<portcullis_core::UserRevocation>> {
-        self.revoke_user_sessions(user, reason, deny_until, now)
+        self.revoke_user_sessions(user, lock, reason, deny_until, now)
             .await
     }
 

@@ -55,6 +55,17 @@ impl UserStore for SqliteStore {
     }
 
     #[tracing::instrument(skip_all, fields(user_id = %id))]
+    async fn set_locked(&self, id: UserId, locked: bool) -> StoreResult<bool> {
+        let result = sqlx::query("UPDATE users SET locked = ? WHERE id = ?")
+            .bind(locked)
+            .bind(id.0.to_string())
+            .execute(&self.writer)
+            .await
+            .map_err(db_error)?;
+        Ok(result.rows_affected() == 1)
+    }
+
+    #[tracing::instrument(skip_all, fields(user_id = %id))]
     async fn set_password_hash(&self, id: UserId, password_hash: &str) -> StoreResult<()> {
         sqlx::query("UPDATE users SET password_hash = ? WHERE id = ?")
             .bind(password_hash)

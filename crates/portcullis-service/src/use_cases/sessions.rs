@@ -3,7 +3,8 @@
 use crate::error::{AuthError, AuthResult};
 use crate::gateway::{bounded, Gateway, Principal, SessionView};
 use portcullis_core::{
-    ClientInfo, EventKind, RevocationChange, RevocationReason, SecurityEvent, SessionId,
+    ClientInfo, EventKind, RevocationChange, RevocationReason, SecurityEvent, SessionId, UserId,
+    UserRevocation,
 };
 
 impl Gateway {
@@ -11,23 +12,9 @@ impl Gateway {
     pub async fn logout_all(&self, principal: &Principal, client: &ClientInfo) -> AuthResult<()> {
         let now = Self::now();
         let user = principal.claims.sub;
-        let until = self.session_deny_until(now);
         let revocation = self
-            .durable
-            .revoke_user(user, RevocationReason::LogoutAll, until, now)
-            .await?
-            .ok_or(AuthError::NotFound)?;
-        let mut changes = vec![RevocationChange::TokenVersion {
-            user,
-            version: revocation.token_version,
-        }];
-        changes.extend(
-            revocation
-                .sessions_revoked
-                .iter()
-                .map(|&session| RevocationChange::SessionDenied { session, until }),
-        );
-        self.revocations.publish(&changes, now).await;
+            .revoke_user_everywhere(user, false, RevocationReason::LogoutAll)
+            .await?;
         let event = SecurityEvent::new(EventKind::LogoutAll, now)
             .user(user)
             .session(principal.claims.sid)
@@ -94,5 +81,35 @@ impl Gateway {
             );
         self.record(event).await;
         Ok(())
+    }
+}
+
+impl Gateway {
+    /// Bumps the user's token version and revokes every live session (and with `lock`, locks the
+    /// account) durably, then pushes the change to the revocation cache.
+    pub(crate) async fn revoke_user_everywhere(
+        &self,
+        user: UserId,
+        lock: bool,
+        reason: RevocationReason,
+    ) -> AuthResult<UserRevocation> {
+        let now = Self::now();
+        let until = self.session_deny_until(now);
+        let revocation = self
+            .durable
+            .revoke_user(user, lock, reason, until, now)
+            .await?
+            .ok_or(AuthError::NotFound)?;
+        let version = RevocationChange::TokenVersion {
+            user,
+            version: revocation.token_version,
+        };
+        let sessions = revocation
+            .sessions_revoked
+            .iter()
+            .map(|&session| RevocationChange::SessionDenied { session, until });
+        let changes: Vec<_> = std::iter::once(version).chain(sessions).collect();
+        self.revocations.publish(&changes, now).await;
+        Ok(revocation)
     }
 }
