@@ -1,6 +1,6 @@
 //! The `portcullis` command line, run as the real binary.
 
-use crate::helpers::TestApp;
+use portcullis_tests::TestApp;
 use reqwest::StatusCode;
 use std::io::Write;
 use std::path::PathBuf;

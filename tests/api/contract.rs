@@ -1,6 +1,6 @@
 //! The HTTP contract every client depends on: error shapes and statuses, headers, JWKS, health.
 
-use crate::helpers::{TestApp, PASSWORD};
+use portcullis_tests::{TestApp, PASSWORD};
 use reqwest::{Method, StatusCode};
 use serde_json::json;
 
@@ -42,7 +42,7 @@ async fn a_non_json_body_is_415() {
         .send()
         .await
         .expect("request");
-    let reply = crate::helpers::Reply::read(response).await;
+    let reply = portcullis_tests::Reply::read(response).await;
     assert_eq!(reply.status, StatusCode::UNSUPPORTED_MEDIA_TYPE);
     assert_eq!(reply.error(), "unsupported_media_type");
 }
@@ -58,7 +58,7 @@ async fn a_body_over_16_kib_is_413() {
         .send()
         .await
         .expect("request");
-    let reply = crate::helpers::Reply::read(response).await;
+    let reply = portcullis_tests::Reply::read(response).await;
     assert_eq!(reply.status, StatusCode::PAYLOAD_TOO_LARGE);
     assert_eq!(reply.error(), "payload_too_large");
 }
@@ -80,7 +80,7 @@ async fn malformed_or_incomplete_json_is_400_invalid_request() {
             .send()
             .await
             .expect("request");
-        let reply = crate::helpers::Reply::read(response).await;
+        let reply = portcullis_tests::Reply::read(response).await;
         assert_eq!(reply.status, StatusCode::BAD_REQUEST, "{body}");
         assert_eq!(reply.error(), "invalid_request", "{body}");
     }

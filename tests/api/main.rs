@@ -2,7 +2,6 @@
 
 mod cli;
 mod contract;
-mod helpers;
 mod refresh;
 mod register_login;
 mod revocation;

@@ -1,11 +1,11 @@
 //! `POST /auth/refresh`: CSRF and origin defences, and the four rotation rules.
 
-use crate::helpers::{Browser, TestApp, ALLOWED_ORIGIN, PASSWORD};
 use portcullis_core::EventKind;
+use portcullis_tests::{Browser, TestApp, ALLOWED_ORIGIN, PASSWORD};
 use reqwest::StatusCode;
 use std::time::Duration;
 
-fn assert_cleared(reply: &crate::helpers::Reply) {
+fn assert_cleared(reply: &portcullis_tests::Reply) {
     let set_cookie = reply.refresh_set_cookie().expect("the cookie is cleared");
     for attribute in [
         "Max-Age=0",

@@ -1,6 +1,6 @@
 //! Registration and login.
 
-use crate::helpers::{TestApp, COOKIE_NAME, PASSWORD};
+use portcullis_tests::{TestApp, COOKIE_NAME, PASSWORD};
 use reqwest::StatusCode;
 
 #[tokio::test]
@@ -154,10 +154,24 @@ async fn a_locked_account_cannot_log_in_and_loses_its_sessions() {
     assert_eq!(reply.status, StatusCode::FORBIDDEN);
     assert_eq!(reply.error(), "account_locked");
     let wrong = app.browser().login(&email, "not the password").await;
-    assert_eq!(wrong.error(), "invalid_credentials", "the lock is only revealed to the password's holder");
+    assert_eq!(
+        wrong.error(),
+        "invalid_credentials",
+        "the lock is only revealed to the password's holder"
+    );
     assert_eq!(app.verify(&access).await.status, StatusCode::UNAUTHORIZED);
     assert_eq!(browser.refresh().await.error(), "session_revoked");
-    app.gateway.unlock_user(user.id, "test").await.expect("unlock");
-    assert_eq!(app.browser().login(&email, PASSWORD).await.status, StatusCode::OK);
-    assert_eq!(app.verify(&access).await.status, StatusCode::UNAUTHORIZED, "unlocking resurrects nothing");
+    app.gateway
+        .unlock_user(user.id, "test")
+        .await
+        .expect("unlock");
+    assert_eq!(
+        app.browser().login(&email, PASSWORD).await.status,
+        StatusCode::OK
+    );
+    assert_eq!(
+        app.verify(&access).await.status,
+        StatusCode::UNAUTHORIZED,
+        "unlocking resurrects nothing"
+    );
 }

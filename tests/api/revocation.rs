@@ -1,6 +1,6 @@
 //! Logout, logout-all, session management, and revocations that survive a restart.
 
-use crate::helpers::{TestApp, PASSWORD};
+use portcullis_tests::{TestApp, PASSWORD};
 use reqwest::{Method, StatusCode};
 use std::time::Duration;
 

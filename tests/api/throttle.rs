@@ -1,7 +1,7 @@
 //! Brute-force protection on login: per account and per client address, 429 with Retry-After.
 
-use crate::helpers::{TestApp, PASSWORD};
 use portcullis_core::EventKind;
+use portcullis_tests::{TestApp, PASSWORD};
 use reqwest::StatusCode;
 use std::time::Duration;
 

@@ -1,9 +1,9 @@
 //! `/auth/verify` and access-token verification: the identity headers on success, and every
 //! forged or wrong token refused with 401 and an RFC 6750 challenge.
 
-use crate::helpers::{Reply, TestApp};
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use base64::Engine;
+use portcullis_tests::{Reply, TestApp};
 use reqwest::StatusCode;
 use serde_json::{json, Value};
 
@@ -44,7 +44,7 @@ async fn verify_answers_200_with_the_identity_headers() {
 async fn verify_without_a_token_is_401_with_a_bearer_challenge() {
     let app = TestApp::spawn().await;
     assert_refused(&app.get("/auth/verify", None).await, "no token");
-    let reply = crate::helpers::Reply::read(
+    let reply = portcullis_tests::Reply::read(
         app.http()
             .get(app.url("/auth/verify"))
             .header("authorization", "Basic dXNlcjpwYXNz")

@@ -1,0 +1,164 @@
+//! [`TestApp`]: the real gateway started in this process on 127.0.0.1:0, with helpers that
+//! speak HTTP to it the way clients and reverse proxies do.
+
+use crate::browser::Browser;
+use crate::reply::Reply;
+use crate::tier::{tier, Tier};
+use crate::{ALLOWED_ORIGIN, PASSWORD};
+use portcullis::Config;
+use portcullis_service::Gateway;
+use reqwest::StatusCode;
+use serde_json::json;
+use std::sync::Arc;
+use std::time::Duration;
+use tempfile::TempDir;
+use tokio::sync::oneshot;
+use tokio::task::JoinHandle;
+
+pub struct TestApp {
+    pub base: String,
+    pub gateway: Arc<Gateway>,
+    pub config: Config,
+    http: reqwest::Client,
+    shutdown: Option<oneshot::Sender<()>>,
+    server: Option<JoinHandle<std::io::Result<()>>>,
+    data: Arc<TempDir>,
+}
+
+impl TestApp {
+    pub async fn spawn() -> Self {
+        Self::spawn_with(|_| {}).await
+    }
+
+    /// Starts a gateway with the test defaults, adjusted by `adjust`.
+    pub async fn spawn_with(adjust: impl FnOnce(&mut Config)) -> Self {
+        if std::env::var_os("TEST_LOG").is_some() {
+            portcullis::telemetry::init("text");
+        }
+        let data = Arc::new(TempDir::new().expect("temporary data directory"));
+        let mut config = Config {
+            listen: "127.0.0.1:0".to_owned(),
+            data_dir: data.path().to_path_buf(),
+            allowed_origins: vec![ALLOWED_ORIGIN.to_owned()],
+            ..Config::default()
+        };
+        match tier() {
+            Tier::Embedded => {}
+        }
+        adjust(&mut config);
+        Self::start(config, data).await
+    }
+
+    async fn start(config: Config, data: Arc<TempDir>) -> Self {
+        let app = portcullis::Application::build(&config)
+            .await
+            .expect("gateway starts");
+        let base = format!("http://{}", app.local_addr().expect("bound address"));
+        let gateway = app.gateway();
+        let (shutdown, signal) = oneshot::channel::<()>();
+        let server = tokio::spawn(app.run_until(async move {
+            let _ = signal.await;
+        }));
+        let http = reqwest::Client::builder()
+            .timeout(Duration::from_secs(30))
+            .build()
+            .expect("http client");
+        Self {
+            base,
+            gateway,
+            config,
+            http,
+            shutdown: Some(shutdown),
+            server: Some(server),
+            data,
+        }
+    }
+
+    /// Stops this gateway and starts a new one on the same storage.
+    pub async fn restart(mut self) -> Self {
+        self.stop().await;
+        let (config, data) = (self.config.clone(), Arc::clone(&self.data));
+        drop(self);
+        Self::start(config, data).await
+    }
+
+    pub async fn stop(&mut self) {
+        if let Some(shutdown) = self.shutdown.take() {
+            let _ = shutdown.send(());
+        }
+        if let Some(server) = self.server.take() {
+            server
+                .await
+                .expect("server task")
+                .expect("server stopped cleanly");
+        }
+    }
+
+    /// Another gateway on the same storage (same data directory), configured differently.
+    pub async fn sibling(&self, adjust: impl FnOnce(&mut Config)) -> Self {
+        let mut config = self.config.clone();
+        adjust(&mut config);
+        Self::start(config, Arc::clone(&self.data)).await
+    }
+
+    pub fn url(&self, path: &str) -> String {
+        format!("{}{path}", self.base)
+    }
+
+    pub fn http(&self) -> &reqwest::Client {
+        &self.http
+    }
+
+    pub fn browser(&self) -> Browser {
+        Browser::new(self.http.clone(), self.base.clone())
+    }
+
+    pub async fn register(&self, email: &str, password: &str) -> Reply {
+        let response = self
+            .http
+            .post(self.url("/auth/register"))
+            .json(&json!({ "email": email, "password": password }))
+            .send()
+            .await
+            .expect("register request");
+        Reply::read(response).await
+    }
+
+    /// Registers a fresh user and returns their email.
+    pub async fn new_user(&self) -> String {
+        let email = format!("user-{}@example.com", uuid::Uuid::new_v4().simple());
+        let reply = self.register(&email, PASSWORD).await;
+        assert_eq!(reply.status, StatusCode::CREATED, "{reply:?}");
+        email
+    }
+
+    /// A browser logged in as a fresh user; returns it, the email and the access token.
+    pub async fn logged_in(&self) -> (Browser, String, String) {
+        let email = self.new_user().await;
+        let mut browser = self.browser();
+        let reply = browser.login(&email, PASSWORD).await;
+        assert_eq!(reply.status, StatusCode::OK, "{reply:?}");
+        (browser, email, reply.access_token())
+    }
+
+    /// `GET /auth/verify` as a reverse proxy would call it.
+    pub async fn verify(&self, token: &str) -> Reply {
+        self.get("/auth/verify", Some(token)).await
+    }
+
+    pub async fn get(&self, path: &str, bearer: Option<&str>) -> Reply {
+        let mut request = self.http.get(self.url(path));
+        if let Some(token) = bearer {
+            request = request.bearer_auth(token);
+        }
+        Reply::read(request.send().await.expect("request")).await
+    }
+
+    pub async fn send(&self, method: reqwest::Method, path: &str, bearer: Option<&str>) -> Reply {
+        let mut request = self.http.request(method, self.url(path));
+        if let Some(token) = bearer {
+            request = request.bearer_auth(token);
+        }
+        Reply::read(request.send().await.expect("request")).await
+    }
+}

@@ -1,0 +1,80 @@
+//! A TCP proxy that can be told to misbehave: pass traffic, refuse connections (cutting the
+//! open ones), or stall (accept and hold connections without forwarding a byte). Put between
+//! the gateway and Postgres or Redis to simulate outages of the real servers.
+
+use std::net::SocketAddr;
+use tokio::io::copy_bidirectional;
+use tokio::net::{TcpListener, TcpStream};
+use tokio::sync::watch;
+use tokio::task::JoinHandle;
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Mode {
+    Pass,
+    /// New connections are closed at once; open ones are cut.
+    Refuse,
+    /// Connections are accepted and held; nothing is forwarded either way.
+    Stall,
+}
+
+pub struct FaultProxy {
+    addr: SocketAddr,
+    mode: watch::Sender<Mode>,
+    task: JoinHandle<()>,
+}
+
+impl FaultProxy {
+    pub async fn start(upstream: SocketAddr) -> Self {
+        let listener = TcpListener::bind("127.0.0.1:0").await.expect("proxy binds");
+        let addr = listener.local_addr().expect("proxy address");
+        let (mode, watcher) = watch::channel(Mode::Pass);
+        let task = tokio::spawn(async move {
+            while let Ok((client, _)) = listener.accept().await {
+                tokio::spawn(serve(client, upstream, watcher.clone()));
+            }
+        });
+        Self { addr, mode, task }
+    }
+
+    pub fn addr(&self) -> SocketAddr {
+        self.addr
+    }
+
+    pub fn set(&self, mode: Mode) {
+        self.mode.send_replace(mode);
+    }
+}
+
+impl Drop for FaultProxy {
+    fn drop(&mut self) {
+        self.task.abort();
+    }
+}
+
+async fn serve(mut client: TcpStream, upstream: SocketAddr, mut mode: watch::Receiver<Mode>) {
+    loop {
+        let current = *mode.borrow_and_update();
+        match current {
+            Mode::Refuse => return,
+            Mode::Stall => {
+                // Hold the connection open, silent, until the fault is lifted; then close it.
+                let _ = mode.changed().await;
+                return;
+            }
+            Mode::Pass => {
+                let Ok(mut server) = TcpStream::connect(upstream).await else {
+                    return;
+                };
+                tokio::select! {
+                    _ = copy_bidirectional(&mut client, &mut server) => return,
+                    changed = mode.changed() => {
+                        if changed.is_err() { return; }
+                        // A fault began: stop forwarding and apply it to this connection.
+                        drop(server);
+                        continue;
+                    }
+                }
+            }
+        }
+    }
+}

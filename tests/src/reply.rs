@@ -1,0 +1,57 @@
+//! A fully read HTTP response, with accessors for what tests assert on.
+
+use crate::COOKIE_NAME;
+use reqwest::header::{HeaderMap, SET_COOKIE};
+use reqwest::StatusCode;
+use serde_json::Value;
+
+/// A fully read HTTP response.
+#[derive(Debug)]
+pub struct Reply {
+    pub status: StatusCode,
+    pub headers: HeaderMap,
+    pub body: Value,
+}
+
+impl Reply {
+    pub async fn read(response: reqwest::Response) -> Self {
+        let status = response.status();
+        let headers = response.headers().clone();
+        let text = response.text().await.expect("response body");
+        let body = if text.is_empty() {
+            Value::Null
+        } else {
+            serde_json::from_str(&text).unwrap_or(Value::String(text))
+        };
+        Self {
+            status,
+            headers,
+            body,
+        }
+    }
+
+    pub fn header(&self, name: &str) -> Option<&str> {
+        self.headers.get(name).and_then(|value| value.to_str().ok())
+    }
+
+    /// The `error` code of a JSON error body.
+    pub fn error(&self) -> &str {
+        self.body["error"].as_str().unwrap_or("<no error code>")
+    }
+
+    pub fn access_token(&self) -> String {
+        self.body["access_token"]
+            .as_str()
+            .unwrap_or_else(|| panic!("no access token in {:?}", self.body))
+            .to_owned()
+    }
+
+    /// The refresh cookie this response sets, as its full `Set-Cookie` text.
+    pub fn refresh_set_cookie(&self) -> Option<&str> {
+        self.headers
+            .get_all(SET_COOKIE)
+            .iter()
+            .filter_map(|value| value.to_str().ok())
+            .find(|value| value.starts_with(&format!("{COOKIE_NAME}=")))
+    }
+}
