@@ -6,7 +6,7 @@ use crate::error::{AuthError, AuthResult};
 use crate::keys::{self, KeyRing};
 use crate::password::Passwords;
 use crate::refresh_token::{RefreshSecret, RefreshTokens};
-use crate::revocations::Revocations;
+use crate::revocations::{RevocationFallback, Revocations};
 use crate::secret::KeyEncryptionKey;
 use crate::settings::Settings;
 use crate::throttle::LoginGuard;
@@ -24,6 +24,15 @@ pub struct Issued {
     pub refresh_token: RefreshSecret,
     pub refresh_expires_at: OffsetDateTime,
     pub session_id: SessionId,
+}
+
+/// What `/readyz` reports.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Readiness {
+    Ready,
+    /// Serving correctly but slower: revocation checks go to the durable store.
+    Degraded,
+    Unavailable,
 }
 
 /// The caller behind a verified, unrevoked access token.
@@ -98,12 +107,23 @@ impl Gateway {
         self.access.jwks()
     }
 
-    /// Ready when the durable store and the revocation cache both answer.
-    pub async fn ready(&self) -> AuthResult<()> {
+    /// Whether the gateway can serve: the durable store must answer; without the revocation
+    /// cache it still serves correctly (from the durable store) unless configured to deny.
+    pub async fn readiness(&self) -> Readiness {
         let (durable, cache) = self.revocations.health().await;
-        durable?;
-        cache?;
-        Ok(())
+        if let Err(error) = &durable {
+            tracing::warn!(%error, "durable store not answering");
+        }
+        if let Err(error) = &cache {
+            tracing::warn!(%error, "revocation cache not answering");
+        }
+        match (durable.is_ok(), cache.is_ok()) {
+            (true, true) => Readiness::Ready,
+            (true, false) if self.settings.revocation_fallback == RevocationFallback::Durable => {
+                Readiness::Degraded
+            }
+            _ => Readiness::Unavailable,
+        }
     }
 
     /// The most recent security events, newest first.

@@ -20,7 +20,7 @@ mod use_cases;
 
 pub use access_token::TokenError;
 pub use error::AuthError;
-pub use gateway::{Gateway, Issued, Principal, SessionView};
+pub use gateway::{Gateway, Issued, Principal, Readiness, SessionView};
 pub use keys::SigningAlg;
 pub use password::Passwords;
 pub use refresh_token::RefreshSecret;

@@ -7,6 +7,7 @@ use axum::http::{header, HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Response};
 use axum::routing::get;
 use axum::{Json, Router};
+use portcullis_service::Readiness;
 use serde_json::json;
 
 pub fn router() -> Router<AppState> {
@@ -30,17 +31,19 @@ async fn healthz() -> Json<serde_json::Value> {
 }
 
 async fn readyz(State(state): State<AppState>) -> Response {
-    match state.gateway.ready().await {
-        Ok(()) => Json(json!({ "status": "ready" })).into_response(),
-        Err(error) => {
-            tracing::warn!(%error, "not ready");
-            ApiError::new(
-                StatusCode::SERVICE_UNAVAILABLE,
-                "unavailable",
-                "storage is not answering",
-            )
-            .into_response()
-        }
+    match state.gateway.readiness().await {
+        Readiness::Ready => Json(json!({ "status": "ready" })).into_response(),
+        Readiness::Degraded => Json(json!({
+            "status": "degraded",
+            "message": "the revocation cache is not answering; revocation checks use the database",
+        }))
+        .into_response(),
+        Readiness::Unavailable => ApiError::new(
+            StatusCode::SERVICE_UNAVAILABLE,
+            "unavailable",
+            "storage is not answering",
+        )
+        .into_response(),
     }
 }
 
