@@ -1,0 +1,148 @@
+//! Durable revocation facts in Postgres: user-wide revocation, the jti denylist, and the answers
+//! the revocation cache falls back to (one query) or is filled from (one consistent snapshot).
+
+use crate::error::db_error;
+use crate::PgStore;
+use portcullis_core::{
+    RevocationChange, RevocationProbe, RevocationReason, RevocationSnapshot, RevocationState,
+    SessionId, StoreResult, UserId, UserRevocation,
+};
+use time::OffsetDateTime;
+use uuid::Uuid;
+
+impl PgStore {
+    #[tracing::instrument(skip_all, fields(user_id = %user))]
+    pub(crate) async fn revoke_user_families(
+        &self,
+        user: UserId,
+        lock: bool,
+        reason: RevocationReason,
+        deny_until: OffsetDateTime,
+        now: OffsetDateTime,
+    ) -> StoreResult<Option<UserRevocation>> {
+        let mut tx = self.begin().await?;
+        let version: Option<i64> = sqlx::query_scalar(
+            "UPDATE users SET token_version = token_version + 1, locked = (locked OR $1) \
+             WHERE id = $2 RETURNING token_version",
+        )
+        .bind(lock)
+        .bind(user.0)
+        .fetch_optional(&mut *tx)
+        .await
+        .map_err(db_error)?;
+        let Some(token_version) = version else {
+            return Ok(None);
+        };
+        let ids: Vec<Uuid> = sqlx::query_scalar(
+            "UPDATE refresh_families SET revoked_at = $1, revoked_reason = $2, deny_until = $3 \
+             WHERE user_id = $4 AND revoked_at IS NULL AND absolute_expires_at > $1 RETURNING id",
+        )
+        .bind(now)
+        .bind(reason.as_str())
+        .bind(deny_until)
+        .bind(user.0)
+        .fetch_all(&mut *tx)
+        .await
+        .map_err(db_error)?;
+        tx.commit().await.map_err(db_error)?;
+        Ok(Some(UserRevocation {
+            token_version,
+            sessions_revoked: ids.into_iter().map(SessionId).collect(),
+        }))
+    }
+
+    #[tracing::instrument(skip_all, fields(%jti))]
+    pub(crate) async fn insert_denied_jti(
+        &self,
+        jti: Uuid,
+        until: OffsetDateTime,
+    ) -> StoreResult<()> {
+        sqlx::query(
+            "INSERT INTO denied_jtis (jti, expires_at) VALUES ($1, $2) ON CONFLICT (jti) \
+             DO UPDATE SET expires_at = GREATEST(denied_jtis.expires_at, excluded.expires_at)",
+        )
+        .bind(jti)
+        .bind(until)
+        .execute(&self.pool)
+        .await
+        .map_err(db_error)?;
+        Ok(())
+    }
+
+    /// The three checks in one round trip and one statement snapshot.
+    #[tracing::instrument(skip_all)]
+    pub(crate) async fn durable_revocation_state(
+        &self,
+        probe: &RevocationProbe,
+        now: OffsetDateTime,
+    ) -> StoreResult<RevocationState> {
+        let (token_version, session_revoked, jti_denied): (Option<i64>, bool, bool) =
+            sqlx::query_as(
+                "SELECT (SELECT token_version FROM users WHERE id = $1), \
+                 EXISTS (SELECT 1 FROM refresh_families WHERE id = $2 AND revoked_at IS NOT NULL), \
+                 EXISTS (SELECT 1 FROM denied_jtis WHERE jti = $3 AND expires_at > $4)",
+            )
+            .bind(probe.user.0)
+            .bind(probe.session.0)
+            .bind(probe.jti)
+            .bind(now)
+            .fetch_one(&self.pool)
+            .await
+            .map_err(db_error)?;
+        Ok(RevocationState {
+            // A deleted user has no valid version: -1 never matches an issued `ver`.
+            token_version: token_version.unwrap_or(-1),
+            session_revoked,
+            jti_denied,
+        })
+    }
+
+    /// Reads the three kinds of fact in one repeatable-read transaction, so a cache is never
+    /// filled from a mix of before and after one revocation.
+    #[tracing::instrument(skip_all)]
+    pub(crate) async fn durable_revocation_snapshot(
+        &self,
+        now: OffsetDateTime,
+    ) -> StoreResult<RevocationSnapshot> {
+        let mut tx = self
+            .pool
+            .begin_with("BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY")
+            .await
+            .map_err(db_error)?;
+        let versions: Vec<(Uuid, i64)> =
+            sqlx::query_as("SELECT id, token_version FROM users WHERE token_version <> 0")
+                .fetch_all(&mut *tx)
+                .await
+                .map_err(db_error)?;
+        let sessions: Vec<(Uuid, OffsetDateTime)> =
+            sqlx::query_as("SELECT id, deny_until FROM refresh_families WHERE deny_until > $1")
+                .bind(now)
+                .fetch_all(&mut *tx)
+                .await
+                .map_err(db_error)?;
+        let jtis: Vec<(Uuid, OffsetDateTime)> =
+            sqlx::query_as("SELECT jti, expires_at FROM denied_jtis WHERE expires_at > $1")
+                .bind(now)
+                .fetch_all(&mut *tx)
+                .await
+                .map_err(db_error)?;
+        tx.commit().await.map_err(db_error)?;
+        let versions = versions
+            .into_iter()
+            .map(|(user, version)| RevocationChange::TokenVersion {
+                user: UserId(user),
+                version,
+            });
+        let sessions =
+            sessions
+                .into_iter()
+                .map(|(session, until)| RevocationChange::SessionDenied {
+                    session: SessionId(session),
+                    until,
+                });
+        let jtis = jtis
+            .into_iter()
+            .map(|(jti, until)| RevocationChange::JtiDenied { jti, until });
+        Ok(versions.chain(sessions).chain(jtis).collect())
+    }
+}

@@ -1,0 +1,120 @@
+//! Signing keys (one first key however many replicas race) and the audit trail.
+
+use crate::helpers::{now, secs, TestDb};
+use portcullis_core::{
+    ClientInfo, EventKind, EventStore, KeyStore, SecurityEvent, SessionId, StoredSigningKey, UserId,
+};
+use sqlx::Connection;
+
+fn candidate(kid: &str, alg: &str) -> StoredSigningKey {
+    StoredSigningKey {
+        kid: kid.to_owned(),
+        alg: alg.to_owned(),
+        public_key: vec![1, 2, 3],
+        encrypted_private_key: kid.as_bytes().to_vec(),
+        created_at: now(),
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn replicas_ensuring_a_key_together_agree_on_exactly_one() {
+    let db = TestDb::new().await;
+    let racers = (0..8).map(|i| {
+        let store = db.store.clone();
+        tokio::spawn(async move {
+            store
+                .ensure_signing_key(&candidate(&format!("kid-{i}"), "EdDSA"))
+                .await
+        })
+    });
+    let answers = futures::future::join_all(racers).await;
+    let kids: Vec<Vec<String>> = answers
+        .into_iter()
+        .map(|answer| {
+            answer
+                .unwrap()
+                .unwrap()
+                .into_iter()
+                .map(|key| key.kid)
+                .collect()
+        })
+        .collect();
+    assert_eq!(kids[0].len(), 1);
+    assert!(kids.iter().all(|k| *k == kids[0]), "{kids:?}");
+
+    let mut conn = db.connection().await;
+    let count: i64 = sqlx::query_scalar("SELECT count(*) FROM signing_keys")
+        .fetch_one(&mut conn)
+        .await
+        .unwrap();
+    assert_eq!(count, 1);
+    conn.close().await.ok();
+
+    // Another algorithm gets its own key; keys come back newest first, private half intact.
+    let mut es256 = candidate("kid-es", "ES256");
+    es256.created_at = now() + secs(1);
+    let keys = db.store.ensure_signing_key(&es256).await.unwrap();
+    assert_eq!(keys.len(), 2);
+    assert_eq!(keys[0].kid, "kid-es");
+    assert_eq!(keys[0].encrypted_private_key, b"kid-es".to_vec());
+    assert_eq!(keys[0].created_at, es256.created_at);
+}
+
+#[tokio::test]
+async fn recent_events_come_newest_first_filtered_and_limited() {
+    let db = TestDb::new().await;
+    let t0 = now();
+    let (user, session) = (UserId::new(), SessionId::new());
+    let client = ClientInfo {
+        ip: Some("10.0.0.9".into()),
+        user_agent: None,
+    };
+    let events = [
+        SecurityEvent::new(EventKind::LoginSucceeded, t0)
+            .user(user)
+            .session(session)
+            .client(&client),
+        SecurityEvent::new(EventKind::LoginFailed, t0 + secs(1)),
+        SecurityEvent::new(EventKind::RefreshTokenReused, t0 + secs(2))
+            .user(user)
+            .details(r#"{"replayer_ip": "10.9.9.9"}"#.into()),
+        SecurityEvent::new(EventKind::LoginFailed, t0 + secs(3)),
+    ];
+    for event in &events {
+        db.store.record_event(event).await.unwrap();
+    }
+
+    let recent = db.store.recent_events(None, 3).await.unwrap();
+    let kinds: Vec<EventKind> = recent.iter().map(|event| event.kind).collect();
+    assert_eq!(
+        kinds,
+        [
+            EventKind::LoginFailed,
+            EventKind::RefreshTokenReused,
+            EventKind::LoginFailed
+        ]
+    );
+    let reuse = &recent[1];
+    assert_eq!(reuse.user_id, Some(user));
+    assert_eq!(reuse.at, t0 + secs(2));
+    let details: String = reuse.details.split_whitespace().collect();
+    assert_eq!(details, r#"{"replayer_ip":"10.9.9.9"}"#);
+
+    let failed = db
+        .store
+        .recent_events(Some(EventKind::LoginFailed), 10)
+        .await
+        .unwrap();
+    assert_eq!(failed.len(), 2);
+    assert_eq!(failed[0].at, t0 + secs(3));
+
+    let login = db
+        .store
+        .recent_events(Some(EventKind::LoginSucceeded), 10)
+        .await
+        .unwrap();
+    assert_eq!(login.len(), 1);
+    assert_eq!(login[0].session_id, Some(session));
+    assert_eq!(login[0].client, client);
+    assert_eq!(login[0].details, "{}");
+}

@@ -1,0 +1,85 @@
+//! The key layout under one prefix. Every key this crate touches is built here, so the layout
+//! is documented once and no key can escape the prefix.
+//!
+//! | key                        | value                  | expiry                     |
+//! |----------------------------|------------------------|----------------------------|
+//! | `{prefix}ver:{user}`       | token version          | none                       |
+//! | `{prefix}sid:{session}`    | deny-until, Unix ms    | at deny-until              |
+//! | `{prefix}jti:{jti}`        | deny-until, Unix ms    | at deny-until              |
+//! | `{prefix}loaded`           | epoch of the last load | none                       |
+//! | `{prefix}loading:{epoch}`  | sentinel of one load   | [`LOAD_SENTINEL_TTL_MS`]   |
+
+use portcullis_core::{RevocationProbe, SessionId, UserId};
+use uuid::Uuid;
+
+/// How long a load's sentinel may outlive a crashed loader.
+pub(crate) const LOAD_SENTINEL_TTL_MS: u64 = 10 * 60 * 1000;
+
+#[derive(Clone, Debug)]
+pub(crate) struct Keys {
+    prefix: String,
+}
+
+impl Keys {
+    pub fn new(prefix: &str) -> Self {
+        Self {
+            prefix: prefix.to_owned(),
+        }
+    }
+
+    pub fn version(&self, user: UserId) -> String {
+        format!("{}ver:{}", self.prefix, user.0)
+    }
+
+    pub fn session(&self, session: SessionId) -> String {
+        format!("{}sid:{}", self.prefix, session.0)
+    }
+
+    pub fn jti(&self, jti: Uuid) -> String {
+        format!("{}jti:{}", self.prefix, jti)
+    }
+
+    /// Present only while the cache vouches for its contents: written last by a complete load,
+    /// gone when Redis loses its data.
+    pub fn loaded(&self) -> String {
+        format!("{}loaded", self.prefix)
+    }
+
+    /// Written first by a load; if it is gone when the load finishes, Redis lost data meanwhile.
+    pub fn loading(&self, epoch: &str) -> String {
+        format!("{}loading:{epoch}", self.prefix)
+    }
+
+    /// The four keys `state` reads, marker first, in the order [`crate::RedisRevocationCache`]
+    /// expects them back.
+    pub fn probe(&self, probe: &RevocationProbe) -> [String; 4] {
+        [
+            self.loaded(),
+            self.version(probe.user),
+            self.session(probe.session),
+            self.jti(probe.jti),
+        ]
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn every_key_lives_under_the_prefix() {
+        let keys = Keys::new("{pc}:");
+        let probe = RevocationProbe {
+            user: UserId::new(),
+            session: SessionId::new(),
+            jti: Uuid::new_v4(),
+        };
+        let mut all = keys.probe(&probe).to_vec();
+        all.push(keys.loading("e"));
+        assert!(all.iter().all(|key| key.starts_with("{pc}:")), "{all:?}");
+        assert_eq!(
+            keys.version(probe.user),
+            format!("{{pc}}:ver:{}", probe.user)
+        );
+    }
+}
