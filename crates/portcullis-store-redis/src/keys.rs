@@ -41,6 +41,11 @@ impl Keys {
 
     /// Present only while the cache vouches for its contents: written last by a complete load,
     /// gone when Redis loses its data.
+    /// A failed-login counter (see `portcullis_core::throttle` for the key names).
+    pub fn attempts(&self, key: &str) -> String {
+        format!("{}attempts:{key}", self.prefix)
+    }
+
     pub fn loaded(&self) -> String {
         format!("{}loaded", self.prefix)
     }

@@ -1,5 +1,6 @@
 //! The revocation cache of the production tier: Redis, shared by every replica, implementing
-//! [`portcullis_core::RevocationCache`]. It holds copies of durable facts and never decides
+//! [`portcullis_core::RevocationCache`] (and, on the same connection, the failed-login counters
+//! of [`RedisAttemptCounter`]). It holds copies of durable facts and never decides
 //! anything: the rules stay in `portcullis-core`, the truth in the durable store.
 //!
 //! Every call has a deadline and fails as [`StoreError::Unavailable`] past it, so the caller can
@@ -12,9 +13,12 @@
 //! silent un-revocation that the marker cannot reveal), and on Redis Cluster a prefix with a
 //! hash tag such as `{portcullis}:` so a script's keys share one slot.
 
+mod attempts;
 mod error;
 mod keys;
 mod scripts;
+
+pub use attempts::RedisAttemptCounter;
 
 use async_trait::async_trait;
 use error::bounded;
