@@ -2,6 +2,7 @@
 //! the keys and the settings, plus the helpers every use case shares.
 
 use crate::access_token::AccessTokens;
+use crate::deadline::Deadline;
 use crate::error::{AuthError, AuthResult};
 use crate::keys::{self, KeyRing};
 use crate::password::Passwords;
@@ -72,6 +73,7 @@ impl Gateway {
             revocations: cache,
             attempts,
         } = backends;
+        let durable = Deadline::wrap(durable, settings.database_timeout);
         let candidate = keys::generate(settings.signing_alg, kek).map_err(AuthError::Internal)?;
         let stored = durable.ensure_signing_key(&candidate).await?;
         let ring = KeyRing::from_stored(&stored, settings.signing_alg, kek)
@@ -86,7 +88,10 @@ impl Gateway {
         );
         let revocations =
             Revocations::new(Arc::clone(&durable), cache, settings.revocation_fallback);
-        revocations.refill().await?;
+        if let Err(error) = revocations.refill().await {
+            // Start anyway: until the cache is filled, revocation checks go to the durable store.
+            tracing::warn!(%error, "revocation cache not filled at start; answering from the durable store");
+        }
         Ok(Self {
             refresh: RefreshTokens::new(kek).map_err(AuthError::Internal)?,
             passwords: Passwords::new().map_err(AuthError::Internal)?,

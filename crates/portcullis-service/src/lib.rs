@@ -5,6 +5,7 @@
 //! same code. Secrets (passwords, refresh tokens, keys) are typed so `Debug` cannot print them.
 
 mod access_token;
+mod deadline;
 mod error;
 mod gateway;
 mod keys;

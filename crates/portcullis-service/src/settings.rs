@@ -20,6 +20,8 @@ pub struct Settings {
     pub verify_cache_capacity: u64,
     pub revocation_fallback: RevocationFallback,
     pub login_throttle: LoginThrottle,
+    /// Deadline of every durable-store call.
+    pub database_timeout: Duration,
 }
 
 impl Default for Settings {
@@ -37,6 +39,7 @@ impl Default for Settings {
             verify_cache_capacity: 100_000,
             revocation_fallback: RevocationFallback::Durable,
             login_throttle: LoginThrottle::default(),
+            database_timeout: Duration::from_secs(5),
         }
     }
 }

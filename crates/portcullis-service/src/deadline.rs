@@ -1,0 +1,155 @@
+//! A deadline on every durable-store call, whatever the backend: a stalled network path to the
+//! database (which no server-side statement timeout can see) becomes `Unavailable` after the
+//! configured time instead of hanging the request. A cancelled transaction is rolled back by
+//! the backend, so nothing is half-written.
+
+use async_trait::async_trait;
+use portcullis_core::store::{RotationOutcome, RotationRequest};
+use portcullis_core::{
+    Durable, EventKind, EventStore, Family, KeyStore, RefreshToken, RevocationProbe,
+    RevocationReason, RevocationSnapshot, RevocationState, SecurityEvent, SessionId, SessionStore,
+    StoreError, StoreResult, StoredSigningKey, TokenHash, User, UserId, UserRevocation, UserStore,
+};
+use std::future::Future;
+use std::sync::Arc;
+use std::time::Duration;
+use time::OffsetDateTime;
+use uuid::Uuid;
+
+pub(crate) struct Deadline {
+    inner: Arc<dyn Durable>,
+    limit: Duration,
+}
+
+impl Deadline {
+    pub fn wrap(inner: Arc<dyn Durable>, limit: Duration) -> Arc<dyn Durable> {
+        Arc::new(Self { inner, limit })
+    }
+
+    async fn within<T>(&self, call: impl Future<Output = StoreResult<T>>) -> StoreResult<T> {
+        tokio::time::timeout(self.limit, call)
+            .await
+            .unwrap_or_else(|_| {
+                Err(StoreError::Unavailable(format!(
+                    "the database did not answer within {:?}",
+                    self.limit
+                )))
+            })
+    }
+}
+
+#[async_trait]
+impl UserStore for Deadline {
+    async fn insert_user(&self, user: &User) -> StoreResult<()> {
+        self.within(self.inner.insert_user(user)).await
+    }
+    async fn user_by_email(&self, email: &str) -> StoreResult<Option<User>> {
+        self.within(self.inner.user_by_email(email)).await
+    }
+    async fn user_by_id(&self, id: UserId) -> StoreResult<Option<User>> {
+        self.within(self.inner.user_by_id(id)).await
+    }
+    async fn set_password_hash(&self, id: UserId, password_hash: &str) -> StoreResult<()> {
+        self.within(self.inner.set_password_hash(id, password_hash))
+            .await
+    }
+    async fn set_locked(&self, id: UserId, locked: bool) -> StoreResult<bool> {
+        self.within(self.inner.set_locked(id, locked)).await
+    }
+}
+
+#[async_trait]
+impl SessionStore for Deadline {
+    async fn insert_family(&self, family: &Family, first_token: &RefreshToken) -> StoreResult<()> {
+        self.within(self.inner.insert_family(family, first_token))
+            .await
+    }
+    async fn rotate(&self, request: &RotationRequest) -> StoreResult<RotationOutcome> {
+        self.within(self.inner.rotate(request)).await
+    }
+    async fn revoke_session_by_token(
+        &self,
+        token: &TokenHash,
+        reason: RevocationReason,
+        deny_until: OffsetDateTime,
+        now: OffsetDateTime,
+    ) -> StoreResult<Option<Family>> {
+        self.within(
+            self.inner
+                .revoke_session_by_token(token, reason, deny_until, now),
+        )
+        .await
+    }
+    async fn revoke_session(
+        &self,
+        session: SessionId,
+        owner: Option<UserId>,
+        reason: RevocationReason,
+        deny_until: OffsetDateTime,
+        now: OffsetDateTime,
+    ) -> StoreResult<Option<Family>> {
+        self.within(
+            self.inner
+                .revoke_session(session, owner, reason, deny_until, now),
+        )
+        .await
+    }
+    async fn revoke_user(
+        &self,
+        user: UserId,
+        lock: bool,
+        reason: RevocationReason,
+        deny_until: OffsetDateTime,
+        now: OffsetDateTime,
+    ) -> StoreResult<Option<UserRevocation>> {
+        self.within(self.inner.revoke_user(user, lock, reason, deny_until, now))
+            .await
+    }
+    async fn live_sessions(&self, user: UserId, now: OffsetDateTime) -> StoreResult<Vec<Family>> {
+        self.within(self.inner.live_sessions(user, now)).await
+    }
+    async fn deny_jti(&self, jti: Uuid, until: OffsetDateTime) -> StoreResult<()> {
+        self.within(self.inner.deny_jti(jti, until)).await
+    }
+    async fn revocation_state(
+        &self,
+        probe: &RevocationProbe,
+        now: OffsetDateTime,
+    ) -> StoreResult<RevocationState> {
+        self.within(self.inner.revocation_state(probe, now)).await
+    }
+    async fn revocation_snapshot(&self, now: OffsetDateTime) -> StoreResult<RevocationSnapshot> {
+        self.within(self.inner.revocation_snapshot(now)).await
+    }
+}
+
+#[async_trait]
+impl KeyStore for Deadline {
+    async fn ensure_signing_key(
+        &self,
+        candidate: &StoredSigningKey,
+    ) -> StoreResult<Vec<StoredSigningKey>> {
+        self.within(self.inner.ensure_signing_key(candidate)).await
+    }
+}
+
+#[async_trait]
+impl EventStore for Deadline {
+    async fn record_event(&self, event: &SecurityEvent) -> StoreResult<()> {
+        self.within(self.inner.record_event(event)).await
+    }
+    async fn recent_events(
+        &self,
+        kind: Option<EventKind>,
+        limit: u32,
+    ) -> StoreResult<Vec<SecurityEvent>> {
+        self.within(self.inner.recent_events(kind, limit)).await
+    }
+}
+
+#[async_trait]
+impl Durable for Deadline {
+    async fn ping(&self) -> StoreResult<()> {
+        self.within(self.inner.ping()).await
+    }
+}
