@@ -1,31 +1,17 @@
 //! The `portcullis` command line, run as the real binary.
 
+use portcullis_tests::replica::binary;
+use portcullis_tests::tier::{tier, TestStorage};
 use portcullis_tests::TestApp;
 use reqwest::StatusCode;
 use std::io::Write;
-use std::path::PathBuf;
 use std::process::{Command, Stdio};
 
-/// The binary built next to this test executable (`just test` builds it first).
-fn binary() -> PathBuf {
-    let exe = std::env::current_exe().expect("test executable path");
-    let dir = exe
-        .parent()
-        .and_then(|deps| deps.parent())
-        .expect("target directory");
-    let binary = dir.join("portcullis");
-    assert!(
-        binary.exists(),
-        "{} is missing: build it with `cargo build -p portcullis` (or run `just test`)",
-        binary.display()
-    );
-    binary
-}
-
-fn portcullis(data_dir: &std::path::Path, args: &[&str], stdin: &str) -> std::process::Output {
+/// Runs the binary against `storage`, configured through the environment as an operator would.
+fn portcullis(storage: &TestStorage, args: &[&str], stdin: &str) -> std::process::Output {
     let mut child = Command::new(binary())
         .args(args)
-        .env("PORTCULLIS_DATA_DIR", data_dir)
+        .envs(storage.env())
         .env("RUST_LOG", "warn")
         .stdin(Stdio::piped())
         .stdout(Stdio::piped())
@@ -44,9 +30,9 @@ fn portcullis(data_dir: &std::path::Path, args: &[&str], stdin: &str) -> std::pr
 #[tokio::test]
 async fn user_add_reads_the_password_from_stdin_and_grants_roles() {
     let app = TestApp::spawn().await;
-    let data_dir = app.config.data_dir.clone();
+    let storage = app.storage();
     let output = portcullis(
-        &data_dir,
+        &storage,
         &[
             "user",
             "add",
@@ -89,16 +75,16 @@ async fn user_add_reads_the_password_from_stdin_and_grants_roles() {
 
 #[tokio::test]
 async fn user_add_refuses_a_weak_password_and_a_taken_email() {
-    let data = tempfile::TempDir::new().expect("temp dir");
+    let storage = TestStorage::create(tier()).await;
     let weak = portcullis(
-        data.path(),
+        &storage,
         &["user", "add", "--email", "a@example.com"],
         "short\n",
     );
     assert!(!weak.status.success());
     assert!(String::from_utf8_lossy(&weak.stderr).contains("password"));
     let first = portcullis(
-        data.path(),
+        &storage,
         &["user", "add", "--email", "a@example.com"],
         "long enough password\n",
     );
@@ -108,7 +94,7 @@ async fn user_add_refuses_a_weak_password_and_a_taken_email() {
         String::from_utf8_lossy(&first.stderr)
     );
     let again = portcullis(
-        data.path(),
+        &storage,
         &["user", "add", "--email", "a@example.com"],
         "long enough password\n",
     );
@@ -118,12 +104,25 @@ async fn user_add_refuses_a_weak_password_and_a_taken_email() {
 
 #[tokio::test]
 async fn migrate_creates_the_database() {
-    let data = tempfile::TempDir::new().expect("temp dir");
-    let output = portcullis(data.path(), &["migrate"], "");
+    let storage = TestStorage::create(tier()).await;
+    let output = portcullis(&storage, &["migrate"], "");
     assert!(
         output.status.success(),
         "{}",
         String::from_utf8_lossy(&output.stderr)
     );
-    assert!(data.path().join("portcullis.db").exists());
+    match &storage.database {
+        None => assert!(storage.data.path().join("portcullis.db").exists()),
+        Some(database) => {
+            let mut connection = <sqlx::PgConnection as sqlx::Connection>::connect(&database.url)
+                .await
+                .expect("connect");
+            let applied: i64 =
+                sqlx::query_scalar("SELECT count(*) FROM _sqlx_migrations WHERE success")
+                    .fetch_one(&mut connection)
+                    .await
+                    .expect("migrations table");
+            assert!(applied >= 1);
+        }
+    }
 }

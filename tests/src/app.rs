@@ -3,7 +3,7 @@
 
 use crate::browser::Browser;
 use crate::reply::Reply;
-use crate::tier::{tier, Tier};
+use crate::tier::{tier, TestStorage};
 use crate::{ALLOWED_ORIGIN, PASSWORD};
 use portcullis::Config;
 use portcullis_service::Gateway;
@@ -11,7 +11,6 @@ use reqwest::StatusCode;
 use serde_json::json;
 use std::sync::Arc;
 use std::time::Duration;
-use tempfile::TempDir;
 use tokio::sync::oneshot;
 use tokio::task::JoinHandle;
 
@@ -22,7 +21,7 @@ pub struct TestApp {
     http: reqwest::Client,
     shutdown: Option<oneshot::Sender<()>>,
     server: Option<JoinHandle<std::io::Result<()>>>,
-    data: Arc<TempDir>,
+    storage: Arc<TestStorage>,
 }
 
 impl TestApp {
@@ -35,21 +34,25 @@ impl TestApp {
         if std::env::var_os("TEST_LOG").is_some() {
             portcullis::telemetry::init("text");
         }
-        let data = Arc::new(TempDir::new().expect("temporary data directory"));
+        let storage = Arc::new(TestStorage::create(tier()).await);
+        let mut config = Self::config_for(&storage);
+        adjust(&mut config);
+        Self::start(config, storage).await
+    }
+
+    /// The test defaults on `storage`: port 0, one allowed origin.
+    pub fn config_for(storage: &TestStorage) -> Config {
         let mut config = Config {
             listen: "127.0.0.1:0".to_owned(),
-            data_dir: data.path().to_path_buf(),
             allowed_origins: vec![ALLOWED_ORIGIN.to_owned()],
             ..Config::default()
         };
-        match tier() {
-            Tier::Embedded => {}
-        }
-        adjust(&mut config);
-        Self::start(config, data).await
+        storage.configure(&mut config);
+        config
     }
 
-    async fn start(config: Config, data: Arc<TempDir>) -> Self {
+    /// Starts a gateway on storage another test component already holds.
+    pub async fn start(config: Config, storage: Arc<TestStorage>) -> Self {
         let app = portcullis::Application::build(&config)
             .await
             .expect("gateway starts");
@@ -70,16 +73,16 @@ impl TestApp {
             http,
             shutdown: Some(shutdown),
             server: Some(server),
-            data,
+            storage,
         }
     }
 
     /// Stops this gateway and starts a new one on the same storage.
     pub async fn restart(mut self) -> Self {
         self.stop().await;
-        let (config, data) = (self.config.clone(), Arc::clone(&self.data));
+        let (config, storage) = (self.config.clone(), Arc::clone(&self.storage));
         drop(self);
-        Self::start(config, data).await
+        Self::start(config, storage).await
     }
 
     pub async fn stop(&mut self) {
@@ -94,11 +97,16 @@ impl TestApp {
         }
     }
 
-    /// Another gateway on the same storage (same data directory), configured differently.
+    /// Another gateway on the same storage, configured differently.
     pub async fn sibling(&self, adjust: impl FnOnce(&mut Config)) -> Self {
         let mut config = self.config.clone();
         adjust(&mut config);
-        Self::start(config, Arc::clone(&self.data)).await
+        Self::start(config, Arc::clone(&self.storage)).await
+    }
+
+    /// The storage this gateway runs on.
+    pub fn storage(&self) -> Arc<TestStorage> {
+        Arc::clone(&self.storage)
     }
 
     pub fn url(&self, path: &str) -> String {

@@ -25,7 +25,12 @@ impl Browser {
 
     /// Points this browser at another gateway (after a restart the port changes).
     pub fn retarget(&mut self, app: &TestApp) {
-        self.base = app.base.clone();
+        self.retarget_base(&app.base);
+    }
+
+    /// Points this browser at the gateway at `base` (another replica).
+    pub fn retarget_base(&mut self, base: &str) {
+        self.base = base.to_owned();
     }
 
     pub async fn login(&mut self, email: &str, password: &str) -> Reply {
@@ -70,6 +75,18 @@ impl Browser {
         headers: &[(&str, &str)],
         bearer: Option<&str>,
     ) -> Reply {
+        self.try_post_cookie_once(path, headers, bearer)
+            .await
+            .expect("request")
+    }
+
+    /// As [`Browser::post_cookie_once`], but a transport failure (server gone) is `None`.
+    pub async fn try_post_cookie_once(
+        &self,
+        path: &str,
+        headers: &[(&str, &str)],
+        bearer: Option<&str>,
+    ) -> Option<Reply> {
         let mut request = self
             .http
             .post(format!("{}{path}", self.base))
@@ -86,7 +103,17 @@ impl Browser {
         if let Some(token) = bearer {
             request = request.bearer_auth(token);
         }
-        Reply::read(request.send().await.expect("request")).await
+        let response = request.send().await.ok()?;
+        Reply::try_read(response).await
+    }
+
+    /// A refresh that survives the server vanishing: `None` if no complete answer came back,
+    /// in which case the stored cookie is left as it was.
+    pub async fn try_refresh(&mut self) -> Option<Reply> {
+        let reply = self
+            .try_post_cookie_once("/auth/refresh", &[("x-csrf", "1")], None)
+            .await?;
+        Some(self.absorb(reply))
     }
 
     fn absorb(&mut self, reply: Reply) -> Reply {

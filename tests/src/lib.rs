@@ -8,6 +8,7 @@
 pub mod app;
 pub mod browser;
 pub mod fault_proxy;
+pub mod replica;
 pub mod reply;
 pub mod throwaway_redis;
 pub mod tier;

@@ -15,19 +15,24 @@ pub struct Reply {
 
 impl Reply {
     pub async fn read(response: reqwest::Response) -> Self {
+        Self::try_read(response).await.expect("response body")
+    }
+
+    /// `None` when the body cannot be read to its end (the server went away mid-response).
+    pub async fn try_read(response: reqwest::Response) -> Option<Self> {
         let status = response.status();
         let headers = response.headers().clone();
-        let text = response.text().await.expect("response body");
+        let text = response.text().await.ok()?;
         let body = if text.is_empty() {
             Value::Null
         } else {
             serde_json::from_str(&text).unwrap_or(Value::String(text))
         };
-        Self {
+        Some(Self {
             status,
             headers,
             body,
-        }
+        })
     }
 
     pub fn header(&self, name: &str) -> Option<&str> {

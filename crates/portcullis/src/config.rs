@@ -27,6 +27,17 @@ pub struct Config {
     pub redis_url: Option<String>,
     /// Prefix of every Redis key, so deployments can share one Redis.
     pub redis_prefix: String,
+    /// Deadline of a revocation lookup in Redis (on every verify); past it, the fallback applies.
+    #[serde(deserialize_with = "crate::duration::deserialize")]
+    pub redis_timeout: Duration,
+    /// Deadline of a Redis write (publishing a revocation, refilling the cache).
+    #[serde(deserialize_with = "crate::duration::deserialize")]
+    pub redis_write_timeout: Duration,
+    /// Deadline of every database call (pool wait, statement, whole call).
+    #[serde(deserialize_with = "crate::duration::deserialize")]
+    pub database_timeout: Duration,
+    /// Postgres connections per replica.
+    pub database_max_connections: u32,
     pub issuer: String,
     pub audience: String,
     #[serde(deserialize_with = "crate::duration::deserialize")]
@@ -76,6 +87,10 @@ impl Default for Config {
             database_url: None,
             redis_url: None,
             redis_prefix: "portcullis:".to_owned(),
+            redis_timeout: Duration::from_millis(50),
+            redis_write_timeout: Duration::from_millis(300),
+            database_timeout: Duration::from_secs(2),
+            database_max_connections: 10,
             issuer: settings.issuer,
             audience: settings.audience,
             access_ttl: settings.access_ttl,
@@ -142,6 +157,9 @@ impl Config {
             ("refresh_idle_ttl", self.refresh_idle_ttl),
             ("session_max_ttl", self.session_max_ttl),
             ("login_failure_window", self.login_failure_window),
+            ("redis_timeout", self.redis_timeout),
+            ("redis_write_timeout", self.redis_write_timeout),
+            ("database_timeout", self.database_timeout),
         ] {
             if value.is_zero() {
                 bail!("{name} must be longer than zero");
@@ -175,6 +193,7 @@ impl Config {
                 .revocation_fallback
                 .parse::<RevocationFallback>()
                 .map_err(anyhow::Error::msg)?,
+            database_timeout: self.database_timeout,
             login_throttle: LoginThrottle {
                 per_account: Limit {
                     max_failures: self.login_max_failures_per_account,

@@ -4,17 +4,28 @@ use crate::config::Config;
 use anyhow::{bail, Context};
 use portcullis_core::Backends;
 use portcullis_service::KeyEncryptionKey;
+use portcullis_store_postgres::{PgOptions, PgStore};
+use portcullis_store_redis::{RedisAttemptCounter, RedisCacheOptions, RedisRevocationCache};
 use portcullis_store_sqlite::{MemoryAttemptCounter, MemoryRevocationCache, SqliteStore};
 use std::io::Write;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
+/// True when `database_url` selects the production tier.
+pub fn is_production(config: &Config) -> bool {
+    config
+        .database_url
+        .as_deref()
+        .is_some_and(|url| url.starts_with("postgres://") || url.starts_with("postgresql://"))
+}
+
 /// Opens the configured tier and applies its migrations.
 pub async fn open(config: &Config) -> anyhow::Result<Backends> {
+    if config.redis_url.is_some() && !is_production(config) {
+        bail!("redis_url is only used with a postgres:// database_url (the production tier)");
+    }
     match config.database_url.as_deref() {
-        Some(url) if url.starts_with("postgres://") || url.starts_with("postgresql://") => {
-            bail!("the Postgres + Redis tier is not part of this build yet; unset database_url to use the embedded tier")
-        }
+        Some(url) if is_production(config) => open_production(url, config).await,
         Some(url) => {
             let path = url
                 .strip_prefix("sqlite://")
@@ -29,6 +40,39 @@ pub async fn open(config: &Config) -> anyhow::Result<Backends> {
             open_embedded(&config.data_dir.join("portcullis.db")).await
         }
     }
+}
+
+async fn open_production(database_url: &str, config: &Config) -> anyhow::Result<Backends> {
+    let redis_url = config
+        .redis_url
+        .as_deref()
+        .context("the production tier needs redis_url as well as a postgres:// database_url")?;
+    let options = PgOptions {
+        max_connections: config.database_max_connections,
+        acquire_timeout: config.database_timeout,
+        statement_timeout: config.database_timeout,
+    };
+    let store = PgStore::connect(database_url, options)
+        .await
+        .context("cannot connect to Postgres")?;
+    store
+        .migrate()
+        .await
+        .context("cannot migrate the Postgres database")?;
+    let cache = RedisRevocationCache::connect(
+        redis_url,
+        RedisCacheOptions {
+            prefix: config.redis_prefix.clone(),
+            state_timeout: config.redis_timeout,
+            write_timeout: config.redis_write_timeout,
+        },
+    )
+    .context("invalid redis_url")?;
+    Ok(Backends {
+        durable: Arc::new(store),
+        attempts: Arc::new(RedisAttemptCounter::new(&cache)),
+        revocations: Arc::new(cache),
+    })
 }
 
 async fn open_embedded(path: &Path) -> anyhow::Result<Backends> {
@@ -61,11 +105,7 @@ pub fn key_encryption_key(config: &Config) -> anyhow::Result<KeyEncryptionKey> {
             .with_context(|| format!("cannot read {}", file.display()))?;
         return KeyEncryptionKey::from_base64(&text).map_err(anyhow::Error::msg);
     }
-    if config
-        .database_url
-        .as_deref()
-        .is_some_and(|url| url.starts_with("postgres"))
-    {
+    if is_production(config) {
         bail!("the production tier needs key_encryption_key (or key_encryption_key_file) shared by every replica");
     }
     let key = KeyEncryptionKey::generate().map_err(anyhow::Error::msg)?;
