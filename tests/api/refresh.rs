@@ -5,22 +5,6 @@ use portcullis_tests::{Browser, TestApp, ALLOWED_ORIGIN, PASSWORD};
 use reqwest::StatusCode;
 use std::time::Duration;
 
-fn assert_cleared(reply: &portcullis_tests::Reply) {
-    let set_cookie = reply.refresh_set_cookie().expect("the cookie is cleared");
-    for attribute in [
-        "Max-Age=0",
-        "HttpOnly",
-        "Secure",
-        "SameSite=Strict",
-        "Path=/auth",
-    ] {
-        assert!(
-            set_cookie.contains(attribute),
-            "{set_cookie} lacks {attribute}"
-        );
-    }
-}
-
 #[tokio::test]
 async fn refresh_requires_the_csrf_header() {
     let app = TestApp::spawn().await;
@@ -70,7 +54,7 @@ async fn refresh_without_a_cookie_is_401_missing_refresh_token() {
     let reply = app.browser().refresh().await;
     assert_eq!(reply.status, StatusCode::UNAUTHORIZED);
     assert_eq!(reply.error(), "missing_refresh_token");
-    assert_cleared(&reply);
+    reply.assert_refresh_cookie_cleared();
 }
 
 #[tokio::test]
@@ -82,7 +66,7 @@ async fn refresh_with_an_unknown_cookie_is_401_invalid_refresh_token() {
         let reply = browser.refresh().await;
         assert_eq!(reply.status, StatusCode::UNAUTHORIZED);
         assert_eq!(reply.error(), "invalid_refresh_token");
-        assert_cleared(&reply);
+        reply.assert_refresh_cookie_cleared();
     }
 }
 
@@ -164,7 +148,7 @@ async fn reuse_after_the_grace_window_revokes_the_family() {
         .await;
     assert_eq!(replay.status, StatusCode::UNAUTHORIZED);
     assert_eq!(replay.error(), "refresh_token_reused");
-    assert_cleared(&replay);
+    replay.assert_refresh_cookie_cleared();
     // The whole family is dead: the legitimate holder's newest cookie and every access token.
     let legit = browser.refresh().await;
     assert_eq!(legit.status, StatusCode::UNAUTHORIZED);

@@ -51,6 +51,25 @@ impl Reply {
             .to_owned()
     }
 
+    /// Asserts the response deletes the refresh cookie with the attributes it was set with.
+    pub fn assert_refresh_cookie_cleared(&self) {
+        let set_cookie = self
+            .refresh_set_cookie()
+            .expect("the refresh cookie is cleared");
+        for attribute in [
+            "Max-Age=0",
+            "HttpOnly",
+            "Secure",
+            "SameSite=Strict",
+            "Path=/auth",
+        ] {
+            assert!(
+                set_cookie.contains(attribute),
+                "{set_cookie} lacks {attribute}"
+            );
+        }
+    }
+
     /// The refresh cookie this response sets, as its full `Set-Cookie` text.
     pub fn refresh_set_cookie(&self) -> Option<&str> {
         self.headers
