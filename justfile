@@ -6,14 +6,17 @@ set shell := ["bash", "-euo", "pipefail", "-c"]
 run *ARGS:
     cargo run --release -p portcullis -- serve {{ARGS}}
 
+# Make sure a Postgres and a Redis answer for the tests: DATABASE_URL / REDIS_URL (default: the
+# local servers), else throwaway instances; writes their URLs to target/test-services/env.
+services:
+    tests/services.sh > /dev/null
+
 # Run every test on both tiers: unit and store tests, the behavioural suite over real HTTP
 # (embedded, then Postgres + Redis), and the production tier's replica and fault scenarios.
-# Postgres and Redis come from DATABASE_URL / REDIS_URL (default: the local servers); when they
-# do not answer, tests/services.sh starts throwaway ones.
-test:
+test: services
     #!/usr/bin/env bash
     set -euo pipefail
-    eval "$(tests/services.sh)"
+    source target/test-services/env
     cargo build -p portcullis --bin portcullis
     cargo test --workspace --no-fail-fast
     TEST_TIER=production cargo test --workspace --test api --no-fail-fast

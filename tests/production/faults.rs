@@ -231,6 +231,37 @@ async fn an_unreachable_postgres_fails_fast_keeps_verify_working_and_loses_nothi
     assert_eq!(browser.refresh().await.status, StatusCode::OK);
 }
 
+#[tokio::test]
+async fn a_revocation_published_while_redis_was_away_reaches_every_replica_when_it_returns() {
+    let redis = ThrowawayRedis::start();
+    let proxy = FaultProxy::start(socket(&redis.url())).await;
+    let storage = Arc::new(TestStorage::create(Tier::Production).await);
+    let mut cut_off = TestApp::config_for(&storage);
+    cut_off.redis_url = Some(format!("redis://{}", proxy.addr()));
+    let a = TestApp::start(cut_off, Arc::clone(&storage)).await;
+    let mut connected = TestApp::config_for(&storage);
+    connected.redis_url = Some(redis.url());
+    let b = TestApp::start(connected, Arc::clone(&storage)).await;
+    let (_, _, token) = b.logged_in().await;
+    assert_eq!(b.verify(&token).await.status, StatusCode::OK);
+
+    proxy.set(Mode::Refuse);
+    let reply = a.send(Method::POST, "/auth/logout-all", Some(&token)).await;
+    assert_eq!(
+        reply.status,
+        StatusCode::NO_CONTENT,
+        "durable first: the revocation is acknowledged"
+    );
+    // The outage outlasts the first refill attempt, so only a retry can repair the cache.
+    tokio::time::sleep(Duration::from_millis(600)).await;
+    proxy.set(Mode::Pass);
+    // No further request reaches A: its own retry must repair the shared cache.
+    wait_until("replica B refuses the revoked token", || async {
+        b.verify(&token).await.status == StatusCode::UNAUTHORIZED
+    })
+    .await;
+}
+
 async fn wait_until<F, Fut>(what: &str, mut condition: F)
 where
     F: FnMut() -> Fut,

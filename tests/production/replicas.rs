@@ -203,3 +203,20 @@ async fn every_rotation_answered_200_survives_a_kill_9_under_load() {
     .expect("query");
     assert_eq!(forks, 0, "no rotation was duplicated");
 }
+
+#[tokio::test]
+async fn failed_logins_are_counted_across_replicas() {
+    let storage = TestStorage::create(Tier::Production).await;
+    let limits = [("PORTCULLIS_LOGIN_MAX_FAILURES_PER_ACCOUNT", "3")];
+    let a = Replica::start(&storage, &limits).await;
+    let b = Replica::start(&storage, &limits).await;
+    let email = register(&a.base).await;
+    let mut on_a = Browser::new(reqwest::Client::new(), a.base.clone());
+    let mut on_b = Browser::new(reqwest::Client::new(), b.base.clone());
+    on_a.login(&email, "wrong password").await;
+    on_b.login(&email, "wrong password").await;
+    on_a.login(&email, "wrong password").await;
+    let reply = on_b.login(&email, PASSWORD).await;
+    assert_eq!(reply.status, StatusCode::TOO_MANY_REQUESTS, "{reply:?}");
+    assert!(reply.header("retry-after").is_some());
+}

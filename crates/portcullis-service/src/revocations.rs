@@ -10,6 +10,7 @@ use portcullis_core::{
 use std::str::FromStr;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
+use std::time::Duration;
 use time::OffsetDateTime;
 
 /// What to do when the revocation cache cannot be reached.
@@ -108,6 +109,10 @@ impl Revocations {
         (self.durable.ping().await, self.cache.ping().await)
     }
 
+    /// Refills the cache from the durable store, retrying with backoff until it succeeds; at most
+    /// one such task runs per process. Retrying without waiting for traffic matters: when this
+    /// replica failed to publish a revocation, the shared cache lacks it for every replica until
+    /// a refill lands.
     fn refill_in_background(&self) {
         if self.refilling.swap(true, Ordering::AcqRel) {
             return;
@@ -115,9 +120,19 @@ impl Revocations {
         let (durable, cache) = (Arc::clone(&self.durable), Arc::clone(&self.cache));
         let (suspect, refilling) = (Arc::clone(&self.cache_suspect), Arc::clone(&self.refilling));
         tokio::spawn(async move {
-            match refill(&*durable, &*cache).await {
-                Ok(()) => suspect.store(false, Ordering::Release),
-                Err(error) => tracing::warn!(%error, "revocation cache refill failed; will retry"),
+            let mut backoff = Duration::from_millis(100);
+            loop {
+                match refill(&*durable, &*cache).await {
+                    Ok(()) => {
+                        suspect.store(false, Ordering::Release);
+                        break;
+                    }
+                    Err(error) => {
+                        tracing::warn!(%error, retry_in = ?backoff, "revocation cache refill failed");
+                        tokio::time::sleep(backoff).await;
+                        backoff = (backoff * 2).min(Duration::from_secs(2));
+                    }
+                }
             }
             refilling.store(false, Ordering::Release);
         });
