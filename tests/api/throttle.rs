@@ -1,7 +1,7 @@
 //! Brute-force protection on login: per account and per client address, 429 with Retry-After.
 
 use portcullis_core::EventKind;
-use portcullis_tests::{TestApp, PASSWORD};
+use portcullis_tests::{Reply, TestApp, PASSWORD};
 use reqwest::StatusCode;
 use std::time::Duration;
 
@@ -105,4 +105,66 @@ async fn one_address_spraying_many_accounts_is_limited() {
     let reply = app.browser().login(&email, PASSWORD).await;
     assert_eq!(reply.status, StatusCode::TOO_MANY_REQUESTS);
     assert_eq!(reply.error(), "rate_limited");
+}
+
+async fn login_from(app: &TestApp, email: &str, password: &str, forwarded_for: &str) -> Reply {
+    let response = app
+        .http()
+        .post(app.url("/auth/login"))
+        .header("x-forwarded-for", forwarded_for)
+        .json(&serde_json::json!({ "email": email, "password": password }))
+        .send()
+        .await
+        .expect("login");
+    Reply::read(response).await
+}
+
+#[tokio::test]
+async fn behind_a_trusted_proxy_the_forwarded_client_address_is_limited_and_recorded() {
+    let app = TestApp::spawn_with(|config| {
+        config.trusted_proxies = vec!["127.0.0.1".into()];
+        config.login_max_failures_per_ip = 2;
+    })
+    .await;
+    let email = app.new_user().await;
+    for _ in 0..2 {
+        login_from(
+            &app,
+            "nobody@example.com",
+            "password1",
+            "198.51.100.1, 203.0.113.9",
+        )
+        .await;
+    }
+    let blocked = login_from(&app, &email, PASSWORD, "203.0.113.9").await;
+    assert_eq!(
+        blocked.status,
+        StatusCode::TOO_MANY_REQUESTS,
+        "the forwarded address is the one counted"
+    );
+    let other_client = login_from(&app, &email, PASSWORD, "203.0.113.10").await;
+    assert_eq!(
+        other_client.status,
+        StatusCode::OK,
+        "another client behind the same proxy is not blocked"
+    );
+    let sessions = app
+        .get("/auth/sessions", Some(&other_client.access_token()))
+        .await;
+    assert_eq!(sessions.body[0]["ip"], "203.0.113.10");
+}
+
+#[tokio::test]
+async fn without_trusted_proxies_a_forwarded_header_is_ignored() {
+    let app = throttled_app(1000, 2).await;
+    let email = app.new_user().await;
+    for spoofed in ["203.0.113.1", "203.0.113.2"] {
+        login_from(&app, "nobody@example.com", "password1", spoofed).await;
+    }
+    let reply = login_from(&app, &email, PASSWORD, "203.0.113.3").await;
+    assert_eq!(
+        reply.status,
+        StatusCode::TOO_MANY_REQUESTS,
+        "spoofing the header does not escape the limit"
+    );
 }

@@ -31,6 +31,8 @@ pub struct WebSettings {
     pub cookie: CookieSettings,
     /// Origins allowed to call the cookie-authenticated endpoints (exact match).
     pub allowed_origins: Vec<String>,
+    /// Proxies whose `X-Forwarded-For` is believed for the client address.
+    pub trusted_proxies: Vec<ipnet::IpNet>,
 }
 
 /// Shared state of every handler.

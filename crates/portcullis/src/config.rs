@@ -53,6 +53,10 @@ pub struct Config {
     /// Origins allowed on the cookie endpoints; comma-separated in the environment.
     #[serde(deserialize_with = "list_or_csv")]
     pub allowed_origins: Vec<String>,
+    /// Proxies (addresses or CIDR ranges) whose `X-Forwarded-For` gives the client address;
+    /// comma-separated in the environment.
+    #[serde(deserialize_with = "list_or_csv")]
+    pub trusted_proxies: Vec<String>,
     /// Whether `POST /auth/register` is open.
     pub registration: bool,
     pub cookie_name: String,
@@ -99,6 +103,7 @@ impl Default for Config {
             reuse_grace: settings.reuse_grace,
             leeway: settings.leeway,
             allowed_origins: Vec::new(),
+            trusted_proxies: Vec::new(),
             registration: settings.registration,
             cookie_name: "__Secure-portcullis-refresh".to_owned(),
             cookie_samesite: "Strict".to_owned(),
@@ -236,8 +241,24 @@ impl Config {
                 same_site,
             },
             allowed_origins: self.allowed_origins.clone(),
+            trusted_proxies: self
+                .trusted_proxies
+                .iter()
+                .map(|entry| parse_net(entry))
+                .collect::<anyhow::Result<_>>()?,
         })
     }
+}
+
+/// An address or CIDR range.
+fn parse_net(text: &str) -> anyhow::Result<ipnet::IpNet> {
+    text.parse::<ipnet::IpNet>()
+        .or_else(|_| text.parse::<std::net::IpAddr>().map(ipnet::IpNet::from))
+        .map_err(|_| {
+            anyhow::anyhow!(
+                "trusted_proxies entries must be addresses or CIDR ranges, not {text:?}"
+            )
+        })
 }
 
 #[cfg(test)]
