@@ -73,6 +73,8 @@ pub struct SecurityEvent {
     pub user_id: Option<UserId>,
     pub session_id: Option<SessionId>,
     pub client: ClientInfo,
+    /// The admin key name (or `cli`) behind an admin action.
+    pub actor: Option<String>,
     /// Kind-specific facts as a JSON object text (e.g. the replayer's address on reuse).
     pub details: String,
 }
@@ -85,6 +87,7 @@ impl SecurityEvent {
             user_id: None,
             session_id: None,
             client: ClientInfo::default(),
+            actor: None,
             details: "{}".to_owned(),
         }
     }
@@ -101,6 +104,11 @@ impl SecurityEvent {
 
     pub fn client(mut self, client: &ClientInfo) -> Self {
         self.client = client.clone();
+        self
+    }
+
+    pub fn actor(mut self, actor: &str) -> Self {
+        self.actor = Some(actor.to_owned());
         self
     }
 

@@ -4,6 +4,7 @@
 //! Nothing in this crate performs I/O, reads a clock or knows about HTTP or SQL: callers pass
 //! `now` in, and every rule here is a plain function that can be tested with a table.
 
+pub mod admin;
 pub mod claims;
 pub mod event;
 pub mod ids;
@@ -21,8 +22,8 @@ pub use revocation::{RevocationChange, RevocationProbe, RevocationSnapshot, Revo
 pub use rotation::{Decision, FamilyState, RotationPolicy, TokenState};
 pub use session::{ClientInfo, Family, RefreshToken, RevocationReason};
 pub use store::{
-    AttemptCounter, Backends, Durable, EventStore, KeyStore, RevocationCache, RotationOutcome,
-    RotationRequest, SessionStore, StoreError, StoreResult, StoredSigningKey, UserRevocation,
-    UserStore,
+    AdminKeyStore, AttemptCounter, Backends, Durable, EventStore, KeyStore, RevocationCache,
+    RotationOutcome, RotationRequest, SessionStore, StoreError, StoreResult, StoredSigningKey,
+    UserRevocation, UserStore,
 };
 pub use user::User;

@@ -6,6 +6,7 @@
 //! in one transaction; a [`RevocationCache`] answers the hot-path revocation checks and is
 //! refilled from the durable store whenever it cannot vouch for its contents.
 
+use crate::admin::{AdminKey, EventQuery, SessionFilter, StoredEvent};
 use crate::event::SecurityEvent;
 use crate::ids::{SessionId, TokenHash, UserId};
 use crate::revocation::{RevocationChange, RevocationProbe, RevocationSnapshot, RevocationState};
@@ -23,6 +24,8 @@ use uuid::Uuid;
 pub enum StoreError {
     #[error("the email address is already registered")]
     EmailTaken,
+    #[error("an admin key with this name exists already")]
+    AdminKeyNameTaken,
     /// The backend could not be reached in time; the request may be retried later.
     #[error("storage is unavailable: {0}")]
     Unavailable(String),
@@ -97,6 +100,9 @@ pub trait UserStore: Send + Sync {
     async fn set_password_hash(&self, id: UserId, password_hash: &str) -> StoreResult<()>;
     /// Locks or unlocks an account; `false` when the user does not exist.
     async fn set_locked(&self, id: UserId, locked: bool) -> StoreResult<bool>;
+    /// Replaces the roles and bumps the token version (so tokens with the old roles die), in one
+    /// transaction. Returns the new version; `None` when the user does not exist.
+    async fn set_roles(&self, id: UserId, roles: &[String]) -> StoreResult<Option<i64>>;
 }
 
 #[async_trait]
@@ -133,6 +139,28 @@ pub trait SessionStore: Send + Sync {
         now: OffsetDateTime,
     ) -> StoreResult<Option<UserRevocation>>;
     async fn live_sessions(&self, user: UserId, now: OffsetDateTime) -> StoreResult<Vec<Family>>;
+    /// A user's live families and those revoked after `revoked_since`, newest first.
+    async fn sessions_of(
+        &self,
+        user: UserId,
+        revoked_since: OffsetDateTime,
+        now: OffsetDateTime,
+    ) -> StoreResult<Vec<Family>>;
+    /// Live families matching the filter's creation-time and role criteria (the caller applies
+    /// the address criterion with [`SessionFilter::address_matches`]).
+    async fn live_sessions_matching(
+        &self,
+        filter: &SessionFilter,
+        now: OffsetDateTime,
+    ) -> StoreResult<Vec<Family>>;
+    /// Revokes those of `sessions` still live, in one transaction; returns the ones it revoked.
+    async fn revoke_sessions(
+        &self,
+        sessions: &[SessionId],
+        reason: RevocationReason,
+        deny_until: OffsetDateTime,
+        now: OffsetDateTime,
+    ) -> StoreResult<Vec<Family>>;
     /// Denylists one access token id until `until`.
     async fn deny_jti(&self, jti: Uuid, until: OffsetDateTime) -> StoreResult<()>;
     /// The truth for one probe, used when the cache cannot answer.
@@ -158,17 +186,23 @@ pub trait KeyStore: Send + Sync {
 #[async_trait]
 pub trait EventStore: Send + Sync {
     async fn record_event(&self, event: &SecurityEvent) -> StoreResult<()>;
-    /// Newest first, at most `limit`, optionally of one kind.
-    async fn recent_events(
-        &self,
-        kind: Option<crate::EventKind>,
-        limit: u32,
-    ) -> StoreResult<Vec<SecurityEvent>>;
+    /// Events matching `query`, newest first, each with its id (the pagination cursor).
+    async fn query_events(&self, query: &EventQuery) -> StoreResult<Vec<StoredEvent>>;
+}
+
+#[async_trait]
+pub trait AdminKeyStore: Send + Sync {
+    /// Fails with [`StoreError::AdminKeyNameTaken`] when the name is used (even by a revoked key).
+    async fn insert_admin_key(&self, key: &AdminKey) -> StoreResult<()>;
+    async fn admin_key_by_hash(&self, hash: &TokenHash) -> StoreResult<Option<AdminKey>>;
+    async fn admin_keys(&self) -> StoreResult<Vec<AdminKey>>;
+    /// Revokes the live key of that name; `false` when there is none.
+    async fn revoke_admin_key(&self, name: &str, now: OffsetDateTime) -> StoreResult<bool>;
 }
 
 /// The durable source of truth.
 #[async_trait]
-pub trait Durable: UserStore + SessionStore + KeyStore + EventStore {
+pub trait Durable: UserStore + SessionStore + KeyStore + EventStore + AdminKeyStore {
     /// Answers when the store can serve requests.
     async fn ping(&self) -> StoreResult<()>;
 }

@@ -44,6 +44,7 @@ impl From<AuthError> for ApiError {
             }
             AuthError::Input(InputError::InvalidRole) => (StatusCode::BAD_REQUEST, "invalid_role"),
             AuthError::EmailTaken => (StatusCode::CONFLICT, "email_taken"),
+            AuthError::AdminKeyNameTaken => (StatusCode::CONFLICT, "admin_key_name_taken"),
             AuthError::RegistrationDisabled => (StatusCode::FORBIDDEN, "registration_disabled"),
             AuthError::InvalidCredentials => (StatusCode::UNAUTHORIZED, "invalid_credentials"),
             AuthError::AccountLocked => (StatusCode::FORBIDDEN, "account_locked"),

@@ -4,9 +4,10 @@
 //! the backend, so nothing is half-written.
 
 use async_trait::async_trait;
+use portcullis_core::admin::{AdminKey, EventQuery, SessionFilter, StoredEvent};
 use portcullis_core::store::{RotationOutcome, RotationRequest};
 use portcullis_core::{
-    Durable, EventKind, EventStore, Family, KeyStore, RefreshToken, RevocationProbe,
+    AdminKeyStore, Durable, EventStore, Family, KeyStore, RefreshToken, RevocationProbe,
     RevocationReason, RevocationSnapshot, RevocationState, SecurityEvent, SessionId, SessionStore,
     StoreError, StoreResult, StoredSigningKey, TokenHash, User, UserId, UserRevocation, UserStore,
 };
@@ -55,6 +56,9 @@ impl UserStore for Deadline {
     }
     async fn set_locked(&self, id: UserId, locked: bool) -> StoreResult<bool> {
         self.within(self.inner.set_locked(id, locked)).await
+    }
+    async fn set_roles(&self, id: UserId, roles: &[String]) -> StoreResult<Option<i64>> {
+        self.within(self.inner.set_roles(id, roles)).await
     }
 }
 
@@ -108,6 +112,36 @@ impl SessionStore for Deadline {
     async fn live_sessions(&self, user: UserId, now: OffsetDateTime) -> StoreResult<Vec<Family>> {
         self.within(self.inner.live_sessions(user, now)).await
     }
+    async fn sessions_of(
+        &self,
+        user: UserId,
+        revoked_since: OffsetDateTime,
+        now: OffsetDateTime,
+    ) -> StoreResult<Vec<Family>> {
+        self.within(self.inner.sessions_of(user, revoked_since, now))
+            .await
+    }
+    async fn live_sessions_matching(
+        &self,
+        filter: &SessionFilter,
+        now: OffsetDateTime,
+    ) -> StoreResult<Vec<Family>> {
+        self.within(self.inner.live_sessions_matching(filter, now))
+            .await
+    }
+    async fn revoke_sessions(
+        &self,
+        sessions: &[SessionId],
+        reason: RevocationReason,
+        deny_until: OffsetDateTime,
+        now: OffsetDateTime,
+    ) -> StoreResult<Vec<Family>> {
+        self.within(
+            self.inner
+                .revoke_sessions(sessions, reason, deny_until, now),
+        )
+        .await
+    }
     async fn deny_jti(&self, jti: Uuid, until: OffsetDateTime) -> StoreResult<()> {
         self.within(self.inner.deny_jti(jti, until)).await
     }
@@ -138,12 +172,24 @@ impl EventStore for Deadline {
     async fn record_event(&self, event: &SecurityEvent) -> StoreResult<()> {
         self.within(self.inner.record_event(event)).await
     }
-    async fn recent_events(
-        &self,
-        kind: Option<EventKind>,
-        limit: u32,
-    ) -> StoreResult<Vec<SecurityEvent>> {
-        self.within(self.inner.recent_events(kind, limit)).await
+    async fn query_events(&self, query: &EventQuery) -> StoreResult<Vec<StoredEvent>> {
+        self.within(self.inner.query_events(query)).await
+    }
+}
+
+#[async_trait]
+impl AdminKeyStore for Deadline {
+    async fn insert_admin_key(&self, key: &AdminKey) -> StoreResult<()> {
+        self.within(self.inner.insert_admin_key(key)).await
+    }
+    async fn admin_key_by_hash(&self, hash: &TokenHash) -> StoreResult<Option<AdminKey>> {
+        self.within(self.inner.admin_key_by_hash(hash)).await
+    }
+    async fn admin_keys(&self) -> StoreResult<Vec<AdminKey>> {
+        self.within(self.inner.admin_keys()).await
+    }
+    async fn revoke_admin_key(&self, name: &str, now: OffsetDateTime) -> StoreResult<bool> {
+        self.within(self.inner.revoke_admin_key(name, now)).await
     }
 }
 

@@ -10,6 +10,8 @@ pub enum AuthError {
     Input(#[from] InputError),
     #[error("an account with this email address already exists")]
     EmailTaken,
+    #[error("an admin key with this name exists already")]
+    AdminKeyNameTaken,
     #[error("self-service registration is disabled")]
     RegistrationDisabled,
     #[error("the email address or password is wrong")]
@@ -40,6 +42,7 @@ impl From<StoreError> for AuthError {
     fn from(error: StoreError) -> Self {
         match error {
             StoreError::EmailTaken => Self::EmailTaken,
+            StoreError::AdminKeyNameTaken => Self::AdminKeyNameTaken,
             StoreError::Unavailable(detail) => Self::Unavailable(detail),
             StoreError::Backend(detail) => Self::Internal(detail),
         }

@@ -11,6 +11,7 @@ use crate::revocations::{RevocationFallback, Revocations};
 use crate::secret::KeyEncryptionKey;
 use crate::settings::Settings;
 use crate::throttle::LoginGuard;
+use portcullis_core::admin::EventQuery;
 use portcullis_core::{
     AccessClaims, Backends, ClientInfo, Durable, EventKind, Family, SecurityEvent, SessionId, User,
 };
@@ -137,7 +138,13 @@ impl Gateway {
         kind: Option<EventKind>,
         limit: u32,
     ) -> AuthResult<Vec<SecurityEvent>> {
-        Ok(self.durable.recent_events(kind, limit).await?)
+        let query = EventQuery {
+            kind,
+            limit,
+            ..EventQuery::default()
+        };
+        let events = self.durable.query_events(&query).await?;
+        Ok(events.into_iter().map(|stored| stored.event).collect())
     }
 
     pub(crate) fn now() -> OffsetDateTime {

@@ -43,6 +43,18 @@ pub(crate) fn user_insert_error(error: sqlx::Error) -> StoreError {
     }
 }
 
+/// Maps an insert into `admin_keys`: a taken name is the caller's error.
+pub(crate) fn admin_key_insert_error(error: sqlx::Error) -> StoreError {
+    match &error {
+        sqlx::Error::Database(db)
+            if db.is_unique_violation() && db.constraint() == Some("admin_keys_pkey") =>
+        {
+            StoreError::AdminKeyNameTaken
+        }
+        _ => db_error(error),
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -4,36 +4,48 @@
 use crate::error::db_error;
 use crate::PgStore;
 use async_trait::async_trait;
+use portcullis_core::admin::{EventQuery, StoredEvent};
 use portcullis_core::{
-    ClientInfo, EventKind, EventStore, SecurityEvent, SessionId, StoreResult, UserId,
+    ClientInfo, EventKind, EventStore, SecurityEvent, SessionId, StoreError, StoreResult, UserId,
 };
+use sqlx::QueryBuilder;
 use time::OffsetDateTime;
 use uuid::Uuid;
 
 #[derive(sqlx::FromRow)]
 struct EventRow {
+    id: i64,
     at: OffsetDateTime,
     kind: String,
     user_id: Option<Uuid>,
     session_id: Option<Uuid>,
     ip: Option<String>,
     user_agent: Option<String>,
+    actor: Option<String>,
     details: String,
 }
 
-impl EventRow {
-    /// `None` for a kind this build does not know (written by a newer version).
-    fn into_event(self) -> Option<SecurityEvent> {
-        Some(SecurityEvent {
-            at: self.at,
-            kind: EventKind::parse(&self.kind)?,
-            user_id: self.user_id.map(UserId),
-            session_id: self.session_id.map(SessionId),
-            client: ClientInfo {
-                ip: self.ip,
-                user_agent: self.user_agent,
+impl TryFrom<EventRow> for StoredEvent {
+    type Error = StoreError;
+
+    fn try_from(row: EventRow) -> StoreResult<Self> {
+        let kind = EventKind::parse(&row.kind).ok_or_else(|| {
+            StoreError::Backend(format!("unknown event kind {:?} in database", row.kind))
+        })?;
+        Ok(StoredEvent {
+            id: row.id,
+            event: SecurityEvent {
+                at: row.at,
+                kind,
+                user_id: row.user_id.map(UserId),
+                session_id: row.session_id.map(SessionId),
+                client: ClientInfo {
+                    ip: row.ip,
+                    user_agent: row.user_agent,
+                },
+                actor: row.actor,
+                details: row.details,
             },
-            details: self.details,
         })
     }
 }
@@ -43,8 +55,8 @@ impl EventStore for PgStore {
     #[tracing::instrument(skip_all, fields(kind = event.kind.as_str()))]
     async fn record_event(&self, event: &SecurityEvent) -> StoreResult<()> {
         sqlx::query(
-            "INSERT INTO security_events (at, kind, user_id, session_id, ip, user_agent, details) \
-             VALUES ($1, $2, $3, $4, $5, $6, $7::jsonb)",
+            "INSERT INTO security_events (at, kind, user_id, session_id, ip, user_agent, actor, details) \
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8::jsonb)",
         )
         .bind(event.at)
         .bind(event.kind.as_str())
@@ -52,6 +64,7 @@ impl EventStore for PgStore {
         .bind(event.session_id.map(|id| id.0))
         .bind(&event.client.ip)
         .bind(&event.client.user_agent)
+        .bind(&event.actor)
         .bind(&event.details)
         .execute(&self.pool)
         .await
@@ -60,21 +73,33 @@ impl EventStore for PgStore {
     }
 
     #[tracing::instrument(skip_all)]
-    async fn recent_events(
-        &self,
-        kind: Option<EventKind>,
-        limit: u32,
-    ) -> StoreResult<Vec<SecurityEvent>> {
-        let rows: Vec<EventRow> = sqlx::query_as(
-            "SELECT at, kind, user_id, session_id, ip, user_agent, details::text AS details \
-             FROM security_events WHERE ($1::text IS NULL OR kind = $1) \
-             ORDER BY id DESC LIMIT $2",
-        )
-        .bind(kind.map(EventKind::as_str))
-        .bind(i64::from(limit))
-        .fetch_all(&self.pool)
-        .await
-        .map_err(db_error)?;
-        Ok(rows.into_iter().filter_map(EventRow::into_event).collect())
+    async fn query_events(&self, query: &EventQuery) -> StoreResult<Vec<StoredEvent>> {
+        let mut sql = QueryBuilder::new(
+            "SELECT id, at, kind, user_id, session_id, ip, user_agent, actor, details::text AS details \
+             FROM security_events WHERE true",
+        );
+        if let Some(user) = query.user {
+            sql.push(" AND user_id = ").push_bind(user.0);
+        }
+        if let Some(kind) = query.kind {
+            sql.push(" AND kind = ").push_bind(kind.as_str());
+        }
+        if let Some(since) = query.since {
+            sql.push(" AND at >= ").push_bind(since);
+        }
+        if let Some(until) = query.until {
+            sql.push(" AND at < ").push_bind(until);
+        }
+        if let Some(before) = query.before_id {
+            sql.push(" AND id < ").push_bind(before);
+        }
+        sql.push(" ORDER BY id DESC LIMIT ")
+            .push_bind(i64::from(query.limit));
+        let rows: Vec<EventRow> = sql
+            .build_query_as()
+            .fetch_all(&self.pool)
+            .await
+            .map_err(db_error)?;
+        rows.into_iter().map(StoredEvent::try_from).collect()
     }
 }

@@ -8,6 +8,7 @@
 //! one transaction. This crate owns SQL for Postgres and nothing else: every rule it applies
 //! comes from `portcullis-core`, and sqlx never leaks out of it.
 
+mod admin_keys;
 mod error;
 mod events;
 mod keys;
@@ -15,6 +16,7 @@ mod revocations;
 mod rotation;
 mod rows;
 mod sessions;
+mod sessions_admin;
 mod users;
 
 use async_trait::async_trait;

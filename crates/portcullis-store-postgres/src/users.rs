@@ -63,6 +63,18 @@ impl UserStore for PgStore {
     }
 
     #[tracing::instrument(skip_all, fields(user_id = %id))]
+    async fn set_roles(&self, id: UserId, roles: &[String]) -> StoreResult<Option<i64>> {
+        sqlx::query_scalar(
+            "UPDATE users SET roles = $1, token_version = token_version + 1 WHERE id = $2 RETURNING token_version",
+        )
+        .bind(roles)
+        .bind(id.0)
+        .fetch_optional(&self.pool)
+        .await
+        .map_err(db_error)
+    }
+
+    #[tracing::instrument(skip_all, fields(user_id = %id))]
     async fn set_locked(&self, id: UserId, locked: bool) -> StoreResult<bool> {
         let result = sqlx::query("UPDATE users SET locked = $1 WHERE id = $2")
             .bind(locked)

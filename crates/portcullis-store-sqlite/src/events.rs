@@ -3,27 +3,67 @@
 use crate::rows::{from_ms, parse_uuid, to_ms};
 use crate::{db_error, SqliteStore};
 use async_trait::async_trait;
+use portcullis_core::admin::{EventQuery, StoredEvent};
 use portcullis_core::{
-    ClientInfo, EventKind, EventStore, SecurityEvent, SessionId, StoreResult, UserId,
+    ClientInfo, EventKind, EventStore, SecurityEvent, SessionId, StoreError, StoreResult, UserId,
 };
+use sqlx::QueryBuilder;
 
-type EventRow = (
-    i64,
-    String,
-    Option<String>,
-    Option<String>,
-    Option<String>,
-    Option<String>,
-    String,
-);
+#[derive(sqlx::FromRow)]
+struct EventRow {
+    id: i64,
+    at: i64,
+    kind: String,
+    user_id: Option<String>,
+    session_id: Option<String>,
+    ip: Option<String>,
+    user_agent: Option<String>,
+    actor: Option<String>,
+    details: String,
+}
+
+impl TryFrom<EventRow> for StoredEvent {
+    type Error = StoreError;
+
+    fn try_from(row: EventRow) -> StoreResult<Self> {
+        let kind = EventKind::parse(&row.kind).ok_or_else(|| {
+            StoreError::Backend(format!("unknown event kind {:?} in database", row.kind))
+        })?;
+        Ok(StoredEvent {
+            id: row.id,
+            event: SecurityEvent {
+                at: from_ms(row.at),
+                kind,
+                user_id: row
+                    .user_id
+                    .as_deref()
+                    .map(parse_uuid)
+                    .transpose()?
+                    .map(UserId),
+                session_id: row
+                    .session_id
+                    .as_deref()
+                    .map(parse_uuid)
+                    .transpose()?
+                    .map(SessionId),
+                client: ClientInfo {
+                    ip: row.ip,
+                    user_agent: row.user_agent,
+                },
+                actor: row.actor,
+                details: row.details,
+            },
+        })
+    }
+}
 
 #[async_trait]
 impl EventStore for SqliteStore {
     #[tracing::instrument(skip_all, fields(kind = event.kind.as_str()))]
     async fn record_event(&self, event: &SecurityEvent) -> StoreResult<()> {
         sqlx::query(
-            "INSERT INTO security_events (at, kind, user_id, session_id, ip, user_agent, details) \
-             VALUES (?, ?, ?, ?, ?, ?, ?)",
+            "INSERT INTO security_events (at, kind, user_id, session_id, ip, user_agent, actor, details) \
+             VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
         )
         .bind(to_ms(event.at))
         .bind(event.kind.as_str())
@@ -31,6 +71,7 @@ impl EventStore for SqliteStore {
         .bind(event.session_id.map(|id| id.0.to_string()))
         .bind(&event.client.ip)
         .bind(&event.client.user_agent)
+        .bind(&event.actor)
         .bind(&event.details)
         .execute(&self.writer)
         .await
@@ -38,39 +79,32 @@ impl EventStore for SqliteStore {
         Ok(())
     }
 
-    async fn recent_events(
-        &self,
-        kind: Option<EventKind>,
-        limit: u32,
-    ) -> StoreResult<Vec<SecurityEvent>> {
-        let rows: Vec<EventRow> = sqlx::query_as(
-            "SELECT at, kind, user_id, session_id, ip, user_agent, details FROM security_events \
-             WHERE (?1 IS NULL OR kind = ?1) ORDER BY id DESC LIMIT ?2",
-        )
-        .bind(kind.map(EventKind::as_str))
-        .bind(limit)
-        .fetch_all(&self.reader)
-        .await
-        .map_err(db_error)?;
-        rows.into_iter()
-            .filter_map(|(at, kind, user_id, session_id, ip, user_agent, details)| {
-                let kind = EventKind::parse(&kind)?;
-                Some((at, kind, user_id, session_id, ip, user_agent, details))
-            })
-            .map(|(at, kind, user_id, session_id, ip, user_agent, details)| {
-                Ok(SecurityEvent {
-                    at: from_ms(at),
-                    kind,
-                    user_id: user_id.as_deref().map(parse_uuid).transpose()?.map(UserId),
-                    session_id: session_id
-                        .as_deref()
-                        .map(parse_uuid)
-                        .transpose()?
-                        .map(SessionId),
-                    client: ClientInfo { ip, user_agent },
-                    details,
-                })
-            })
-            .collect()
+    async fn query_events(&self, query: &EventQuery) -> StoreResult<Vec<StoredEvent>> {
+        let mut sql = QueryBuilder::new(
+            "SELECT id, at, kind, user_id, session_id, ip, user_agent, actor, details FROM security_events WHERE 1 = 1",
+        );
+        if let Some(user) = query.user {
+            sql.push(" AND user_id = ").push_bind(user.0.to_string());
+        }
+        if let Some(kind) = query.kind {
+            sql.push(" AND kind = ").push_bind(kind.as_str());
+        }
+        if let Some(since) = query.since {
+            sql.push(" AND at >= ").push_bind(to_ms(since));
+        }
+        if let Some(until) = query.until {
+            sql.push(" AND at < ").push_bind(to_ms(until));
+        }
+        if let Some(before) = query.before_id {
+            sql.push(" AND id < ").push_bind(before);
+        }
+        sql.push(" ORDER BY id DESC LIMIT ")
+            .push_bind(i64::from(query.limit));
+        let rows: Vec<EventRow> = sql
+            .build_query_as()
+            .fetch_all(&self.reader)
+            .await
+            .map_err(db_error)?;
+        rows.into_iter().map(StoredEvent::try_from).collect()
     }
 }

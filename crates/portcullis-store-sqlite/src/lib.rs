@@ -6,6 +6,7 @@
 //! This crate owns SQL for SQLite and nothing else: every rule it applies comes from
 //! `portcullis-core`.
 
+mod admin_keys;
 mod events;
 mod keys;
 mod memory_attempts;
@@ -13,6 +14,7 @@ mod memory_cache;
 mod revocations;
 mod rows;
 mod sessions;
+mod sessions_admin;
 mod users;
 
 pub use memory_attempts::MemoryAttemptCounter;

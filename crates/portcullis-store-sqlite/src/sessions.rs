@@ -299,6 +299,35 @@ impl portcullis_core::SessionStore for SqliteStore {
         families(rows)
     }
 
+    async fn sessions_of(
+        &self,
+        user: UserId,
+        revoked_since: OffsetDateTime,
+        now: OffsetDateTime,
+    ) -> StoreResult<Vec<Family>> {
+        self.sessions_including_revoked(user, revoked_since, now)
+            .await
+    }
+
+    async fn live_sessions_matching(
+        &self,
+        filter: &portcullis_core::admin::SessionFilter,
+        now: OffsetDateTime,
+    ) -> StoreResult<Vec<Family>> {
+        self.live_sessions_filtered(filter, now).await
+    }
+
+    async fn revoke_sessions(
+        &self,
+        sessions: &[SessionId],
+        reason: RevocationReason,
+        deny_until: OffsetDateTime,
+        now: OffsetDateTime,
+    ) -> StoreResult<Vec<Family>> {
+        self.revoke_session_list(sessions, reason, deny_until, now)
+            .await
+    }
+
     async fn deny_jti(&self, jti: uuid::Uuid, until: OffsetDateTime) -> StoreResult<()> {
         self.insert_denied_jti(jti, until).await
     }

@@ -66,6 +66,20 @@ impl UserStore for SqliteStore {
     }
 
     #[tracing::instrument(skip_all, fields(user_id = %id))]
+    async fn set_roles(&self, id: UserId, roles: &[String]) -> StoreResult<Option<i64>> {
+        let roles =
+            serde_json::to_string(roles).map_err(|error| StoreError::Backend(error.to_string()))?;
+        sqlx::query_scalar(
+            "UPDATE users SET roles = ?, token_version = token_version + 1 WHERE id = ? RETURNING token_version",
+        )
+        .bind(roles)
+        .bind(id.0.to_string())
+        .fetch_optional(&self.writer)
+        .await
+        .map_err(db_error)
+    }
+
+    #[tracing::instrument(skip_all, fields(user_id = %id))]
     async fn set_password_hash(&self, id: UserId, password_hash: &str) -> StoreResult<()> {
         sqlx::query("UPDATE users SET password_hash = ? WHERE id = ?")
             .bind(password_hash)

@@ -84,7 +84,7 @@ async fn recent_events_come_newest_first_filtered_and_limited() {
         db.store.record_event(event).await.unwrap();
     }
 
-    let recent = db.store.recent_events(None, 3).await.unwrap();
+    let recent = newest(&db.store, None, 3).await;
     let kinds: Vec<EventKind> = recent.iter().map(|event| event.kind).collect();
     assert_eq!(
         kinds,
@@ -100,21 +100,75 @@ async fn recent_events_come_newest_first_filtered_and_limited() {
     let details: String = reuse.details.split_whitespace().collect();
     assert_eq!(details, r#"{"replayer_ip":"10.9.9.9"}"#);
 
-    let failed = db
-        .store
-        .recent_events(Some(EventKind::LoginFailed), 10)
-        .await
-        .unwrap();
+    let failed = newest(&db.store, Some(EventKind::LoginFailed), 10).await;
     assert_eq!(failed.len(), 2);
     assert_eq!(failed[0].at, t0 + secs(3));
 
-    let login = db
-        .store
-        .recent_events(Some(EventKind::LoginSucceeded), 10)
-        .await
-        .unwrap();
+    let login = newest(&db.store, Some(EventKind::LoginSucceeded), 10).await;
     assert_eq!(login.len(), 1);
     assert_eq!(login[0].session_id, Some(session));
     assert_eq!(login[0].client, client);
     assert_eq!(login[0].details, "{}");
+}
+
+async fn newest(
+    store: &portcullis_store_postgres::PgStore,
+    kind: Option<EventKind>,
+    limit: u32,
+) -> Vec<SecurityEvent> {
+    let query = portcullis_core::admin::EventQuery {
+        kind,
+        limit,
+        ..Default::default()
+    };
+    let events = store
+        .query_events(&query)
+        .await
+        .unwrap_or_else(|error| panic!("query_events: {error}"));
+    events.into_iter().map(|stored| stored.event).collect()
+}
+
+#[tokio::test]
+async fn events_page_by_cursor_and_filter_by_user_time_and_actor() {
+    let db = TestDb::new().await;
+    let t0 = now();
+    let user = UserId::new();
+    for i in 0..5 {
+        let mut event = SecurityEvent::new(EventKind::UserRevoked, t0 + secs(i)).actor("ops-key");
+        if i % 2 == 0 {
+            event = event.user(user);
+        }
+        db.store.record_event(&event).await.unwrap();
+    }
+    let page = |before_id, limit| portcullis_core::admin::EventQuery {
+        before_id,
+        limit,
+        ..Default::default()
+    };
+    let first = db.store.query_events(&page(None, 2)).await.unwrap();
+    let second = db
+        .store
+        .query_events(&page(Some(first[1].id), 2))
+        .await
+        .unwrap();
+    assert_eq!(first.len(), 2);
+    assert_eq!(second.len(), 2);
+    assert!(
+        second[0].id < first[1].id,
+        "the cursor continues where the page ended"
+    );
+    assert_eq!(first[0].event.actor.as_deref(), Some("ops-key"));
+    let mine = portcullis_core::admin::EventQuery {
+        user: Some(user),
+        limit: 10,
+        ..Default::default()
+    };
+    assert_eq!(db.store.query_events(&mine).await.unwrap().len(), 3);
+    let window = portcullis_core::admin::EventQuery {
+        since: Some(t0 + secs(1)),
+        until: Some(t0 + secs(3)),
+        limit: 10,
+        ..Default::default()
+    };
+    assert_eq!(db.store.query_events(&window).await.unwrap().len(), 2);
 }
