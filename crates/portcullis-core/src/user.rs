@@ -27,6 +27,8 @@ pub enum InputError {
     WeakPassword,
     #[error("a role name may only contain a-z, 0-9, '_', '-', '.' and ':' (1 to 64 characters)")]
     InvalidRole,
+    #[error("a key name may only contain letters, digits, '-', '_' and '.' (1 to 64 characters)")]
+    InvalidKeyName,
 }
 
 pub const PASSWORD_MIN_CHARS: usize = 8;

@@ -43,6 +43,9 @@ impl From<AuthError> for ApiError {
                 (StatusCode::BAD_REQUEST, "weak_password")
             }
             AuthError::Input(InputError::InvalidRole) => (StatusCode::BAD_REQUEST, "invalid_role"),
+            AuthError::Input(InputError::InvalidKeyName) => {
+                (StatusCode::BAD_REQUEST, "invalid_request")
+            }
             AuthError::EmailTaken => (StatusCode::CONFLICT, "email_taken"),
             AuthError::AdminKeyNameTaken => (StatusCode::CONFLICT, "admin_key_name_taken"),
             AuthError::RegistrationDisabled => (StatusCode::FORBIDDEN, "registration_disabled"),
@@ -55,6 +58,8 @@ impl From<AuthError> for ApiError {
             AuthError::SessionRevoked => (StatusCode::UNAUTHORIZED, "session_revoked"),
             AuthError::InvalidToken(_) => (StatusCode::UNAUTHORIZED, "invalid_token"),
             AuthError::NotFound => (StatusCode::NOT_FOUND, "not_found"),
+            AuthError::EmptyFilter => (StatusCode::BAD_REQUEST, "invalid_request"),
+            AuthError::InvalidAdminKey => (StatusCode::UNAUTHORIZED, "invalid_token"),
             AuthError::Unavailable(detail) => {
                 tracing::warn!(%detail, "backend unavailable");
                 (StatusCode::SERVICE_UNAVAILABLE, "unavailable")

@@ -47,6 +47,7 @@ pub fn router(state: AppState) -> Router {
     Router::new()
         .merge(routes::auth::router())
         .merge(routes::account::router())
+        .merge(routes::admin::router())
         .merge(routes::verify::router())
         .merge(routes::meta::router())
         .fallback(routes::meta::not_found)

@@ -32,6 +32,10 @@ pub enum AuthError {
     InvalidToken(#[from] TokenError),
     #[error("not found")]
     NotFound,
+    #[error("a mass revocation needs at least one criterion")]
+    EmptyFilter,
+    #[error("the admin key is missing, invalid or revoked")]
+    InvalidAdminKey,
     #[error("a backing service is unavailable; try again shortly")]
     Unavailable(String),
     #[error("internal error")]

@@ -11,6 +11,7 @@ use crate::revocations::{RevocationFallback, Revocations};
 use crate::secret::KeyEncryptionKey;
 use crate::settings::Settings;
 use crate::throttle::LoginGuard;
+use crate::webhook::Webhook;
 use portcullis_core::admin::EventQuery;
 use portcullis_core::{
     AccessClaims, Backends, ClientInfo, Durable, EventKind, Family, SecurityEvent, SessionId, User,
@@ -60,6 +61,7 @@ pub struct Gateway {
     pub(crate) refresh: RefreshTokens,
     pub(crate) passwords: Passwords,
     pub(crate) login_guard: LoginGuard,
+    pub(crate) webhook: Option<Webhook>,
 }
 
 impl Gateway {
@@ -97,6 +99,7 @@ impl Gateway {
             refresh: RefreshTokens::new(kek).map_err(AuthError::Internal)?,
             passwords: Passwords::new().map_err(AuthError::Internal)?,
             login_guard: LoginGuard::new(attempts, settings.login_throttle),
+            webhook: settings.webhook.clone().map(Webhook::start),
             settings,
             durable,
             revocations,
@@ -195,6 +198,9 @@ impl Gateway {
             details = %event.details,
             "security event"
         );
+        if let Some(webhook) = &self.webhook {
+            webhook.notify(&event);
+        }
         if let Err(error) = self.durable.record_event(&event).await {
             tracing::error!(%error, kind = event.kind.as_str(), "failed to store security event");
         }

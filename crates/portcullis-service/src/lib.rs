@@ -18,6 +18,7 @@ mod settings;
 mod test_support;
 mod throttle;
 mod use_cases;
+mod webhook;
 
 pub use access_token::TokenError;
 pub use error::AuthError;
@@ -28,3 +29,5 @@ pub use refresh_token::RefreshSecret;
 pub use revocations::RevocationFallback;
 pub use secret::{KeyEncryptionKey, Password};
 pub use settings::Settings;
+pub use use_cases::admin::{MassRevocation, TokenToRevoke};
+pub use webhook::{verify_signature, Webhook, WebhookSettings};

@@ -58,20 +58,29 @@ impl Passwords {
         let argon2 = self.argon2.clone();
         let password = password.clone();
         let exists = stored.is_some();
-        let stored = stored.map_or_else(|| self.dummy_hash.to_string(), str::to_owned);
+        let dummy = self.dummy_hash.to_string();
+        let stored = stored.map_or_else(|| dummy.clone(), str::to_owned);
         self.run_bounded(move || {
-            let Ok(parsed) = PasswordHash::new(&stored) else {
-                return PasswordCheck {
-                    valid: false,
-                    needs_rehash: false,
-                };
+            // An unusable stored hash (an account without a password) still costs one full
+            // verification, so it cannot be told apart from a wrong password by timing.
+            let (parsed, usable) = match PasswordHash::new(&stored) {
+                Ok(parsed) => (parsed, true),
+                Err(_) => match PasswordHash::new(&dummy) {
+                    Ok(parsed) => (parsed, false),
+                    Err(_) => {
+                        return PasswordCheck {
+                            valid: false,
+                            needs_rehash: false,
+                        }
+                    }
+                },
             };
             // Always run the full verification first: skipping it for unknown users would make
             // "no such account" measurably faster than "wrong password".
             let matches = argon2
                 .verify_password(password.expose().as_bytes(), &parsed)
                 .is_ok();
-            let valid = matches && exists;
+            let valid = matches && exists && usable;
             let wanted = argon2.params();
             let same_cost = Params::try_from(&parsed).is_ok_and(|stored| {
                 (stored.m_cost(), stored.t_cost(), stored.p_cost())

@@ -2,6 +2,7 @@
 
 use crate::keys::SigningAlg;
 use crate::revocations::RevocationFallback;
+use crate::webhook::WebhookSettings;
 use portcullis_core::throttle::LoginThrottle;
 use std::time::Duration;
 
@@ -22,6 +23,8 @@ pub struct Settings {
     pub login_throttle: LoginThrottle,
     /// Deadline of every durable-store call.
     pub database_timeout: Duration,
+    /// Where chosen security events are also delivered, if anywhere.
+    pub webhook: Option<WebhookSettings>,
 }
 
 impl Default for Settings {
@@ -40,6 +43,7 @@ impl Default for Settings {
             revocation_fallback: RevocationFallback::Durable,
             login_throttle: LoginThrottle::default(),
             database_timeout: Duration::from_secs(5),
+            webhook: None,
         }
     }
 }

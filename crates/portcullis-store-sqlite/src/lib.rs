@@ -68,6 +68,18 @@ impl SqliteStore {
             .map_err(|error| StoreError::Backend(format!("migration failed: {error}")))
     }
 
+    /// A watcher that tells when any other connection (this process's writer, or another
+    /// process such as the `portcullis admin` CLI) has committed to the database.
+    pub async fn change_watcher(&self) -> StoreResult<ChangeWatcher> {
+        let connection = self.reader.acquire().await.map_err(db_error)?.detach();
+        let mut watcher = ChangeWatcher {
+            connection,
+            last: 0,
+        };
+        watcher.last = watcher.data_version().await?;
+        Ok(watcher)
+    }
+
     async fn begin_write(&self) -> StoreResult<sqlx::Transaction<'static, sqlx::Sqlite>> {
         self.writer
             .begin_with("BEGIN IMMEDIATE")
@@ -84,6 +96,29 @@ impl Durable for SqliteStore {
             .await
             .map_err(db_error)?;
         Ok(())
+    }
+}
+
+/// Polls SQLite's `data_version`, which changes whenever another connection commits.
+pub struct ChangeWatcher {
+    connection: sqlx::SqliteConnection,
+    last: i64,
+}
+
+impl ChangeWatcher {
+    async fn data_version(&mut self) -> StoreResult<i64> {
+        sqlx::query_scalar("PRAGMA data_version")
+            .fetch_one(&mut self.connection)
+            .await
+            .map_err(db_error)
+    }
+
+    /// True when something was committed since the previous call.
+    pub async fn changed(&mut self) -> StoreResult<bool> {
+        let version = self.data_version().await?;
+        let changed = version != self.last;
+        self.last = version;
+        Ok(changed)
     }
 }
 

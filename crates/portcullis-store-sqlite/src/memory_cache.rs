@@ -95,19 +95,19 @@ impl RevocationCache for MemoryRevocationCache {
         Ok(())
     }
 
+    /// Merges the snapshot in and marks the cache complete. Merging, not replacing: facts only
+    /// ever tighten (versions rise, denials are never lifted early), so a snapshot read before a
+    /// concurrent `apply` can never erase what that `apply` added.
     async fn load(&self, snapshot: &RevocationSnapshot, now: OffsetDateTime) -> StoreResult<()> {
-        let mut fresh = Contents {
-            loaded: true,
-            ..Contents::default()
-        };
-        for change in snapshot {
-            fresh.apply(change);
-        }
-        fresh.forget_expired(now);
-        *self
+        let mut contents = self
             .contents
             .write()
-            .unwrap_or_else(PoisonError::into_inner) = fresh;
+            .unwrap_or_else(PoisonError::into_inner);
+        for change in snapshot {
+            contents.apply(change);
+        }
+        contents.forget_expired(now);
+        contents.loaded = true;
         Ok(())
     }
 

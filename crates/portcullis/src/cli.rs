@@ -1,5 +1,6 @@
 //! The command line: `serve`, `migrate`, `user add`.
 
+use crate::admin_cli::{self, AdminCommand};
 use crate::config::Config;
 use crate::startup::{self, Application};
 use anyhow::{bail, Context};
@@ -32,6 +33,14 @@ pub enum Command {
     User {
         #[command(subcommand)]
         command: UserCommand,
+    },
+    /// The security team's actions (see the README's runbook).
+    Admin {
+        /// Print JSON instead of text.
+        #[arg(long, global = true)]
+        json: bool,
+        #[command(subcommand)]
+        command: AdminCommand,
     },
 }
 
@@ -68,6 +77,10 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
                 .map_err(|e| anyhow::anyhow!(e))?;
             println!("{user_id}");
             Ok(())
+        }
+        Command::Admin { json, command } => {
+            let gateway = startup::build_gateway(&config).await?;
+            admin_cli::run(&gateway, command, json).await
         }
     }
 }

@@ -7,8 +7,9 @@ use cookie::SameSite;
 use figment::providers::{Env, Format, Toml};
 use figment::Figment;
 use portcullis_core::throttle::{Limit, LoginThrottle};
+use portcullis_core::EventKind;
 use portcullis_http::{CookieSettings, WebSettings};
-use portcullis_service::{RevocationFallback, Settings, SigningAlg};
+use portcullis_service::{RevocationFallback, Settings, SigningAlg, WebhookSettings};
 use serde::{Deserialize, Deserializer};
 use std::path::{Path, PathBuf};
 use std::time::Duration;
@@ -74,6 +75,13 @@ pub struct Config {
     pub revocation_fallback: String,
     /// `text` or `json`.
     pub log_format: String,
+    /// Where chosen security events are POSTed (signed); unset disables the webhook.
+    pub webhook_url: Option<String>,
+    /// The HMAC-SHA256 key signing webhook deliveries; required with `webhook_url`.
+    pub webhook_secret: Option<String>,
+    /// Event kinds delivered to the webhook; comma-separated in the environment.
+    #[serde(deserialize_with = "list_or_csv")]
+    pub webhook_kinds: Vec<String>,
     /// Failed logins allowed per account within `login_failure_window` (0 disables).
     pub login_max_failures_per_account: u32,
     /// Failed logins allowed per client address within `login_failure_window` (0 disables).
@@ -104,6 +112,13 @@ impl Default for Config {
             leeway: settings.leeway,
             allowed_origins: Vec::new(),
             trusted_proxies: Vec::new(),
+            webhook_url: None,
+            webhook_secret: None,
+            webhook_kinds: vec![
+                "refresh_token_reused".to_owned(),
+                "user_revoked".to_owned(),
+                "user_locked".to_owned(),
+            ],
             registration: settings.registration,
             cookie_name: "__Secure-portcullis-refresh".to_owned(),
             cookie_samesite: "Strict".to_owned(),
@@ -198,6 +213,7 @@ impl Config {
                 .revocation_fallback
                 .parse::<RevocationFallback>()
                 .map_err(anyhow::Error::msg)?,
+            webhook: self.webhook_settings()?,
             database_timeout: self.database_timeout,
             login_throttle: LoginThrottle {
                 per_account: Limit {
@@ -210,6 +226,33 @@ impl Config {
                 },
             },
         })
+    }
+
+    fn webhook_settings(&self) -> anyhow::Result<Option<WebhookSettings>> {
+        let Some(url) = &self.webhook_url else {
+            return Ok(None);
+        };
+        if !(url.starts_with("https://") || url.starts_with("http://")) {
+            bail!("webhook_url must be an http(s) URL");
+        }
+        let secret = self
+            .webhook_secret
+            .as_deref()
+            .filter(|secret| secret.len() >= 16)
+            .context("webhook_secret (at least 16 characters) is required with webhook_url")?;
+        let kinds = self
+            .webhook_kinds
+            .iter()
+            .map(|kind| {
+                EventKind::parse(kind)
+                    .with_context(|| format!("unknown event kind {kind:?} in webhook_kinds"))
+            })
+            .collect::<anyhow::Result<Vec<_>>>()?;
+        Ok(Some(WebhookSettings::new(
+            url.clone(),
+            secret.as_bytes().to_vec(),
+            kinds,
+        )))
     }
 
     pub fn web_settings(&self) -> anyhow::Result<WebSettings> {

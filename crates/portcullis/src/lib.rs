@@ -2,6 +2,7 @@
 //! [`Application`], so tests can start the real server on port 0. `main.rs` only parses the
 //! command line and calls in here.
 
+mod admin_cli;
 pub mod cli;
 pub mod config;
 mod duration;

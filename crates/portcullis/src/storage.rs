@@ -3,6 +3,7 @@
 use crate::config::Config;
 use anyhow::{bail, Context};
 use portcullis_core::Backends;
+use portcullis_core::{RevocationCache, SessionStore};
 use portcullis_service::KeyEncryptionKey;
 use portcullis_store_postgres::{PgOptions, PgStore};
 use portcullis_store_redis::{RedisAttemptCounter, RedisCacheOptions, RedisRevocationCache};
@@ -10,6 +11,7 @@ use portcullis_store_sqlite::{MemoryAttemptCounter, MemoryRevocationCache, Sqlit
 use std::io::Write;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
+use std::time::Duration;
 
 /// True when `database_url` selects the production tier.
 pub fn is_production(config: &Config) -> bool {
@@ -83,11 +85,51 @@ async fn open_embedded(path: &Path) -> anyhow::Result<Backends> {
         .migrate()
         .await
         .context("cannot migrate the SQLite database")?;
+    let cache = Arc::new(MemoryRevocationCache::new());
+    follow_other_writers(&store, &cache).await?;
     Ok(Backends {
         durable: Arc::new(store),
-        revocations: Arc::new(MemoryRevocationCache::new()),
+        revocations: cache,
         attempts: Arc::new(MemoryAttemptCounter::new()),
     })
+}
+
+/// How often the embedded tier looks for revocations written by another process.
+const FOLLOW_INTERVAL: Duration = Duration::from_millis(250);
+
+/// The embedded tier's cache lives in this process, but the `portcullis admin` CLI writes to the
+/// same database from another one. Watch for commits and merge the durable revocation facts
+/// in, so a revocation made from the command line holds here within `FOLLOW_INTERVAL`.
+async fn follow_other_writers(
+    store: &SqliteStore,
+    cache: &Arc<MemoryRevocationCache>,
+) -> anyhow::Result<()> {
+    let mut watcher = store
+        .change_watcher()
+        .await
+        .context("cannot watch the SQLite database")?;
+    let (store, cache) = (store.clone(), Arc::clone(cache));
+    tokio::spawn(async move {
+        let mut ticks = tokio::time::interval(FOLLOW_INTERVAL);
+        loop {
+            ticks.tick().await;
+            match watcher.changed().await {
+                Ok(false) => {}
+                Ok(true) => {
+                    let now = time::OffsetDateTime::now_utc();
+                    let merged = match store.revocation_snapshot(now).await {
+                        Ok(snapshot) => cache.load(&snapshot, now).await,
+                        Err(error) => Err(error),
+                    };
+                    if let Err(error) = merged {
+                        tracing::warn!(%error, "could not merge revocations written elsewhere");
+                    }
+                }
+                Err(error) => tracing::warn!(%error, "could not poll the SQLite database"),
+            }
+        }
+    });
+    Ok(())
 }
 
 /// The key-encryption key: from config, from a key file, or (embedded tier) generated once into

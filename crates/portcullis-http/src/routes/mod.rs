@@ -1,6 +1,7 @@
 //! Route groups; each exports `router() -> Router<AppState>`.
 
 pub mod account;
+pub mod admin;
 pub mod auth;
 pub mod meta;
 pub mod verify;

@@ -9,6 +9,10 @@ use portcullis_core::{
 };
 use serde_json::json;
 
+/// Stored in place of a hash for accounts created without a password: not a PHC string, so no
+/// password ever matches it.
+const NO_PASSWORD: &str = "!";
+
 impl Gateway {
     /// Self-service registration (`POST /auth/register`); refused when registration is off.
     pub async fn register(&self, email: &str, password: &Password) -> AuthResult<UserId> {
@@ -25,22 +29,39 @@ impl Gateway {
         password: &Password,
         roles: &[String],
     ) -> AuthResult<UserId> {
+        self.new_user(email, Some(password), roles).await
+    }
+
+    /// Validates and stores a new user. Without a password the stored hash matches nothing, so
+    /// the account cannot log in until a password is set.
+    pub(crate) async fn new_user(
+        &self,
+        email: &str,
+        password: Option<&Password>,
+        roles: &[String],
+    ) -> AuthResult<UserId> {
         let email = normalize_email(email)?;
-        check_password(password.expose())?;
+        if let Some(password) = password {
+            check_password(password.expose())?;
+        }
         for role in roles {
             check_role(role)?;
         }
         let mut roles = roles.to_vec();
         roles.sort();
         roles.dedup();
-        let user = User {
-            id: UserId::new(),
-            email,
-            password_hash: self
+        let password_hash = match password {
+            Some(password) => self
                 .passwords
                 .hash(password)
                 .await
                 .map_err(AuthError::Internal)?,
+            None => NO_PASSWORD.to_owned(),
+        };
+        let user = User {
+            id: UserId::new(),
+            email,
+            password_hash,
             roles,
             token_version: 0,
             locked: false,

@@ -1,7 +1,8 @@
 //! The use cases, one module per group, each an `impl Gateway` block.
 
 mod accounts;
-mod admin;
+pub mod admin;
+mod admin_keys;
 mod refresh;
 mod sessions;
 mod verify;

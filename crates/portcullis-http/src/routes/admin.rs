@@ -1,0 +1,327 @@
+//! `/admin/*`: the security team's API, authenticated by admin API keys only (a user's access
+//! token is never accepted here). Every action is recorded with the key's name.
+
+use crate::error::{ApiError, ApiResult};
+use crate::extract::{bearer_token, ApiJson};
+use crate::AppState;
+use axum::extract::{FromRequestParts, Path, Query, State};
+use axum::http::request::Parts;
+use axum::http::StatusCode;
+use axum::routing::{delete, get, patch, post};
+use axum::{Json, Router};
+use portcullis_core::admin::{EventQuery, SessionFilter, StoredEvent};
+use portcullis_core::{EventKind, Family, SessionId};
+use portcullis_service::{AuthError, Password, TokenToRevoke};
+use serde::Deserialize;
+use serde_json::{json, Value};
+use std::collections::HashMap;
+use time::format_description::well_known::Rfc3339;
+use time::OffsetDateTime;
+
+const DEFAULT_EVENTS_PAGE: u32 = 50;
+const MAX_EVENTS_PAGE: u32 = 500;
+
+pub fn router() -> Router<AppState> {
+    Router::new()
+        .route("/admin/users", post(create_user))
+        .route("/admin/users/{user}", patch(change_roles))
+        .route("/admin/users/{user}/revoke", post(revoke_user))
+        .route("/admin/users/{user}/lock", post(lock_user))
+        .route("/admin/users/{user}/unlock", post(unlock_user))
+        .route("/admin/users/{user}/sessions", get(user_sessions))
+        .route("/admin/sessions/{id}", delete(revoke_session))
+        .route("/admin/tokens/revoke", post(revoke_token))
+        .route("/admin/events", get(events))
+        .route("/admin/revocations", post(mass_revoke))
+}
+
+/// A caller holding a live admin key; the key's name is the actor recorded for its actions.
+pub struct Admin(pub String);
+
+impl FromRequestParts<AppState> for Admin {
+    type Rejection = ApiError;
+
+    async fn from_request_parts(
+        parts: &mut Parts,
+        state: &AppState,
+    ) -> Result<Self, Self::Rejection> {
+        Ok(Self(
+            state
+                .gateway
+                .authenticate_admin(bearer_token(&parts.headers))
+                .await?,
+        ))
+    }
+}
+
+fn bad_request(message: impl Into<String>) -> ApiError {
+    ApiError::new(StatusCode::BAD_REQUEST, "invalid_request", message)
+}
+
+fn rfc3339(at: OffsetDateTime) -> String {
+    at.format(&Rfc3339).unwrap_or_default()
+}
+
+fn parse_time(name: &str, text: &str) -> ApiResult<OffsetDateTime> {
+    OffsetDateTime::parse(text, &Rfc3339)
+        .map_err(|_| bad_request(format!("{name} must be an RFC 3339 time")))
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct NewUser {
+    email: String,
+    password: Option<String>,
+    #[serde(default)]
+    roles: Vec<String>,
+}
+
+async fn create_user(
+    State(state): State<AppState>,
+    Admin(actor): Admin,
+    ApiJson(body): ApiJson<NewUser>,
+) -> ApiResult<(StatusCode, Json<Value>)> {
+    let password = body.password.map(Password::new);
+    let user_id = state
+        .gateway
+        .admin_create_user(&body.email, password.as_ref(), &body.roles, &actor)
+        .await?;
+    Ok((StatusCode::CREATED, Json(json!({ "user_id": user_id }))))
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct Roles {
+    roles: Vec<String>,
+}
+
+async fn change_roles(
+    State(state): State<AppState>,
+    Admin(actor): Admin,
+    Path(user): Path<String>,
+    ApiJson(body): ApiJson<Roles>,
+) -> ApiResult<Json<Value>> {
+    let user = state.gateway.find_user(&user).await?;
+    let version = state
+        .gateway
+        .change_roles(user.id, &body.roles, &actor)
+        .await?;
+    let changed = state.gateway.find_user(&user.id.to_string()).await?;
+    Ok(Json(
+        json!({ "user_id": user.id, "roles": changed.roles, "token_version": version }),
+    ))
+}
+
+async fn revoke_user(
+    State(state): State<AppState>,
+    Admin(actor): Admin,
+    Path(user): Path<String>,
+) -> ApiResult<Json<Value>> {
+    let user = state.gateway.find_user(&user).await?;
+    let revocation = state.gateway.revoke_user(user.id, &actor).await?;
+    Ok(Json(json!({
+        "token_version": revocation.token_version,
+        "sessions_revoked": revocation.sessions_revoked.len(),
+    })))
+}
+
+async fn lock_user(
+    State(state): State<AppState>,
+    Admin(actor): Admin,
+    Path(user): Path<String>,
+) -> ApiResult<Json<Value>> {
+    let user = state.gateway.find_user(&user).await?;
+    let revocation = state.gateway.lock_user(user.id, &actor).await?;
+    Ok(Json(json!({
+        "locked": true,
+        "token_version": revocation.token_version,
+        "sessions_revoked": revocation.sessions_revoked.len(),
+    })))
+}
+
+async fn unlock_user(
+    State(state): State<AppState>,
+    Admin(actor): Admin,
+    Path(user): Path<String>,
+) -> ApiResult<Json<Value>> {
+    let user = state.gateway.find_user(&user).await?;
+    state.gateway.unlock_user(user.id, &actor).await?;
+    Ok(Json(json!({ "locked": false })))
+}
+
+fn session_json(family: &Family) -> Value {
+    json!({
+        "id": family.id,
+        "user_id": family.user_id,
+        "created_at": rfc3339(family.created_at),
+        "last_used_at": rfc3339(family.last_used_at),
+        "user_agent": family.last_client.user_agent,
+        "ip": family.last_client.ip,
+        "live": family.is_live(OffsetDateTime::now_utc()),
+        "revoked_at": family.revoked_at.map(rfc3339),
+        "revoked_reason": family.revoked_reason.map(|reason| reason.as_str()),
+    })
+}
+
+async fn user_sessions(
+    State(state): State<AppState>,
+    _admin: Admin,
+    Path(user): Path<String>,
+) -> ApiResult<Json<Value>> {
+    let user = state.gateway.find_user(&user).await?;
+    let sessions = state.gateway.user_sessions(user.id).await?;
+    Ok(Json(Value::Array(
+        sessions.iter().map(session_json).collect(),
+    )))
+}
+
+async fn revoke_session(
+    State(state): State<AppState>,
+    Admin(actor): Admin,
+    Path(id): Path<String>,
+) -> ApiResult<StatusCode> {
+    let id = uuid::Uuid::parse_str(&id).map_err(|_| AuthError::NotFound)?;
+    state
+        .gateway
+        .admin_revoke_session(SessionId(id), &actor)
+        .await?;
+    Ok(StatusCode::NO_CONTENT)
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct TokenBody {
+    token: Option<String>,
+    jti: Option<uuid::Uuid>,
+    exp: Option<i64>,
+}
+
+async fn revoke_token(
+    State(state): State<AppState>,
+    Admin(actor): Admin,
+    ApiJson(body): ApiJson<TokenBody>,
+) -> ApiResult<Json<Value>> {
+    let target = match body {
+        TokenBody {
+            token: Some(token),
+            jti: None,
+            exp: None,
+        } => TokenToRevoke::Token(token),
+        TokenBody {
+            token: None,
+            jti: Some(jti),
+            exp: Some(exp),
+        } => TokenToRevoke::Id { jti, exp },
+        _ => {
+            return Err(bad_request(
+                "send either {\"token\": ...} or {\"jti\": ..., \"exp\": ...}",
+            ))
+        }
+    };
+    let jti = state.gateway.revoke_token(&target, &actor).await?;
+    Ok(Json(json!({ "jti": jti })))
+}
+
+fn event_json(stored: &StoredEvent) -> Value {
+    let event = &stored.event;
+    json!({
+        "id": stored.id,
+        "at": rfc3339(event.at),
+        "kind": event.kind.as_str(),
+        "user_id": event.user_id,
+        "session_id": event.session_id,
+        "ip": event.client.ip,
+        "user_agent": event.client.user_agent,
+        "actor": event.actor,
+        "details": serde_json::from_str::<Value>(&event.details).unwrap_or(Value::Null),
+    })
+}
+
+async fn events(
+    State(state): State<AppState>,
+    _admin: Admin,
+    Query(params): Query<HashMap<String, String>>,
+) -> ApiResult<Json<Value>> {
+    let mut query = EventQuery {
+        limit: DEFAULT_EVENTS_PAGE,
+        ..EventQuery::default()
+    };
+    for (name, value) in &params {
+        match name.as_str() {
+            "user" => query.user = Some(state.gateway.find_user(value).await?.id),
+            "kind" => {
+                query.kind = Some(
+                    EventKind::parse(value)
+                        .ok_or_else(|| bad_request(format!("unknown event kind {value:?}")))?,
+                );
+            }
+            "since" => query.since = Some(parse_time("since", value)?),
+            "until" => query.until = Some(parse_time("until", value)?),
+            "limit" => {
+                query.limit = value
+                    .parse::<u32>()
+                    .ok()
+                    .filter(|limit| (1..=MAX_EVENTS_PAGE).contains(limit))
+                    .ok_or_else(|| {
+                        bad_request(format!("limit must be between 1 and {MAX_EVENTS_PAGE}"))
+                    })?;
+            }
+            "cursor" => {
+                query.before_id = Some(
+                    value
+                        .parse()
+                        .map_err(|_| bad_request("cursor is not valid"))?,
+                )
+            }
+            other => return Err(bad_request(format!("unknown parameter {other:?}"))),
+        }
+    }
+    let page = state.gateway.events(&query).await?;
+    let next_cursor = (page.len() == query.limit as usize)
+        .then(|| page.last().map(|e| e.id.to_string()))
+        .flatten();
+    Ok(Json(
+        json!({ "events": page.iter().map(event_json).collect::<Vec<_>>(), "next_cursor": next_cursor }),
+    ))
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RevocationFilter {
+    created_before: Option<String>,
+    last_ip_in: Option<String>,
+    role: Option<String>,
+    #[serde(default)]
+    dry_run: bool,
+}
+
+async fn mass_revoke(
+    State(state): State<AppState>,
+    Admin(actor): Admin,
+    ApiJson(body): ApiJson<RevocationFilter>,
+) -> ApiResult<Json<Value>> {
+    let filter = SessionFilter {
+        created_before: body
+            .created_before
+            .as_deref()
+            .map(|text| parse_time("created_before", text))
+            .transpose()?,
+        last_ip_in: body
+            .last_ip_in
+            .as_deref()
+            .map(|text| {
+                text.parse::<ipnet::IpNet>()
+                    .or_else(|_| text.parse::<std::net::IpAddr>().map(ipnet::IpNet::from))
+                    .map_err(|_| bad_request("last_ip_in must be an address or CIDR range"))
+            })
+            .transpose()?,
+        role: body.role,
+    };
+    let outcome = state
+        .gateway
+        .mass_revoke(&filter, body.dry_run, &actor)
+        .await?;
+    Ok(Json(
+        json!({ "dry_run": body.dry_run, "sessions": outcome.sessions, "users": outcome.users }),
+    ))
+}

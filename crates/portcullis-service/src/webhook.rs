@@ -1,0 +1,458 @@
+//! Outgoing security-event webhooks: owns the bounded delivery queue, the background task that
+//! POSTs each chosen event (signed with HMAC-SHA256, retried with backoff, one at a time and in
+//! order), and [`verify_signature`] for receivers.
+//!
+//! It must never slow or fail the request path: [`Webhook::notify`] only enqueues, and a full
+//! queue drops the webhook copy (the event itself is already stored). The secret, the
+//! signature and the URL's path and query (often a token) are never logged.
+
+use aws_lc_rs::hmac;
+use portcullis_core::{EventKind, SecurityEvent};
+use std::fmt;
+use std::sync::Arc;
+use std::time::Duration;
+use time::format_description::well_known::Rfc3339;
+use time::OffsetDateTime;
+use tokio::sync::mpsc;
+use tokio::task::JoinHandle;
+use uuid::Uuid;
+
+/// How many events may wait for delivery before new ones are dropped.
+const QUEUE_CAPACITY: usize = 1024;
+/// The longest pause between two attempts at one delivery.
+const MAX_BACKOFF: Duration = Duration::from_secs(30);
+const SIGNATURE_PREFIX: &str = "sha256=";
+
+/// Where and what to deliver.
+#[derive(Clone)]
+pub struct WebhookSettings {
+    /// An http(s) URL.
+    pub url: String,
+    /// The HMAC key; never logged.
+    pub secret: Vec<u8>,
+    /// Only these kinds are sent.
+    pub kinds: Vec<EventKind>,
+    /// Per attempt; default 5 s.
+    pub timeout: Duration,
+    /// Default 6.
+    pub max_attempts: u32,
+    /// The pause after the first failed attempt, doubling after each further one (capped at
+    /// 30 s); default 200 ms. Tests set it small.
+    pub initial_backoff: Duration,
+}
+
+impl WebhookSettings {
+    /// Settings with the defaults: 5 s per attempt, 6 attempts, backoff from 200 ms.
+    pub fn new(url: impl Into<String>, secret: impl Into<Vec<u8>>, kinds: Vec<EventKind>) -> Self {
+        Self {
+            url: url.into(),
+            secret: secret.into(),
+            kinds,
+            timeout: Duration::from_secs(5),
+            max_attempts: 6,
+            initial_backoff: Duration::from_millis(200),
+        }
+    }
+}
+
+impl fmt::Debug for WebhookSettings {
+    // Hand-written so neither the secret nor a token in the URL's path or query can be printed.
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("WebhookSettings")
+            .field("url", &origin(&self.url))
+            .field("secret", &"..")
+            .field("kinds", &self.kinds)
+            .field("timeout", &self.timeout)
+            .field("max_attempts", &self.max_attempts)
+            .field("initial_backoff", &self.initial_backoff)
+            .finish()
+    }
+}
+
+/// The handle used to enqueue events for the delivery task.
+pub struct Webhook {
+    kinds: Arc<[EventKind]>,
+    /// `None` when the settings could not produce a client; the reason was logged at start.
+    queue: Option<mpsc::Sender<SecurityEvent>>,
+    task: Option<JoinHandle<()>>,
+}
+
+impl Webhook {
+    /// Starts the delivery task (`tokio::spawn`, so call it inside a runtime) and returns the
+    /// handle used to enqueue. An unusable URL is logged once and turns delivery off.
+    pub fn start(settings: WebhookSettings) -> Self {
+        let kinds: Arc<[EventKind]> = settings.kinds.clone().into();
+        match Delivery::new(settings) {
+            Ok(delivery) => {
+                let (queue, events) = mpsc::channel(QUEUE_CAPACITY);
+                let task = tokio::spawn(delivery.run(events));
+                Self {
+                    kinds,
+                    queue: Some(queue),
+                    task: Some(task),
+                }
+            }
+            Err(reason) => {
+                tracing::error!(reason, "webhook disabled");
+                Self {
+                    kinds,
+                    queue: None,
+                    task: None,
+                }
+            }
+        }
+    }
+
+    /// Never blocks and never fails the caller: enqueues if the kind is chosen; if the bounded
+    /// queue (1024) is full, drops the event with a warning log (the event is still in the
+    /// database).
+    pub fn notify(&self, event: &SecurityEvent) {
+        if !self.kinds.contains(&event.kind) {
+            return;
+        }
+        let Some(queue) = &self.queue else { return };
+        match queue.try_send(event.clone()) {
+            Ok(()) => {}
+            Err(mpsc::error::TrySendError::Full(_)) => {
+                tracing::warn!(
+                    kind = event.kind.as_str(),
+                    "webhook queue full; event not delivered (it is still stored)"
+                );
+            }
+            Err(mpsc::error::TrySendError::Closed(_)) => {
+                tracing::warn!(
+                    kind = event.kind.as_str(),
+                    "webhook delivery task has stopped; event not delivered (it is still stored)"
+                );
+            }
+        }
+    }
+
+    /// Stops taking events and lets the task finish the queue for up to `grace`, then stops it.
+    pub async fn shutdown(mut self, grace: Duration) {
+        self.queue = None;
+        let Some(mut task) = self.task.take() else {
+            return;
+        };
+        if tokio::time::timeout(grace, &mut task).await.is_err() {
+            task.abort();
+            tracing::warn!("webhook queue not drained before shutdown; remaining events dropped");
+        }
+    }
+}
+
+/// The delivery task's state.
+struct Delivery {
+    client: reqwest::Client,
+    url: reqwest::Url,
+    key: hmac::Key,
+    timeout: Duration,
+    max_attempts: u32,
+    initial_backoff: Duration,
+}
+
+impl Delivery {
+    fn new(settings: WebhookSettings) -> Result<Self, &'static str> {
+        let url = reqwest::Url::parse(&settings.url).map_err(|_| "the webhook URL is not a URL")?;
+        if !matches!(url.scheme(), "http" | "https") {
+            return Err("the webhook URL is not http(s)");
+        }
+        Ok(Self {
+            client: client()?,
+            url,
+            key: hmac::Key::new(hmac::HMAC_SHA256, &settings.secret),
+            timeout: settings.timeout,
+            max_attempts: settings.max_attempts.max(1),
+            initial_backoff: settings.initial_backoff,
+        })
+    }
+
+    async fn run(self, mut events: mpsc::Receiver<SecurityEvent>) {
+        while let Some(event) = events.recv().await {
+            self.deliver(&event).await;
+        }
+    }
+
+    /// Tries one event until it is accepted or the attempts run out.
+    async fn deliver(&self, event: &SecurityEvent) {
+        let delivery = Uuid::new_v4();
+        let kind = event.kind.as_str();
+        let body = body(event, delivery).to_string().into_bytes();
+        let mut backoff = self.initial_backoff;
+        for attempt in 1..=self.max_attempts {
+            let failure = match self.attempt(kind, delivery, &body).await {
+                Ok(()) => return,
+                Err(failure) => failure,
+            };
+            if attempt == self.max_attempts {
+                tracing::error!(
+                    %delivery, kind, attempts = attempt, %failure,
+                    "webhook delivery failed; giving up"
+                );
+                return;
+            }
+            tracing::warn!(%delivery, kind, attempt, %failure, "webhook delivery failed; will retry");
+            tokio::time::sleep(backoff).await;
+            backoff = backoff.saturating_mul(2).min(MAX_BACKOFF);
+        }
+    }
+
+    /// One POST. Re-signed each time, so the timestamp is fresh for the receiver's replay window.
+    async fn attempt(&self, kind: &str, delivery: Uuid, body: &[u8]) -> Result<(), Failure> {
+        let timestamp = OffsetDateTime::now_utc().unix_timestamp().to_string();
+        let signature = sign(&self.key, &timestamp, body);
+        let response = self
+            .client
+            .post(self.url.clone())
+            .timeout(self.timeout)
+            .header(reqwest::header::CONTENT_TYPE, "application/json")
+            .header("X-Portcullis-Event", kind)
+            .header("X-Portcullis-Delivery", delivery.to_string())
+            .header("X-Portcullis-Timestamp", &timestamp)
+            .header("X-Portcullis-Signature", signature)
+            .body(body.to_vec())
+            .send()
+            .await
+            // The error's text would otherwise include the URL.
+            .map_err(|error| Failure::Transport(error.without_url()))?;
+        let status = response.status();
+        if status.is_success() {
+            Ok(())
+        } else {
+            Err(Failure::Status(status))
+        }
+    }
+}
+
+/// Why one attempt failed, for the log.
+enum Failure {
+    Transport(reqwest::Error),
+    Status(reqwest::StatusCode),
+}
+
+impl fmt::Display for Failure {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Self::Transport(error) if error.is_timeout() => f.write_str("timed out"),
+            Self::Transport(error) => write!(f, "{error}"),
+            Self::Status(status) => write!(f, "receiver answered {status}"),
+        }
+    }
+}
+
+/// The HTTP client: rustls on aws-lc-rs (this crate's crypto provider, not a process-wide
+/// default), the Mozilla roots built in, no redirects (a 3xx is a failed attempt, and the signed
+/// body is never re-sent somewhere else).
+fn client() -> Result<reqwest::Client, &'static str> {
+    let provider = Arc::new(rustls::crypto::aws_lc_rs::default_provider());
+    let roots = rustls::RootCertStore {
+        roots: webpki_roots::TLS_SERVER_ROOTS.to_vec(),
+    };
+    let tls = rustls::ClientConfig::builder_with_provider(provider)
+        .with_safe_default_protocol_versions()
+        .map_err(|_| "the webhook TLS configuration was refused")?
+        .with_root_certificates(roots)
+        .with_no_client_auth();
+    reqwest::Client::builder()
+        .use_preconfigured_tls(tls)
+        .redirect(reqwest::redirect::Policy::none())
+        .build()
+        .map_err(|_| "the webhook HTTP client could not be built")
+}
+
+/// The JSON body of one delivery.
+fn body(event: &SecurityEvent, delivery: Uuid) -> serde_json::Value {
+    // Details are stored as JSON object text; should one ever not parse, send it as a string
+    // rather than lose it.
+    let details = serde_json::from_str::<serde_json::Value>(&event.details)
+        .unwrap_or_else(|_| serde_json::json!({ "unparsed": event.details }));
+    serde_json::json!({
+        "id": delivery,
+        "kind": event.kind.as_str(),
+        // Only years outside 0..=9999 fail to format; no real event has one.
+        "at": event.at.format(&Rfc3339).ok(),
+        "user_id": event.user_id.map(|id| id.to_string()),
+        "session_id": event.session_id.map(|id| id.to_string()),
+        "ip": event.client.ip,
+        "user_agent": event.client.user_agent,
+        "actor": event.actor,
+        "details": details,
+    })
+}
+
+/// `sha256=<lowercase hex of HMAC-SHA256(secret, "<timestamp>.<body>")>`.
+fn sign(key: &hmac::Key, timestamp: &str, body: &[u8]) -> String {
+    let mut context = hmac::Context::with_key(key);
+    context.update(timestamp.as_bytes());
+    context.update(b".");
+    context.update(body);
+    let tag = context.sign();
+    let mut header = String::with_capacity(SIGNATURE_PREFIX.len() + 2 * tag.as_ref().len());
+    header.push_str(SIGNATURE_PREFIX);
+    for byte in tag.as_ref() {
+        header.push_str(&format!("{byte:02x}"));
+    }
+    header
+}
+
+/// Whether `header` (an `X-Portcullis-Signature` value) is the signature of `timestamp` and
+/// `body` under `secret`, compared in constant time. Receivers should also reject timestamps
+/// too far from their own clock, which is what makes a captured request useless later.
+pub fn verify_signature(secret: &[u8], timestamp: &str, body: &[u8], header: &str) -> bool {
+    let Some(tag) = header
+        .strip_prefix(SIGNATURE_PREFIX)
+        .and_then(|hex| decode_hex(hex.trim()))
+    else {
+        return false;
+    };
+    let mut message = Vec::with_capacity(timestamp.len() + 1 + body.len());
+    message.extend_from_slice(timestamp.as_bytes());
+    message.push(b'.');
+    message.extend_from_slice(body);
+    let key = hmac::Key::new(hmac::HMAC_SHA256, secret);
+    hmac::verify(&key, &message, &tag).is_ok()
+}
+
+fn decode_hex(text: &str) -> Option<Vec<u8>> {
+    let pairs = text.as_bytes().chunks_exact(2);
+    if !pairs.remainder().is_empty() {
+        return None;
+    }
+    pairs
+        .map(|pair| u8::from_str_radix(std::str::from_utf8(pair).ok()?, 16).ok())
+        .collect()
+}
+
+/// `scheme://host[:port]` of a URL, for `Debug`; the path and query may carry a token.
+fn origin(url: &str) -> String {
+    match reqwest::Url::parse(url) {
+        Ok(url) => url.origin().ascii_serialization(),
+        Err(_) => "<not a URL>".to_owned(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use portcullis_core::{ClientInfo, SessionId, UserId};
+
+    fn key(secret: &[u8]) -> hmac::Key {
+        hmac::Key::new(hmac::HMAC_SHA256, secret)
+    }
+
+    #[test]
+    fn the_signature_is_sha256_then_lowercase_hex_of_the_hmac() {
+        let header = sign(&key(b"Jefe"), "1700000000", br#"{"a":1}"#);
+        // Computed independently: HMAC-SHA256(b"Jefe", b'1700000000.{"a":1}').
+        assert_eq!(
+            header,
+            "sha256=fa5f6481efc59da48b19c9dc10196c9953e5651f8304b3a318b6b87d70272e0a"
+        );
+    }
+
+    #[test]
+    fn the_signature_covers_the_timestamp_a_dot_and_the_body() {
+        let header = sign(&key(b"k"), "42", b"body");
+        let expected = hmac::sign(&key(b"k"), b"42.body");
+        assert_eq!(
+            decode_hex(&header["sha256=".len()..]),
+            Some(expected.as_ref().to_vec())
+        );
+    }
+
+    #[test]
+    fn verify_signature_accepts_exactly_what_sign_produced() {
+        let header = sign(&key(b"secret"), "100", b"{}");
+        // (secret, timestamp, body, header, valid)
+        type Case<'a> = (&'a [u8], &'a str, &'a [u8], &'a str, bool);
+        let cases: [Case; 8] = [
+            (b"secret", "100", b"{}", &header, true),
+            (b"other", "100", b"{}", &header, false),
+            (b"secret", "101", b"{}", &header, false),
+            (b"secret", "100", b"{ }", &header, false),
+            (b"secret", "100", b"{}", &header["sha256=".len()..], false),
+            (b"secret", "100", b"{}", &header[..header.len() - 1], false),
+            (b"secret", "100", b"{}", "sha256=zz", false),
+            (b"secret", "100", b"{}", "", false),
+        ];
+        for (secret, timestamp, body, candidate, valid) in cases {
+            assert_eq!(
+                verify_signature(secret, timestamp, body, candidate),
+                valid,
+                "{candidate:?}"
+            );
+        }
+    }
+
+    #[test]
+    fn the_body_carries_every_field_with_absent_ones_null() {
+        let delivery = Uuid::new_v4();
+        let at = OffsetDateTime::from_unix_timestamp(1_700_000_000).expect("in range");
+        let bare = body(&SecurityEvent::new(EventKind::Logout, at), delivery);
+        assert_eq!(
+            bare,
+            serde_json::json!({
+                "id": delivery.to_string(),
+                "kind": "logout",
+                "at": "2023-11-14T22:13:20Z",
+                "user_id": null,
+                "session_id": null,
+                "ip": null,
+                "user_agent": null,
+                "actor": null,
+                "details": {},
+            })
+        );
+
+        let (user, session) = (UserId::new(), SessionId::new());
+        let client = ClientInfo {
+            ip: Some("203.0.113.9".to_owned()),
+            user_agent: Some("curl/8".to_owned()),
+        };
+        let full = SecurityEvent::new(EventKind::UserLocked, at)
+            .user(user)
+            .session(session)
+            .client(&client)
+            .actor("ops-key")
+            .details(r#"{"reason":"abuse"}"#.to_owned());
+        let full = body(&full, delivery);
+        assert_eq!(full["user_id"], user.to_string());
+        assert_eq!(full["session_id"], session.to_string());
+        assert_eq!(full["ip"], "203.0.113.9");
+        assert_eq!(full["user_agent"], "curl/8");
+        assert_eq!(full["actor"], "ops-key");
+        assert_eq!(full["details"], serde_json::json!({ "reason": "abuse" }));
+    }
+
+    #[test]
+    fn details_that_do_not_parse_are_sent_as_text() {
+        let event = SecurityEvent::new(EventKind::Logout, OffsetDateTime::UNIX_EPOCH)
+            .details("not json".to_owned());
+        assert_eq!(
+            body(&event, Uuid::new_v4())["details"],
+            serde_json::json!({ "unparsed": "not json" })
+        );
+    }
+
+    #[test]
+    fn only_http_and_https_urls_make_a_delivery() {
+        let settings = |url: &str| WebhookSettings::new(url, b"k".to_vec(), vec![]);
+        assert!(Delivery::new(settings("https://hooks.example.com/x")).is_ok());
+        assert!(Delivery::new(settings("http://127.0.0.1:9/x")).is_ok());
+        assert!(Delivery::new(settings("ftp://hooks.example.com/x")).is_err());
+        assert!(Delivery::new(settings("hooks.example.com/x")).is_err());
+    }
+
+    #[test]
+    fn debug_prints_neither_the_secret_nor_the_url_path() {
+        let settings = WebhookSettings::new(
+            "https://hooks.example.com/T0/secret-token?x=1",
+            b"hunter2".to_vec(),
+            vec![EventKind::Logout],
+        );
+        let printed = format!("{settings:?}");
+        assert!(printed.contains("https://hooks.example.com"), "{printed}");
+        assert!(!printed.contains("secret-token"), "{printed}");
+        assert!(!printed.contains("104, 117"), "{printed}"); // the bytes of "hu..."
+    }
+}

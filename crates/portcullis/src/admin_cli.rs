@@ -1,0 +1,320 @@
+//! `portcullis admin ...`: the security team's actions from the command line. They work on the
+//! configured database directly (so they work when the HTTP API is down) and reach running
+//! replicas at once: through Redis on the production tier, through the shared database file on
+//! the embedded tier. Output is for people by default and JSON with `--json`.
+
+use anyhow::{bail, Context};
+use clap::Subcommand;
+use portcullis_core::admin::{EventQuery, StoredEvent};
+use portcullis_core::{EventKind, Family, SessionId};
+use portcullis_service::{Gateway, TokenToRevoke};
+use serde_json::{json, Value};
+use std::io::Read;
+use time::format_description::well_known::Rfc3339;
+use time::OffsetDateTime;
+
+/// Recorded as the actor of every action taken from the command line.
+const ACTOR: &str = "cli";
+
+#[derive(Subcommand, Debug)]
+pub enum AdminCommand {
+    /// Manage admin API keys.
+    Key {
+        #[command(subcommand)]
+        command: KeyCommand,
+    },
+    /// Revoke every token and session of a user (by id or email).
+    RevokeUser { user: String },
+    /// Lock a user out and revoke everything they hold.
+    Lock { user: String },
+    /// Let a locked user log in again.
+    Unlock { user: String },
+    /// List a user's sessions, live and recently revoked.
+    Sessions { user: String },
+    /// Revoke one session and its access tokens.
+    RevokeSession { id: String },
+    /// Denylist one access token: `--token TOKEN` (or `--token -` to read it from stdin), or
+    /// `--jti ID --exp UNIX_SECONDS`.
+    RevokeToken {
+        #[arg(long, conflicts_with_all = ["jti", "exp"])]
+        token: Option<String>,
+        #[arg(long, requires = "exp")]
+        jti: Option<uuid::Uuid>,
+        #[arg(long, requires = "jti")]
+        exp: Option<i64>,
+    },
+    /// Show security events, newest first.
+    Events {
+        #[arg(long)]
+        user: Option<String>,
+        #[arg(long)]
+        kind: Option<String>,
+        /// RFC 3339 time.
+        #[arg(long)]
+        since: Option<String>,
+        /// RFC 3339 time.
+        #[arg(long)]
+        until: Option<String>,
+        #[arg(long, default_value_t = 50)]
+        limit: u32,
+    },
+}
+
+#[derive(Subcommand, Debug)]
+pub enum KeyCommand {
+    /// Create a key; it is printed once and never again.
+    Create {
+        #[arg(long)]
+        name: String,
+    },
+    /// List keys (names and dates; never the keys).
+    List,
+    /// Revoke a key by name.
+    Revoke { name: String },
+}
+
+pub async fn run(gateway: &Gateway, command: AdminCommand, as_json: bool) -> anyhow::Result<()> {
+    let output = execute(gateway, command).await?;
+    if as_json {
+        println!("{}", serde_json::to_string_pretty(&output.json)?);
+    } else {
+        println!("{}", output.text.trim_end());
+    }
+    Ok(())
+}
+
+/// What a command prints, for people and for scripts.
+struct Output {
+    text: String,
+    json: Value,
+}
+
+async fn execute(gateway: &Gateway, command: AdminCommand) -> anyhow::Result<Output> {
+    let failed = |error: portcullis_service::AuthError| anyhow::anyhow!("{error}");
+    Ok(match command {
+        AdminCommand::Key {
+            command: KeyCommand::Create { name },
+        } => {
+            let key = gateway
+                .create_admin_key(&name, ACTOR)
+                .await
+                .map_err(failed)?;
+            Output {
+                text: format!("{key}\n(store it now: it is not shown again)"),
+                json: json!({ "name": name, "key": key }),
+            }
+        }
+        AdminCommand::Key {
+            command: KeyCommand::List,
+        } => {
+            let keys = gateway.admin_keys().await.map_err(failed)?;
+            let rows: Vec<Value> = keys
+                .iter()
+                .map(|key| json!({ "name": key.name, "created_at": rfc3339(key.created_at), "revoked_at": key.revoked_at.map(rfc3339) }))
+                .collect();
+            let text = keys
+                .iter()
+                .map(|key| {
+                    let state = key
+                        .revoked_at
+                        .map_or("live".to_owned(), |at| format!("revoked {}", rfc3339(at)));
+                    format!("{}\tcreated {}\t{state}", key.name, rfc3339(key.created_at))
+                })
+                .collect::<Vec<_>>()
+                .join("\n");
+            Output {
+                text,
+                json: Value::Array(rows),
+            }
+        }
+        AdminCommand::Key {
+            command: KeyCommand::Revoke { name },
+        } => {
+            gateway
+                .revoke_admin_key(&name, ACTOR)
+                .await
+                .map_err(failed)?;
+            Output {
+                text: format!("key {name} revoked"),
+                json: json!({ "name": name, "revoked": true }),
+            }
+        }
+        AdminCommand::RevokeUser { user } => {
+            let user = gateway.find_user(&user).await.map_err(failed)?;
+            let revocation = gateway.revoke_user(user.id, ACTOR).await.map_err(failed)?;
+            Output {
+                text: format!(
+                    "revoked {}: token version {}, {} sessions ended",
+                    user.email,
+                    revocation.token_version,
+                    revocation.sessions_revoked.len()
+                ),
+                json: json!({ "user_id": user.id, "token_version": revocation.token_version, "sessions_revoked": revocation.sessions_revoked.len() }),
+            }
+        }
+        AdminCommand::Lock { user } => {
+            let user = gateway.find_user(&user).await.map_err(failed)?;
+            let revocation = gateway.lock_user(user.id, ACTOR).await.map_err(failed)?;
+            Output {
+                text: format!(
+                    "locked {} and ended {} sessions",
+                    user.email,
+                    revocation.sessions_revoked.len()
+                ),
+                json: json!({ "user_id": user.id, "locked": true, "token_version": revocation.token_version, "sessions_revoked": revocation.sessions_revoked.len() }),
+            }
+        }
+        AdminCommand::Unlock { user } => {
+            let user = gateway.find_user(&user).await.map_err(failed)?;
+            gateway.unlock_user(user.id, ACTOR).await.map_err(failed)?;
+            Output {
+                text: format!("unlocked {}", user.email),
+                json: json!({ "user_id": user.id, "locked": false }),
+            }
+        }
+        AdminCommand::Sessions { user } => {
+            let user = gateway.find_user(&user).await.map_err(failed)?;
+            let sessions = gateway.user_sessions(user.id).await.map_err(failed)?;
+            let text = sessions
+                .iter()
+                .map(session_line)
+                .collect::<Vec<_>>()
+                .join("\n");
+            Output {
+                text,
+                json: Value::Array(sessions.iter().map(session_json).collect()),
+            }
+        }
+        AdminCommand::RevokeSession { id } => {
+            let id = uuid::Uuid::parse_str(&id).context("the session id must be a UUID")?;
+            let family = gateway
+                .admin_revoke_session(SessionId(id), ACTOR)
+                .await
+                .map_err(failed)?;
+            Output {
+                text: format!("session {id} revoked"),
+                json: session_json(&family),
+            }
+        }
+        AdminCommand::RevokeToken { token, jti, exp } => {
+            let target = match (token, jti, exp) {
+                (Some(token), None, None) => TokenToRevoke::Token(read_token(token)?),
+                (None, Some(jti), Some(exp)) => TokenToRevoke::Id { jti, exp },
+                _ => bail!("give --token, or --jti with --exp"),
+            };
+            let jti = gateway.revoke_token(&target, ACTOR).await.map_err(failed)?;
+            Output {
+                text: format!("token {jti} revoked"),
+                json: json!({ "jti": jti }),
+            }
+        }
+        AdminCommand::Events {
+            user,
+            kind,
+            since,
+            until,
+            limit,
+        } => {
+            let query = EventQuery {
+                user: match user {
+                    Some(user) => Some(gateway.find_user(&user).await.map_err(failed)?.id),
+                    None => None,
+                },
+                kind: kind
+                    .map(|kind| {
+                        EventKind::parse(&kind)
+                            .with_context(|| format!("unknown event kind {kind:?}"))
+                    })
+                    .transpose()?,
+                since: since.map(|at| parse_time(&at)).transpose()?,
+                until: until.map(|at| parse_time(&at)).transpose()?,
+                before_id: None,
+                limit,
+            };
+            let events = gateway.events(&query).await.map_err(failed)?;
+            let text = events.iter().map(event_line).collect::<Vec<_>>().join("\n");
+            Output {
+                text,
+                json: Value::Array(events.iter().map(event_json).collect()),
+            }
+        }
+    })
+}
+
+fn read_token(token: String) -> anyhow::Result<String> {
+    if token != "-" {
+        return Ok(token);
+    }
+    let mut text = String::new();
+    std::io::stdin()
+        .read_to_string(&mut text)
+        .context("cannot read the token from stdin")?;
+    Ok(text.trim().to_owned())
+}
+
+fn parse_time(text: &str) -> anyhow::Result<OffsetDateTime> {
+    OffsetDateTime::parse(text, &Rfc3339)
+        .with_context(|| format!("{text:?} is not an RFC 3339 time"))
+}
+
+fn rfc3339(at: OffsetDateTime) -> String {
+    at.format(&Rfc3339).unwrap_or_default()
+}
+
+fn session_json(family: &Family) -> Value {
+    json!({
+        "id": family.id,
+        "user_id": family.user_id,
+        "created_at": rfc3339(family.created_at),
+        "last_used_at": rfc3339(family.last_used_at),
+        "ip": family.last_client.ip,
+        "user_agent": family.last_client.user_agent,
+        "revoked_at": family.revoked_at.map(rfc3339),
+        "revoked_reason": family.revoked_reason.map(|reason| reason.as_str()),
+    })
+}
+
+fn session_line(family: &Family) -> String {
+    let state = match (family.revoked_at, family.revoked_reason) {
+        (Some(at), reason) => format!(
+            "revoked {} ({})",
+            rfc3339(at),
+            reason.map_or("unknown", |r| r.as_str())
+        ),
+        (None, _) => "live".to_owned(),
+    };
+    format!(
+        "{}\t{state}\tlast used {} from {}\t{}",
+        family.id,
+        rfc3339(family.last_used_at),
+        family.last_client.ip.as_deref().unwrap_or("-"),
+        family.last_client.user_agent.as_deref().unwrap_or("-"),
+    )
+}
+
+fn event_json(stored: &StoredEvent) -> Value {
+    let event = &stored.event;
+    json!({
+        "id": stored.id,
+        "at": rfc3339(event.at),
+        "kind": event.kind.as_str(),
+        "user_id": event.user_id,
+        "session_id": event.session_id,
+        "ip": event.client.ip,
+        "user_agent": event.client.user_agent,
+        "actor": event.actor,
+        "details": serde_json::from_str::<Value>(&event.details).unwrap_or(Value::Null),
+    })
+}
+
+fn event_line(stored: &StoredEvent) -> String {
+    let event = &stored.event;
+    format!(
+        "{}\t{}\tuser {}\tactor {}\t{}",
+        rfc3339(event.at),
+        event.kind.as_str(),
+        event.user_id.map_or("-".to_owned(), |id| id.to_string()),
+        event.actor.as_deref().unwrap_or("-"),
+        event.details,
+    )
+}
