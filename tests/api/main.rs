@@ -1,5 +1,6 @@
 //! The behavioural suite: the real gateway over real HTTP, one test binary.
 
+mod admin;
 mod cli;
 mod contract;
 mod refresh;
