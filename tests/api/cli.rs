@@ -126,3 +126,135 @@ async fn migrate_creates_the_database() {
         }
     }
 }
+
+/// Waits (bounded) until `check` holds: the embedded tier picks up other processes' commits
+/// on a short poll, the production tier at once through Redis.
+async fn eventually(what: &str, mut check: impl AsyncFnMut() -> bool) {
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(5);
+    while !check().await {
+        assert!(
+            std::time::Instant::now() < deadline,
+            "timed out waiting until {what}"
+        );
+        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+    }
+}
+
+#[tokio::test]
+async fn admin_commands_reach_a_running_server() {
+    let app = TestApp::spawn().await;
+    let storage = app.storage();
+    let (mut browser, email, token) = app.logged_in().await;
+    let sessions = portcullis(&storage, &["admin", "sessions", &email, "--json"], "");
+    assert!(
+        sessions.status.success(),
+        "{}",
+        String::from_utf8_lossy(&sessions.stderr)
+    );
+    let listed: serde_json::Value = serde_json::from_slice(&sessions.stdout).expect("json");
+    assert_eq!(listed.as_array().map(Vec::len), Some(1));
+
+    let output = portcullis(&storage, &["admin", "revoke-user", &email], "");
+    assert!(
+        output.status.success(),
+        "{}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    assert!(String::from_utf8_lossy(&output.stdout).contains("1 sessions ended"));
+    eventually("the server refuses the revoked token", async || {
+        app.verify(&token).await.status == StatusCode::UNAUTHORIZED
+    })
+    .await;
+    assert_eq!(browser.refresh().await.error(), "session_revoked");
+
+    let lock = portcullis(&storage, &["admin", "lock", &email], "");
+    assert!(lock.status.success());
+    assert_eq!(
+        app.browser()
+            .login(&email, portcullis_tests::PASSWORD)
+            .await
+            .error(),
+        "account_locked"
+    );
+    assert!(portcullis(&storage, &["admin", "unlock", &email], "")
+        .status
+        .success());
+    assert_eq!(
+        app.browser()
+            .login(&email, portcullis_tests::PASSWORD)
+            .await
+            .status,
+        StatusCode::OK
+    );
+
+    let events = portcullis(
+        &storage,
+        &[
+            "admin",
+            "events",
+            "--user",
+            &email,
+            "--kind",
+            "user_revoked",
+            "--json",
+        ],
+        "",
+    );
+    let events: serde_json::Value = serde_json::from_slice(&events.stdout).expect("json");
+    assert_eq!(events[0]["actor"], "cli");
+    let missing = portcullis(&storage, &["admin", "lock", "nobody@example.com"], "");
+    assert!(!missing.status.success());
+    assert!(String::from_utf8_lossy(&missing.stderr).contains("not found"));
+}
+
+#[tokio::test]
+async fn an_admin_key_made_on_the_command_line_works_once_and_stops_when_revoked() {
+    let app = TestApp::spawn().await;
+    let storage = app.storage();
+    let created = portcullis(
+        &storage,
+        &["admin", "key", "create", "--name", "incident-42"],
+        "",
+    );
+    assert!(
+        created.status.success(),
+        "{}",
+        String::from_utf8_lossy(&created.stderr)
+    );
+    let key = String::from_utf8_lossy(&created.stdout)
+        .lines()
+        .next()
+        .expect("key line")
+        .trim()
+        .to_owned();
+    assert!(key.starts_with("pcl_admin_"));
+    let events = || {
+        app.http()
+            .get(app.url("/admin/events"))
+            .bearer_auth(&key)
+            .send()
+    };
+    assert_eq!(events().await.expect("request").status(), StatusCode::OK);
+    let list = portcullis(&storage, &["admin", "key", "list"], "");
+    let listing = String::from_utf8_lossy(&list.stdout);
+    assert!(
+        listing.contains("incident-42") && !listing.contains(&key),
+        "names only, never keys"
+    );
+    assert!(!portcullis(
+        &storage,
+        &["admin", "key", "create", "--name", "incident-42"],
+        ""
+    )
+    .status
+    .success());
+    assert!(
+        portcullis(&storage, &["admin", "key", "revoke", "incident-42"], "")
+            .status
+            .success()
+    );
+    assert_eq!(
+        events().await.expect("request").status(),
+        StatusCode::UNAUTHORIZED
+    );
+}

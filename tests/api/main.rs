@@ -8,3 +8,4 @@ mod register_login;
 mod revocation;
 mod throttle;
 mod tokens;
+mod webhook;
