@@ -220,3 +220,46 @@ async fn failed_logins_are_counted_across_replicas() {
     assert_eq!(reply.status, StatusCode::TOO_MANY_REQUESTS, "{reply:?}");
     assert!(reply.header("retry-after").is_some());
 }
+
+#[tokio::test]
+async fn an_admin_revocation_on_one_replica_holds_on_another_at_the_next_request() {
+    let storage = TestStorage::create(Tier::Production).await;
+    let a = Replica::start(&storage, &[]).await;
+    let b = Replica::start(&storage, &[]).await;
+    let created = std::process::Command::new(portcullis_tests::replica::binary())
+        .args(["admin", "key", "create", "--name", "oncall"])
+        .envs(storage.env())
+        .output()
+        .expect("portcullis admin key create");
+    assert!(
+        created.status.success(),
+        "{}",
+        String::from_utf8_lossy(&created.stderr)
+    );
+    let key = String::from_utf8_lossy(&created.stdout)
+        .lines()
+        .next()
+        .expect("key")
+        .trim()
+        .to_owned();
+    let email = register(&a.base).await;
+    let mut browser = Browser::new(reqwest::Client::new(), b.base.clone());
+    let token = browser.login(&email, PASSWORD).await.access_token();
+    assert_eq!(verify(&a.base, &token).await.status, StatusCode::OK);
+    let revoked = Reply::read(
+        reqwest::Client::new()
+            .post(format!("{}/admin/users/{email}/revoke", a.base))
+            .bearer_auth(&key)
+            .send()
+            .await
+            .expect("revoke"),
+    )
+    .await;
+    assert_eq!(revoked.status, StatusCode::OK, "{revoked:?}");
+    assert_eq!(
+        verify(&b.base, &token).await.status,
+        StatusCode::UNAUTHORIZED,
+        "refused on B at once"
+    );
+    assert_eq!(browser.refresh().await.error(), "session_revoked");
+}
