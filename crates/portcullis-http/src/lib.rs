@@ -10,6 +10,7 @@ mod csrf;
 mod error;
 mod extract;
 mod routes;
+pub mod views;
 
 pub use cookies::CookieSettings;
 pub use error::ApiError;

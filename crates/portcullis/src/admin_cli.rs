@@ -7,6 +7,7 @@ use anyhow::{bail, Context};
 use clap::Subcommand;
 use portcullis_core::admin::{EventQuery, StoredEvent};
 use portcullis_core::{EventKind, Family, SessionId};
+use portcullis_http::views::{event_json, rfc3339, session_json};
 use portcullis_service::{Gateway, TokenToRevoke};
 use serde_json::{json, Value};
 use std::io::Read;
@@ -257,23 +258,6 @@ fn parse_time(text: &str) -> anyhow::Result<OffsetDateTime> {
         .with_context(|| format!("{text:?} is not an RFC 3339 time"))
 }
 
-fn rfc3339(at: OffsetDateTime) -> String {
-    at.format(&Rfc3339).unwrap_or_default()
-}
-
-fn session_json(family: &Family) -> Value {
-    json!({
-        "id": family.id,
-        "user_id": family.user_id,
-        "created_at": rfc3339(family.created_at),
-        "last_used_at": rfc3339(family.last_used_at),
-        "ip": family.last_client.ip,
-        "user_agent": family.last_client.user_agent,
-        "revoked_at": family.revoked_at.map(rfc3339),
-        "revoked_reason": family.revoked_reason.map(|reason| reason.as_str()),
-    })
-}
-
 fn session_line(family: &Family) -> String {
     let state = match (family.revoked_at, family.revoked_reason) {
         (Some(at), reason) => format!(
@@ -290,21 +274,6 @@ fn session_line(family: &Family) -> String {
         family.last_client.ip.as_deref().unwrap_or("-"),
         family.last_client.user_agent.as_deref().unwrap_or("-"),
     )
-}
-
-fn event_json(stored: &StoredEvent) -> Value {
-    let event = &stored.event;
-    json!({
-        "id": stored.id,
-        "at": rfc3339(event.at),
-        "kind": event.kind.as_str(),
-        "user_id": event.user_id,
-        "session_id": event.session_id,
-        "ip": event.client.ip,
-        "user_agent": event.client.user_agent,
-        "actor": event.actor,
-        "details": serde_json::from_str::<Value>(&event.details).unwrap_or(Value::Null),
-    })
 }
 
 fn event_line(stored: &StoredEvent) -> String {

@@ -3,6 +3,7 @@
 use crate::client::Client;
 use crate::error::ApiResult;
 use crate::extract::Authenticated;
+use crate::views::rfc3339;
 use crate::AppState;
 use axum::extract::{Path, State};
 use axum::http::StatusCode;
@@ -11,8 +12,6 @@ use axum::{Json, Router};
 use portcullis_core::SessionId;
 use portcullis_service::AuthError;
 use serde_json::{json, Value};
-use time::format_description::well_known::Rfc3339;
-use time::OffsetDateTime;
 
 pub fn router() -> Router<AppState> {
     Router::new()
@@ -65,8 +64,4 @@ async fn delete_session(
         .delete_session(&principal, SessionId(id), &client)
         .await?;
     Ok(StatusCode::NO_CONTENT)
-}
-
-fn rfc3339(at: OffsetDateTime) -> String {
-    at.format(&Rfc3339).unwrap_or_default()
 }
