@@ -1,6 +1,7 @@
 //! The `portcullis` command line, run as the real binary.
 
-use portcullis_tests::replica::binary;
+use portcullis_tests::eventually;
+use portcullis_tests::replica::{binary, create_admin_key};
 use portcullis_tests::tier::{tier, TestStorage};
 use portcullis_tests::TestApp;
 use reqwest::StatusCode;
@@ -127,19 +128,6 @@ async fn migrate_creates_the_database() {
     }
 }
 
-/// Waits (bounded) until `check` holds: the embedded tier picks up other processes' commits
-/// on a short poll, the production tier at once through Redis.
-async fn eventually(what: &str, mut check: impl AsyncFnMut() -> bool) {
-    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(5);
-    while !check().await {
-        assert!(
-            std::time::Instant::now() < deadline,
-            "timed out waiting until {what}"
-        );
-        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
-    }
-}
-
 #[tokio::test]
 async fn admin_commands_reach_a_running_server() {
     let app = TestApp::spawn().await;
@@ -211,22 +199,7 @@ async fn admin_commands_reach_a_running_server() {
 async fn an_admin_key_made_on_the_command_line_works_once_and_stops_when_revoked() {
     let app = TestApp::spawn().await;
     let storage = app.storage();
-    let created = portcullis(
-        &storage,
-        &["admin", "key", "create", "--name", "incident-42"],
-        "",
-    );
-    assert!(
-        created.status.success(),
-        "{}",
-        String::from_utf8_lossy(&created.stderr)
-    );
-    let key = String::from_utf8_lossy(&created.stdout)
-        .lines()
-        .next()
-        .expect("key line")
-        .trim()
-        .to_owned();
+    let key = create_admin_key(&storage, "incident-42");
     assert!(key.starts_with("pcl_admin_"));
     let events = || {
         app.http()

@@ -3,7 +3,7 @@
 use portcullis_tests::fault_proxy::{FaultProxy, Mode};
 use portcullis_tests::throwaway_redis::ThrowawayRedis;
 use portcullis_tests::tier::{TestStorage, Tier};
-use portcullis_tests::TestApp;
+use portcullis_tests::{eventually, TestApp};
 use reqwest::{Method, StatusCode};
 use std::net::SocketAddr;
 use std::sync::Arc;
@@ -81,7 +81,7 @@ async fn a_flushed_redis_never_un_revokes_a_token() {
         );
     }
     // The cache is refilled from Postgres in the background; once it is, it answers again.
-    wait_until("redis is rehydrated", || {
+    eventually("redis is rehydrated", || {
         redis_has_keys(&redis, &app.config.redis_prefix)
     })
     .await;
@@ -137,7 +137,7 @@ async fn an_unreachable_redis_falls_back_to_postgres_and_reports_degraded() {
         assert_eq!(ready.body["status"], "degraded", "{mode:?}");
         proxy.set(Mode::Pass);
     }
-    wait_until("ready again", || async {
+    eventually("ready again", || async {
         app.get("/readyz", None).await.body["status"] == "ready"
     })
     .await;
@@ -256,22 +256,10 @@ async fn a_revocation_published_while_redis_was_away_reaches_every_replica_when_
     tokio::time::sleep(Duration::from_millis(600)).await;
     proxy.set(Mode::Pass);
     // No further request reaches A: its own retry must repair the shared cache.
-    wait_until("replica B refuses the revoked token", || async {
+    eventually("replica B refuses the revoked token", || async {
         b.verify(&token).await.status == StatusCode::UNAUTHORIZED
     })
     .await;
-}
-
-async fn wait_until<F, Fut>(what: &str, mut condition: F)
-where
-    F: FnMut() -> Fut,
-    Fut: std::future::Future<Output = bool>,
-{
-    let deadline = Instant::now() + Duration::from_secs(10);
-    while !condition().await {
-        assert!(Instant::now() < deadline, "timed out waiting until {what}");
-        tokio::time::sleep(Duration::from_millis(50)).await;
-    }
 }
 
 fn redis_has_keys(redis: &ThrowawayRedis, prefix: &str) -> impl std::future::Future<Output = bool> {

@@ -226,22 +226,7 @@ async fn an_admin_revocation_on_one_replica_holds_on_another_at_the_next_request
     let storage = TestStorage::create(Tier::Production).await;
     let a = Replica::start(&storage, &[]).await;
     let b = Replica::start(&storage, &[]).await;
-    let created = std::process::Command::new(portcullis_tests::replica::binary())
-        .args(["admin", "key", "create", "--name", "oncall"])
-        .envs(storage.env())
-        .output()
-        .expect("portcullis admin key create");
-    assert!(
-        created.status.success(),
-        "{}",
-        String::from_utf8_lossy(&created.stderr)
-    );
-    let key = String::from_utf8_lossy(&created.stdout)
-        .lines()
-        .next()
-        .expect("key")
-        .trim()
-        .to_owned();
+    let key = portcullis_tests::replica::create_admin_key(&storage, "oncall");
     let email = register(&a.base).await;
     let mut browser = Browser::new(reqwest::Client::new(), b.base.clone());
     let token = browser.login(&email, PASSWORD).await.access_token();

@@ -20,3 +20,16 @@ pub use reply::Reply;
 pub const PASSWORD: &str = "correct horse battery";
 pub const ALLOWED_ORIGIN: &str = "https://app.example";
 pub const COOKIE_NAME: &str = "__Secure-portcullis-refresh";
+
+/// Waits, up to 10 seconds, until `check` holds; fails the test with `what` otherwise. For
+/// effects that land asynchronously by design (a cache refill, another process's commit).
+pub async fn eventually(what: &str, mut check: impl AsyncFnMut() -> bool) {
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
+    while !check().await {
+        assert!(
+            std::time::Instant::now() < deadline,
+            "timed out waiting until {what}"
+        );
+        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+    }
+}

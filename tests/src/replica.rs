@@ -113,3 +113,24 @@ impl Drop for Replica {
         self.kill_hard();
     }
 }
+
+/// Runs `portcullis admin key create` against `storage` and returns the printed key.
+pub fn create_admin_key(storage: &TestStorage, name: &str) -> String {
+    let created = Command::new(binary())
+        .args(["admin", "key", "create", "--name", name])
+        .envs(storage.env())
+        .env("RUST_LOG", "warn")
+        .output()
+        .expect("portcullis admin key create");
+    assert!(
+        created.status.success(),
+        "{}",
+        String::from_utf8_lossy(&created.stderr)
+    );
+    String::from_utf8_lossy(&created.stdout)
+        .lines()
+        .next()
+        .expect("key line")
+        .trim()
+        .to_owned()
+}
