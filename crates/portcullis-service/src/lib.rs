@@ -19,6 +19,7 @@ mod test_support;
 mod throttle;
 mod use_cases;
 mod webhook;
+mod webhook_signature;
 
 pub use access_token::TokenError;
 pub use error::AuthError;

@@ -17,12 +17,13 @@ use tokio::sync::mpsc;
 use tokio::task::JoinHandle;
 use uuid::Uuid;
 
+use crate::webhook_signature::sign;
+pub use crate::webhook_signature::verify_signature;
+
 /// How many events may wait for delivery before new ones are dropped.
 const QUEUE_CAPACITY: usize = 1024;
 /// The longest pause between two attempts at one delivery.
 const MAX_BACKOFF: Duration = Duration::from_secs(30);
-const SIGNATURE_PREFIX: &str = "sha256=";
-
 /// Where and what to deliver.
 #[derive(Clone)]
 pub struct WebhookSettings {
@@ -280,49 +281,6 @@ fn body(event: &SecurityEvent, delivery: Uuid) -> serde_json::Value {
     })
 }
 
-/// `sha256=<lowercase hex of HMAC-SHA256(secret, "<timestamp>.<body>")>`.
-fn sign(key: &hmac::Key, timestamp: &str, body: &[u8]) -> String {
-    let mut context = hmac::Context::with_key(key);
-    context.update(timestamp.as_bytes());
-    context.update(b".");
-    context.update(body);
-    let tag = context.sign();
-    let mut header = String::with_capacity(SIGNATURE_PREFIX.len() + 2 * tag.as_ref().len());
-    header.push_str(SIGNATURE_PREFIX);
-    for byte in tag.as_ref() {
-        header.push_str(&format!("{byte:02x}"));
-    }
-    header
-}
-
-/// Whether `header` (an `X-Portcullis-Signature` value) is the signature of `timestamp` and
-/// `body` under `secret`, compared in constant time. Receivers should also reject timestamps
-/// too far from their own clock, which is what makes a captured request useless later.
-pub fn verify_signature(secret: &[u8], timestamp: &str, body: &[u8], header: &str) -> bool {
-    let Some(tag) = header
-        .strip_prefix(SIGNATURE_PREFIX)
-        .and_then(|hex| decode_hex(hex.trim()))
-    else {
-        return false;
-    };
-    let mut message = Vec::with_capacity(timestamp.len() + 1 + body.len());
-    message.extend_from_slice(timestamp.as_bytes());
-    message.push(b'.');
-    message.extend_from_slice(body);
-    let key = hmac::Key::new(hmac::HMAC_SHA256, secret);
-    hmac::verify(&key, &message, &tag).is_ok()
-}
-
-fn decode_hex(text: &str) -> Option<Vec<u8>> {
-    let pairs = text.as_bytes().chunks_exact(2);
-    if !pairs.remainder().is_empty() {
-        return None;
-    }
-    pairs
-        .map(|pair| u8::from_str_radix(std::str::from_utf8(pair).ok()?, 16).ok())
-        .collect()
-}
-
 /// `scheme://host[:port]` of a URL, for `Debug`; the path and query may carry a token.
 fn origin(url: &str) -> String {
     match reqwest::Url::parse(url) {
@@ -335,54 +293,6 @@ fn origin(url: &str) -> String {
 mod tests {
     use super::*;
     use portcullis_core::{ClientInfo, SessionId, UserId};
-
-    fn key(secret: &[u8]) -> hmac::Key {
-        hmac::Key::new(hmac::HMAC_SHA256, secret)
-    }
-
-    #[test]
-    fn the_signature_is_sha256_then_lowercase_hex_of_the_hmac() {
-        let header = sign(&key(b"Jefe"), "1700000000", br#"{"a":1}"#);
-        // Computed independently: HMAC-SHA256(b"Jefe", b'1700000000.{"a":1}').
-        assert_eq!(
-            header,
-            "sha256=fa5f6481efc59da48b19c9dc10196c9953e5651f8304b3a318b6b87d70272e0a"
-        );
-    }
-
-    #[test]
-    fn the_signature_covers_the_timestamp_a_dot_and_the_body() {
-        let header = sign(&key(b"k"), "42", b"body");
-        let expected = hmac::sign(&key(b"k"), b"42.body");
-        assert_eq!(
-            decode_hex(&header["sha256=".len()..]),
-            Some(expected.as_ref().to_vec())
-        );
-    }
-
-    #[test]
-    fn verify_signature_accepts_exactly_what_sign_produced() {
-        let header = sign(&key(b"secret"), "100", b"{}");
-        // (secret, timestamp, body, header, valid)
-        type Case<'a> = (&'a [u8], &'a str, &'a [u8], &'a str, bool);
-        let cases: [Case; 8] = [
-            (b"secret", "100", b"{}", &header, true),
-            (b"other", "100", b"{}", &header, false),
-            (b"secret", "101", b"{}", &header, false),
-            (b"secret", "100", b"{ }", &header, false),
-            (b"secret", "100", b"{}", &header["sha256=".len()..], false),
-            (b"secret", "100", b"{}", &header[..header.len() - 1], false),
-            (b"secret", "100", b"{}", "sha256=zz", false),
-            (b"secret", "100", b"{}", "", false),
-        ];
-        for (secret, timestamp, body, candidate, valid) in cases {
-            assert_eq!(
-                verify_signature(secret, timestamp, body, candidate),
-                valid,
-                "{candidate:?}"
-            );
-        }
-    }
 
     #[test]
     fn the_body_carries_every_field_with_absent_ones_null() {
