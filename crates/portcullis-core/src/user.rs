@@ -90,6 +90,17 @@ pub fn check_role(role: &str) -> Result<(), InputError> {
     }
 }
 
+/// Checks every role name and returns the set sorted, without duplicates (the stored form).
+pub fn normalize_roles(roles: &[String]) -> Result<Vec<String>, InputError> {
+    for role in roles {
+        check_role(role)?;
+    }
+    let mut roles = roles.to_vec();
+    roles.sort();
+    roles.dedup();
+    Ok(roles)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -137,6 +148,19 @@ mod tests {
         assert_eq!(
             check_password(&"x".repeat(129)),
             Err(InputError::WeakPassword)
+        );
+    }
+
+    #[test]
+    fn roles_are_stored_sorted_and_once() {
+        let roles = ["ops".to_owned(), "admin".to_owned(), "ops".to_owned()];
+        assert_eq!(
+            normalize_roles(&roles),
+            Ok(vec!["admin".to_owned(), "ops".to_owned()])
+        );
+        assert_eq!(
+            normalize_roles(&["ok".to_owned(), "Not Ok".to_owned()]),
+            Err(InputError::InvalidRole)
         );
     }
 

@@ -30,5 +30,5 @@ pub use refresh_token::RefreshSecret;
 pub use revocations::RevocationFallback;
 pub use secret::{KeyEncryptionKey, Password};
 pub use settings::Settings;
-pub use use_cases::admin::{MassRevocation, TokenToRevoke};
+pub use use_cases::admin::{MassRevocation, RolesChanged, TokenToRevoke};
 pub use webhook::{verify_signature, Webhook, WebhookSettings};

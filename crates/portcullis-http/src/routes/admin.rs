@@ -107,14 +107,15 @@ async fn change_roles(
     ApiJson(body): ApiJson<Roles>,
 ) -> ApiResult<Json<Value>> {
     let user = state.gateway.find_user(&user).await?;
-    let version = state
+    let changed = state
         .gateway
         .change_roles(user.id, &body.roles, &actor)
         .await?;
-    let changed = state.gateway.find_user(&user.id.to_string()).await?;
-    Ok(Json(
-        json!({ "user_id": user.id, "roles": changed.roles, "token_version": version }),
-    ))
+    Ok(Json(json!({
+        "user_id": user.id,
+        "roles": changed.roles,
+        "token_version": changed.token_version,
+    })))
 }
 
 async fn revoke_user(

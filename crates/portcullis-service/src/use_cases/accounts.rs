@@ -3,7 +3,7 @@
 use crate::error::{AuthError, AuthResult};
 use crate::gateway::{bounded, Gateway, Issued};
 use crate::secret::Password;
-use portcullis_core::user::{check_password, check_role, normalize_email};
+use portcullis_core::user::{check_password, normalize_email, normalize_roles};
 use portcullis_core::{
     ClientInfo, EventKind, Family, RefreshToken, SecurityEvent, SessionId, User, UserId,
 };
@@ -44,12 +44,7 @@ impl Gateway {
         if let Some(password) = password {
             check_password(password.expose())?;
         }
-        for role in roles {
-            check_role(role)?;
-        }
-        let mut roles = roles.to_vec();
-        roles.sort();
-        roles.dedup();
+        let roles = normalize_roles(roles)?;
         let password_hash = match password {
             Some(password) => self
                 .passwords

@@ -7,7 +7,7 @@ use crate::error::{AuthError, AuthResult};
 use crate::gateway::Gateway;
 use crate::secret::Password;
 use portcullis_core::admin::{EventQuery, SessionFilter, StoredEvent};
-use portcullis_core::user::{check_role, normalize_email};
+use portcullis_core::user::{normalize_email, normalize_roles};
 use portcullis_core::{
     EventKind, Family, RevocationChange, RevocationReason, SecurityEvent, SessionId, User, UserId,
     UserRevocation,
@@ -26,6 +26,13 @@ const RECENTLY_REVOKED: Duration = Duration::from_secs(30 * 86_400);
 pub struct MassRevocation {
     pub sessions: usize,
     pub users: usize,
+}
+
+/// The roles as stored after a change, and the token version that retired the old ones.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RolesChanged {
+    pub roles: Vec<String>,
+    pub token_version: i64,
 }
 
 /// The access token to denylist: the token itself, or its id and expiry.
@@ -72,13 +79,8 @@ impl Gateway {
         user: UserId,
         roles: &[String],
         actor: &str,
-    ) -> AuthResult<i64> {
-        for role in roles {
-            check_role(role)?;
-        }
-        let mut roles = roles.to_vec();
-        roles.sort();
-        roles.dedup();
+    ) -> AuthResult<RolesChanged> {
+        let roles = normalize_roles(roles)?;
         let version = self
             .durable
             .set_roles(user, &roles)
@@ -93,7 +95,10 @@ impl Gateway {
             .actor(actor)
             .details(json!({ "roles": roles, "token_version": version }).to_string());
         self.record(event).await;
-        Ok(version)
+        Ok(RolesChanged {
+            roles,
+            token_version: version,
+        })
     }
 
     /// Revokes every access token and session of `user` at once.
