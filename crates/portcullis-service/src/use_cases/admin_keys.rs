@@ -3,19 +3,13 @@
 
 use crate::error::{AuthError, AuthResult};
 use crate::gateway::Gateway;
-use aws_lc_rs::digest;
+use crate::refresh_token::secret_hash;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use base64::Engine;
 use portcullis_core::admin::{AdminKey, ADMIN_KEY_PREFIX};
 use portcullis_core::user::InputError;
-use portcullis_core::{EventKind, SecurityEvent, TokenHash};
+use portcullis_core::{EventKind, SecurityEvent};
 use serde_json::json;
-
-fn key_hash(text: &str) -> TokenHash {
-    let mut hash = [0u8; 32];
-    hash.copy_from_slice(digest::digest(&digest::SHA256, text.as_bytes()).as_ref());
-    TokenHash(hash)
-}
 
 fn check_key_name(name: &str) -> AuthResult<()> {
     let ok = !name.is_empty()
@@ -40,7 +34,7 @@ impl Gateway {
         let text = format!("{ADMIN_KEY_PREFIX}{}", URL_SAFE_NO_PAD.encode(secret));
         let key = AdminKey {
             name: name.to_owned(),
-            hash: key_hash(&text),
+            hash: secret_hash(&text),
             created_at: Self::now(),
             revoked_at: None,
         };
@@ -74,7 +68,7 @@ impl Gateway {
             .filter(|text| text.starts_with(ADMIN_KEY_PREFIX))
             .ok_or(AuthError::InvalidAdminKey)?;
         // The lookup is by the SHA-256 of 256 random bits: its timing reveals nothing usable.
-        match self.durable.admin_key_by_hash(&key_hash(text)).await? {
+        match self.durable.admin_key_by_hash(&secret_hash(text)).await? {
             Some(key) if key.revoked_at.is_none() => Ok(key.name),
             _ => Err(AuthError::InvalidAdminKey),
         }
