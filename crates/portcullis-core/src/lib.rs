@@ -8,8 +8,10 @@ pub mod admin;
 pub mod claims;
 pub mod event;
 pub mod ids;
+pub mod request_path;
 pub mod revocation;
 pub mod rotation;
+pub mod route_policy;
 pub mod session;
 pub mod store;
 pub mod throttle;
@@ -18,8 +20,10 @@ pub mod user;
 pub use claims::AccessClaims;
 pub use event::{EventKind, SecurityEvent};
 pub use ids::{SessionId, TokenHash, UserId};
+pub use request_path::{PathError, RequestPath};
 pub use revocation::{RevocationChange, RevocationProbe, RevocationSnapshot, RevocationState};
 pub use rotation::{Decision, FamilyState, RotationPolicy, TokenState};
+pub use route_policy::{Access, RoutePolicy, RouteRule, RuleError};
 pub use session::{ClientInfo, Family, RefreshToken, RevocationReason};
 pub use store::{
     AdminKeyStore, AttemptCounter, Backends, Durable, EventStore, KeyStore, RevocationCache,

@@ -1,0 +1,202 @@
+//! [`RequestPath`]: the one canonical reading of a request path that route policies judge and
+//! the built-in proxy forwards.
+//!
+//! A policy is only as good as its agreement with the application about which resource a path
+//! names. Attackers exploit every disagreement (`/public/../admin`, `/admin;x`, `/admin%2fx`,
+//! `//admin`), so the path is read once, here, by strict rules, and anything ambiguous is
+//! refused rather than guessed at:
+//! - the query and fragment are dropped;
+//! - each segment is percent-decoded; malformed escapes, and escapes that would change the
+//!   path's structure or be decoded again downstream (`/`, `\`, `;`, `%`, control bytes), are
+//!   refused, as are raw backslashes and control bytes;
+//! - a `;params` suffix is ignored when reading a segment, as servlet containers do, so
+//!   `/public/..;/admin` is read as `/admin` — the way such an application would read it;
+//! - empty and `.` segments vanish, `..` removes the previous segment (never above the root).
+
+use std::fmt;
+
+/// Why a request path was refused.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
+pub enum PathError {
+    #[error("the request path must start with '/'")]
+    NotAbsolute,
+    #[error("the request path has a malformed percent escape")]
+    MalformedEscape,
+    #[error("the request path contains an ambiguous or forbidden character")]
+    ForbiddenCharacter,
+}
+
+/// A normalised, decoded request path: a list of segments, none empty, `.` or `..`.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct RequestPath {
+    segments: Vec<String>,
+}
+
+impl RequestPath {
+    /// Reads the path of a request target (`/a/b?query` — the query is ignored).
+    pub fn parse(target: &str) -> Result<Self, PathError> {
+        let path = target.split(['?', '#']).next().unwrap_or_default();
+        let rest = path.strip_prefix('/').ok_or(PathError::NotAbsolute)?;
+        let mut segments: Vec<String> = Vec::new();
+        for raw in rest.split('/') {
+            let decoded = decode_segment(raw)?;
+            // Servlet containers drop `;params` before resolving dot segments; do the same.
+            let segment = match decoded.split_once(';') {
+                Some((name, _params)) => name.to_owned(),
+                None => decoded,
+            };
+            match segment.as_str() {
+                "" | "." => {}
+                ".." => {
+                    segments.pop();
+                }
+                _ => segments.push(segment),
+            }
+        }
+        Ok(Self { segments })
+    }
+
+    pub fn segments(&self) -> &[String] {
+        &self.segments
+    }
+
+    /// Whether this path is `prefix` or lies below it, segment by segment: `/api` covers
+    /// `/api` and `/api/x`, never `/apix`.
+    pub fn starts_with(&self, prefix: &RequestPath) -> bool {
+        self.segments.starts_with(&prefix.segments)
+    }
+
+    /// The path percent-encoded again, as it is forwarded upstream.
+    pub fn to_uri_path(&self) -> String {
+        if self.segments.is_empty() {
+            return "/".to_owned();
+        }
+        let mut out = String::new();
+        for segment in &self.segments {
+            out.push('/');
+            for byte in segment.bytes() {
+                if byte.is_ascii_alphanumeric() || b"-._~!$&'()*+,=:@".contains(&byte) {
+                    out.push(char::from(byte));
+                } else {
+                    out.push_str(&format!("%{byte:02X}"));
+                }
+            }
+        }
+        out
+    }
+}
+
+impl fmt::Display for RequestPath {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.to_uri_path())
+    }
+}
+
+fn decode_segment(raw: &str) -> Result<String, PathError> {
+    let forbidden_raw = |c: char| c == '\\' || c.is_control();
+    if raw.chars().any(forbidden_raw) {
+        return Err(PathError::ForbiddenCharacter);
+    }
+    let bytes = raw.as_bytes();
+    let mut decoded = Vec::with_capacity(bytes.len());
+    let mut i = 0;
+    while i < bytes.len() {
+        if bytes[i] == b'%' {
+            let hex = bytes.get(i + 1..i + 3).ok_or(PathError::MalformedEscape)?;
+            let hex = std::str::from_utf8(hex).map_err(|_| PathError::MalformedEscape)?;
+            let byte = u8::from_str_radix(hex, 16).map_err(|_| PathError::MalformedEscape)?;
+            if matches!(byte, b'/' | b'\\' | b';' | b'%') || byte.is_ascii_control() {
+                return Err(PathError::ForbiddenCharacter);
+            }
+            decoded.push(byte);
+            i += 3;
+        } else {
+            decoded.push(bytes[i]);
+            i += 1;
+        }
+    }
+    String::from_utf8(decoded).map_err(|_| PathError::MalformedEscape)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn read(target: &str) -> Result<String, PathError> {
+        RequestPath::parse(target).map(|path| path.to_uri_path())
+    }
+
+    #[test]
+    fn paths_are_read_one_canonical_way() {
+        let cases = [
+            ("/", "/"),
+            ("/api/orders", "/api/orders"),
+            ("/api/orders/", "/api/orders"),
+            ("/api/orders?admin=1#x", "/api/orders"),
+            ("//api///orders", "/api/orders"),
+            ("/api/./orders", "/api/orders"),
+            ("/public/../admin", "/admin"),
+            ("/public/%2e%2e/admin", "/admin"),
+            ("/public/%2E./admin", "/admin"),
+            ("/public/..;/admin", "/admin"),
+            ("/admin;jsessionid=1/users", "/admin/users"),
+            ("/../../etc/passwd", "/etc/passwd"),
+            ("/caf%C3%A9", "/caf%C3%A9"),
+            ("/a%20b", "/a%20b"),
+            ("/%61pi", "/api"),
+        ];
+        for (target, expected) in cases {
+            assert_eq!(read(target).as_deref(), Ok(expected), "{target}");
+        }
+    }
+
+    #[test]
+    fn ambiguous_paths_are_refused() {
+        let cases = [
+            ("api", PathError::NotAbsolute),
+            ("", PathError::NotAbsolute),
+            ("http://evil/admin", PathError::NotAbsolute),
+            ("/api%2fadmin", PathError::ForbiddenCharacter),
+            ("/api%5cadmin", PathError::ForbiddenCharacter),
+            ("/api\\admin", PathError::ForbiddenCharacter),
+            ("/admin%3bx", PathError::ForbiddenCharacter),
+            ("/%252e%252e/admin", PathError::ForbiddenCharacter),
+            ("/api%00", PathError::ForbiddenCharacter),
+            ("/api\u{7f}", PathError::ForbiddenCharacter),
+            ("/api%2", PathError::MalformedEscape),
+            ("/api%zz", PathError::MalformedEscape),
+            ("/%C3", PathError::MalformedEscape),
+        ];
+        for (target, expected) in cases {
+            assert_eq!(read(target), Err(expected), "{target}");
+        }
+    }
+
+    #[test]
+    fn prefixes_match_whole_segments() {
+        let api = RequestPath::parse("/api").expect("path");
+        let root = RequestPath::parse("/").expect("path");
+        for (target, expected) in [
+            ("/api", true),
+            ("/api/x", true),
+            ("/apix", false),
+            ("/", false),
+        ] {
+            let path = RequestPath::parse(target).expect("path");
+            assert_eq!(path.starts_with(&api), expected, "{target}");
+            assert!(path.starts_with(&root), "{target} is under /");
+        }
+    }
+
+    proptest::proptest! {
+        /// Reading is idempotent: what is forwarded reads back as the same path, so the
+        /// application sees exactly what the policy judged.
+        #[test]
+        fn a_forwarded_path_reads_back_unchanged(target in "(/[a-zA-Z0-9._;%~-]{0,6}){0,6}") {
+            if let Ok(path) = RequestPath::parse(&target) {
+                let again = RequestPath::parse(&path.to_uri_path());
+                proptest::prop_assert_eq!(again, Ok(path));
+            }
+        }
+    }
+}
