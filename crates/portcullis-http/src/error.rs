@@ -57,6 +57,8 @@ impl From<AuthError> for ApiError {
             AuthError::RefreshTokenReused => (StatusCode::UNAUTHORIZED, "refresh_token_reused"),
             AuthError::SessionRevoked => (StatusCode::UNAUTHORIZED, "session_revoked"),
             AuthError::InvalidToken(_) => (StatusCode::UNAUTHORIZED, "invalid_token"),
+            AuthError::Forbidden => (StatusCode::FORBIDDEN, "forbidden"),
+            AuthError::InvalidPath(_) => (StatusCode::BAD_REQUEST, "invalid_path"),
             AuthError::NotFound => (StatusCode::NOT_FOUND, "not_found"),
             AuthError::EmptyFilter => (StatusCode::BAD_REQUEST, "invalid_request"),
             AuthError::InvalidAdminKey => (StatusCode::UNAUTHORIZED, "invalid_token"),

@@ -9,31 +9,42 @@ mod cookies;
 mod csrf;
 mod error;
 mod extract;
+mod forward_auth;
+mod proxy;
 mod routes;
 pub mod views;
 
 pub use cookies::CookieSettings;
 pub use error::ApiError;
+pub use proxy::{Upstream, RESERVED_PREFIXES};
 
 use axum::extract::DefaultBodyLimit;
-use axum::http::{header, HeaderValue};
+use axum::http::{header, HeaderName, HeaderValue, Method};
+use axum::response::Response;
 use axum::Router;
 use portcullis_service::Gateway;
+use proxy::{Proxied, Proxy};
 use std::sync::Arc;
-use tower_http::set_header::SetResponseHeaderLayer;
+use std::time::Duration;
+use tower_http::cors::{AllowOrigin, CorsLayer};
 use tower_http::trace::TraceLayer;
 
 /// JSON bodies larger than this are refused with 413.
 pub const MAX_BODY_BYTES: usize = 16 * 1024;
 
-/// Browser-facing settings of the HTTP layer.
+/// Browser-facing and proxying settings of the HTTP layer.
 #[derive(Clone, Debug)]
 pub struct WebSettings {
     pub cookie: CookieSettings,
-    /// Origins allowed to call the cookie-authenticated endpoints (exact match).
+    /// Origins allowed to call the cookie-authenticated endpoints (exact match), and the only
+    /// origins CORS admits on `/auth/*`.
     pub allowed_origins: Vec<String>,
     /// Proxies whose `X-Forwarded-For` is believed for the client address.
     pub trusted_proxies: Vec<ipnet::IpNet>,
+    /// Applications the built-in proxy serves, by path prefix.
+    pub upstreams: Vec<Upstream>,
+    /// How long an upstream may take to start answering before the client gets a 504.
+    pub upstream_timeout: Duration,
 }
 
 /// Shared state of every handler.
@@ -41,32 +52,88 @@ pub struct WebSettings {
 pub struct AppState {
     pub gateway: Arc<Gateway>,
     pub web: Arc<WebSettings>,
+    proxy: Arc<Proxy>,
 }
 
-/// The whole gateway API.
+impl AppState {
+    pub fn new(gateway: Arc<Gateway>, web: WebSettings) -> Self {
+        let proxy = Proxy::new(web.upstreams.clone(), web.upstream_timeout);
+        Self {
+            gateway,
+            web: Arc::new(web),
+            proxy: Arc::new(proxy),
+        }
+    }
+}
+
+/// The whole gateway: its own API, and the built-in proxy as the fallback.
 pub fn router(state: AppState) -> Router {
-    Router::new()
+    let browser_facing = Router::new()
         .merge(routes::auth::router())
         .merge(routes::account::router())
-        .merge(routes::admin::router())
         .merge(routes::verify::router())
+        // Set before the CORS layer so that preflights (OPTIONS) pass through it; a fallback
+        // set later on the whole router would replace the layered one.
+        .method_not_allowed_fallback(routes::meta::method_not_allowed);
+    let browser_facing = match cors(&state.web.allowed_origins) {
+        Some(cors) => browser_facing.layer(cors),
+        None => browser_facing,
+    };
+    Router::new()
+        .merge(browser_facing)
+        .merge(routes::admin::router())
         .merge(routes::meta::router())
-        .fallback(routes::meta::not_found)
+        .fallback(proxy::fallback)
         .method_not_allowed_fallback(routes::meta::method_not_allowed)
         .layer(DefaultBodyLimit::max(MAX_BODY_BYTES))
-        // Nothing the gateway answers may be cached by default; JWKS overrides this.
-        .layer(SetResponseHeaderLayer::if_not_present(
-            header::CACHE_CONTROL,
-            HeaderValue::from_static("no-store"),
-        ))
-        .layer(SetResponseHeaderLayer::overriding(
-            header::X_CONTENT_TYPE_OPTIONS,
-            HeaderValue::from_static("nosniff"),
-        ))
-        .layer(SetResponseHeaderLayer::overriding(
-            header::REFERRER_POLICY,
-            HeaderValue::from_static("no-referrer"),
-        ))
+        .layer(axum::middleware::map_response(own_response_headers))
         .layer(TraceLayer::new_for_http())
         .with_state(state)
+}
+
+/// CORS for the browser-facing `/auth/*` routes: the allowed origins only, with credentials
+/// (the refresh cookie), never a wildcard. No origins configured means same-origin only.
+fn cors(allowed_origins: &[String]) -> Option<CorsLayer> {
+    let origins: Vec<HeaderValue> = allowed_origins
+        .iter()
+        .filter_map(|origin| HeaderValue::from_str(origin).ok())
+        .collect();
+    if origins.is_empty() {
+        return None;
+    }
+    Some(
+        CorsLayer::new()
+            .allow_origin(AllowOrigin::list(origins))
+            .allow_credentials(true)
+            .allow_methods([Method::GET, Method::POST, Method::DELETE])
+            .allow_headers([
+                header::AUTHORIZATION,
+                header::CONTENT_TYPE,
+                HeaderName::from_static(csrf::CSRF_HEADER),
+            ])
+            .expose_headers([header::WWW_AUTHENTICATE, header::RETRY_AFTER])
+            .max_age(Duration::from_secs(600)),
+    )
+}
+
+/// Security headers of the gateway's own responses. Responses relayed from an upstream are
+/// the application's business and pass unchanged.
+async fn own_response_headers(mut response: Response) -> Response {
+    if response.extensions().get::<Proxied>().is_some() {
+        return response;
+    }
+    let headers = response.headers_mut();
+    // Nothing the gateway answers may be cached by default (tokens, identities); JWKS opts in.
+    headers
+        .entry(header::CACHE_CONTROL)
+        .or_insert(HeaderValue::from_static("no-store"));
+    headers.insert(
+        header::X_CONTENT_TYPE_OPTIONS,
+        HeaderValue::from_static("nosniff"),
+    );
+    headers.insert(
+        header::REFERRER_POLICY,
+        HeaderValue::from_static("no-referrer"),
+    );
+    response
 }

@@ -2,7 +2,7 @@
 
 use crate::access_token::TokenError;
 use portcullis_core::user::InputError;
-use portcullis_core::StoreError;
+use portcullis_core::{PathError, StoreError};
 
 #[derive(Debug, thiserror::Error)]
 pub enum AuthError {
@@ -30,6 +30,10 @@ pub enum AuthError {
     SessionRevoked,
     #[error(transparent)]
     InvalidToken(#[from] TokenError),
+    #[error("your roles do not allow this request")]
+    Forbidden,
+    #[error(transparent)]
+    InvalidPath(#[from] PathError),
     #[error("not found")]
     NotFound,
     #[error("a mass revocation needs at least one criterion")]

@@ -31,4 +31,5 @@ pub use revocations::RevocationFallback;
 pub use secret::{KeyEncryptionKey, Password};
 pub use settings::Settings;
 pub use use_cases::admin::{MassRevocation, RolesChanged, TokenToRevoke};
+pub use use_cases::verify::Authorization;
 pub use webhook::{verify_signature, Webhook, WebhookSettings};

@@ -4,6 +4,7 @@ use crate::keys::SigningAlg;
 use crate::revocations::RevocationFallback;
 use crate::webhook::WebhookSettings;
 use portcullis_core::throttle::LoginThrottle;
+use portcullis_core::RoutePolicy;
 use std::time::Duration;
 
 #[derive(Clone, Debug)]
@@ -25,6 +26,8 @@ pub struct Settings {
     pub database_timeout: Duration,
     /// Where chosen security events are also delivered, if anywhere.
     pub webhook: Option<WebhookSettings>,
+    /// Who may make which request through the gateway (forward-auth and the built-in proxy).
+    pub route_policy: RoutePolicy,
 }
 
 impl Default for Settings {
@@ -44,6 +47,7 @@ impl Default for Settings {
             login_throttle: LoginThrottle::default(),
             database_timeout: Duration::from_secs(5),
             webhook: None,
+            route_policy: RoutePolicy::default(),
         }
     }
 }

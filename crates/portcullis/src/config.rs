@@ -8,7 +8,8 @@ use figment::providers::{Env, Format, Toml};
 use figment::Figment;
 use portcullis_core::throttle::{Limit, LoginThrottle};
 use portcullis_core::EventKind;
-use portcullis_http::{CookieSettings, WebSettings};
+use portcullis_core::{Access, RoutePolicy, RouteRule};
+use portcullis_http::{CookieSettings, Upstream, WebSettings};
 use portcullis_service::{RevocationFallback, Settings, SigningAlg, WebhookSettings};
 use serde::{Deserialize, Deserializer};
 use std::path::{Path, PathBuf};
@@ -88,6 +89,33 @@ pub struct Config {
     pub login_max_failures_per_ip: u32,
     #[serde(deserialize_with = "crate::duration::deserialize")]
     pub login_failure_window: Duration,
+    /// Ordered route policies of forward-auth and the built-in proxy (`[[routes]]`).
+    pub routes: Vec<RouteConfig>,
+    /// Applications served by the built-in proxy (`[[upstreams]]`).
+    pub upstreams: Vec<UpstreamConfig>,
+    /// How long an upstream may take to start answering (then 504).
+    #[serde(deserialize_with = "crate::duration::deserialize")]
+    pub upstream_timeout: Duration,
+}
+
+/// One `[[routes]]` rule: requests under `prefix` (with one of `methods`, if given) need
+/// `access` (`public` or `authenticated`), or any of `roles`.
+#[derive(Clone, Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RouteConfig {
+    pub prefix: String,
+    #[serde(default)]
+    pub methods: Vec<String>,
+    pub access: Option<String>,
+    pub roles: Option<Vec<String>>,
+}
+
+/// One `[[upstreams]]` entry: requests under `prefix` go to `url` + the request path.
+#[derive(Clone, Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct UpstreamConfig {
+    pub prefix: String,
+    pub url: String,
 }
 
 impl Default for Config {
@@ -131,6 +159,9 @@ impl Default for Config {
             login_max_failures_per_account: settings.login_throttle.per_account.max_failures,
             login_max_failures_per_ip: settings.login_throttle.per_ip.max_failures,
             login_failure_window: settings.login_throttle.per_account.window,
+            routes: Vec::new(),
+            upstreams: Vec::new(),
+            upstream_timeout: Duration::from_secs(30),
         }
     }
 }
@@ -180,6 +211,7 @@ impl Config {
             ("redis_timeout", self.redis_timeout),
             ("redis_write_timeout", self.redis_write_timeout),
             ("database_timeout", self.database_timeout),
+            ("upstream_timeout", self.upstream_timeout),
         ] {
             if value.is_zero() {
                 bail!("{name} must be longer than zero");
@@ -214,6 +246,7 @@ impl Config {
                 .parse::<RevocationFallback>()
                 .map_err(anyhow::Error::msg)?,
             webhook: self.webhook_settings()?,
+            route_policy: self.route_policy()?,
             database_timeout: self.database_timeout,
             login_throttle: LoginThrottle {
                 per_account: Limit {
@@ -226,6 +259,27 @@ impl Config {
                 },
             },
         })
+    }
+
+    fn route_policy(&self) -> anyhow::Result<RoutePolicy> {
+        let rules = self
+            .routes
+            .iter()
+            .map(|route| {
+                let access = match (route.access.as_deref(), &route.roles) {
+                    (Some("public"), None) => Access::Public,
+                    (Some("authenticated"), None) => Access::Authenticated,
+                    (None, Some(roles)) => Access::AnyRole(roles.clone()),
+                    _ => bail!(
+                        "route {:?} needs exactly one of access = \"public\" | \"authenticated\" or roles = [...]",
+                        route.prefix
+                    ),
+                };
+                RouteRule::new(&route.prefix, &route.methods, access)
+                    .with_context(|| format!("invalid route {:?}", route.prefix))
+            })
+            .collect::<anyhow::Result<_>>()?;
+        Ok(RoutePolicy::new(rules))
     }
 
     fn webhook_settings(&self) -> anyhow::Result<Option<WebhookSettings>> {
@@ -289,6 +343,13 @@ impl Config {
                 .iter()
                 .map(|entry| parse_net(entry))
                 .collect::<anyhow::Result<_>>()?,
+            upstreams: self
+                .upstreams
+                .iter()
+                .map(|upstream| Upstream::new(&upstream.prefix, &upstream.url))
+                .collect::<Result<_, _>>()
+                .map_err(anyhow::Error::msg)?,
+            upstream_timeout: self.upstream_timeout,
         })
     }
 }
@@ -341,6 +402,56 @@ mod tests {
             assert!(!config.registration);
             Ok(())
         });
+    }
+
+    #[test]
+    #[allow(clippy::result_large_err)] // figment's Jail API returns its own large error type
+    fn routes_and_upstreams_are_read_from_toml_tables() {
+        figment::Jail::expect_with(|jail| {
+            jail.create_file(
+                "portcullis.toml",
+                r#"
+                upstream_timeout = "5s"
+                [[routes]]
+                prefix = "/api/public"
+                access = "public"
+                [[routes]]
+                prefix = "/api/admin"
+                methods = ["DELETE"]
+                roles = ["admin"]
+                [[upstreams]]
+                prefix = "/api"
+                url = "http://127.0.0.1:9000"
+                "#,
+            )?;
+            let config =
+                Config::load(Some(Path::new("portcullis.toml"))).map_err(|e| e.to_string())?;
+            assert_eq!(config.routes.len(), 2);
+            assert_eq!(config.routes[1].methods, ["DELETE"]);
+            assert_eq!(config.upstreams[0].url, "http://127.0.0.1:9000");
+            assert_eq!(config.upstream_timeout, Duration::from_secs(5));
+            Ok(())
+        });
+    }
+
+    #[test]
+    fn a_route_must_say_exactly_one_thing() {
+        let route = |access: Option<&str>, roles: Option<Vec<String>>| Config {
+            routes: vec![RouteConfig {
+                prefix: "/api".into(),
+                methods: Vec::new(),
+                access: access.map(str::to_owned),
+                roles,
+            }],
+            ..Config::default()
+        };
+        assert!(route(Some("public"), None).validate().is_ok());
+        assert!(route(None, Some(vec!["admin".into()])).validate().is_ok());
+        assert!(route(None, None).validate().is_err());
+        assert!(route(Some("everyone"), None).validate().is_err());
+        assert!(route(Some("public"), Some(vec!["admin".into()]))
+            .validate()
+            .is_err());
     }
 
     #[test]

@@ -21,10 +21,7 @@ pub struct Application {
 impl Application {
     pub async fn build(config: &Config) -> anyhow::Result<Self> {
         let gateway = Arc::new(build_gateway(config).await?);
-        let state = AppState {
-            gateway: Arc::clone(&gateway),
-            web: Arc::new(config.web_settings()?),
-        };
+        let state = AppState::new(Arc::clone(&gateway), config.web_settings()?);
         let listener = TcpListener::bind(&config.listen)
             .await
             .with_context(|| format!("cannot listen on {}", config.listen))?;

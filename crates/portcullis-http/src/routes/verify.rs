@@ -1,33 +1,41 @@
-//! `GET /auth/verify`: the forward-auth check reverse proxies call for every request.
+//! `/auth/verify`: the forward-auth check reverse proxies call for every request. Any method,
+//! so Envoy can ask with the original one; `/auth/verify/<path>` for Envoy's appended path.
 
 use crate::error::ApiResult;
 use crate::extract::bearer_token;
+use crate::forward_auth::{identity_headers, original_request};
 use crate::AppState;
 use axum::extract::State;
-use axum::http::{HeaderMap, HeaderName, HeaderValue, StatusCode};
-use axum::routing::get;
+use axum::http::{HeaderMap, Method, StatusCode, Uri};
+use axum::routing::any;
 use axum::Router;
+use portcullis_service::Authorization;
 
 pub fn router() -> Router<AppState> {
-    Router::new().route("/auth/verify", get(verify))
+    Router::new()
+        .route("/auth/verify", any(verify))
+        .route("/auth/verify/{*original_path}", any(verify))
 }
 
 async fn verify(
     State(state): State<AppState>,
+    method: Method,
+    uri: Uri,
     headers: HeaderMap,
 ) -> ApiResult<(StatusCode, HeaderMap)> {
-    let principal = state.gateway.authenticate(bearer_token(&headers)).await?;
-    let claims = &principal.claims;
-    let mut identity = HeaderMap::new();
-    let mut put = |name: &'static str, value: String| {
-        // Every value is ASCII by construction (UUIDs, validated emails and role names).
-        if let Ok(value) = HeaderValue::from_str(&value) {
-            identity.insert(HeaderName::from_static(name), value);
+    let bearer = bearer_token(&headers);
+    let authorization = match original_request(&method, &uri, &headers)? {
+        Some(original) => {
+            state
+                .gateway
+                .authorize(bearer, &original.method, &original.target)
+                .await?
         }
+        None => Authorization::Identified(state.gateway.authenticate(bearer).await?),
     };
-    put("x-auth-user-id", claims.sub.to_string());
-    put("x-auth-email", claims.email.clone());
-    put("x-auth-roles", claims.roles.join(","));
-    put("x-auth-session-id", claims.sid.to_string());
+    let identity = match &authorization {
+        Authorization::Identified(principal) => identity_headers(&principal.claims),
+        Authorization::Anonymous => HeaderMap::new(),
+    };
     Ok((StatusCode::OK, identity))
 }

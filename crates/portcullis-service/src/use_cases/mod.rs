@@ -5,4 +5,4 @@ pub mod admin;
 mod admin_keys;
 mod refresh;
 mod sessions;
-mod verify;
+pub mod verify;

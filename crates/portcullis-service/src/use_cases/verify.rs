@@ -1,10 +1,19 @@
-//! Authenticating a bearer token: signature and claims, then the three revocation checks.
+//! Authenticating a bearer token (signature and claims, then the three revocation checks), and
+//! authorising a request against the route policy: the forward-auth decision.
 
 use crate::access_token::TokenError;
 use crate::error::{AuthError, AuthResult};
 use crate::gateway::{Gateway, Principal};
 use portcullis_core::revocation::check;
-use portcullis_core::RevocationProbe;
+use portcullis_core::{RequestPath, RevocationProbe};
+
+/// Who a request is allowed through as.
+#[derive(Debug, Clone)]
+pub enum Authorization {
+    /// A public route with no valid token: passed on without identity.
+    Anonymous,
+    Identified(Principal),
+}
 
 impl Gateway {
     /// Verifies an access token and that it has not been revoked. Fails closed: when the
@@ -24,5 +33,34 @@ impl Gateway {
             claims,
             token: token.to_owned(),
         })
+    }
+
+    /// Decides whether a `method` request for `target` (a path with an optional query) may
+    /// pass, and as whom. `Forbidden` when the caller lacks every role the route needs.
+    ///
+    /// On a public route a token that fails for any reason, including an unanswerable
+    /// revocation check, means anonymous access: the identity is never passed on unproven.
+    pub async fn authorize(
+        &self,
+        bearer: Option<&str>,
+        method: &str,
+        target: &str,
+    ) -> AuthResult<Authorization> {
+        let path = RequestPath::parse(target)?;
+        let access = self.settings.route_policy.access_for(method, &path);
+        if !access.requires_identity() {
+            return Ok(match bearer {
+                Some(_) => self
+                    .authenticate(bearer)
+                    .await
+                    .map_or(Authorization::Anonymous, Authorization::Identified),
+                None => Authorization::Anonymous,
+            });
+        }
+        let principal = self.authenticate(bearer).await?;
+        if !access.permits(&principal.claims.roles) {
+            return Err(AuthError::Forbidden);
+        }
+        Ok(Authorization::Identified(principal))
     }
 }

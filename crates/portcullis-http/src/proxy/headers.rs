@@ -1,0 +1,221 @@
+//! Header rules of the built-in proxy, as plain functions: what leaves for the upstream and
+//! what comes back to the client.
+//!
+//! Hop-by-hop headers (RFC 9110 §7.6.1) describe one connection and never cross the proxy,
+//! except `Connection: upgrade` / `Upgrade` on an upgrade, which the proxy carries on purpose.
+//! Identity headers come only from the gateway; forwarding headers come from the client only
+//! when it is a trusted proxy.
+
+use crate::forward_auth::strip_identity_headers;
+use axum::http::{header, HeaderMap, HeaderName, HeaderValue};
+use std::net::IpAddr;
+
+const HOP_BY_HOP: [HeaderName; 8] = [
+    header::CONNECTION,
+    HeaderName::from_static("keep-alive"),
+    HeaderName::from_static("proxy-connection"),
+    header::PROXY_AUTHENTICATE,
+    header::PROXY_AUTHORIZATION,
+    header::TE,
+    header::TRAILER,
+    header::TRANSFER_ENCODING,
+];
+
+/// Headers a client could use to lie about where a request came from.
+const FORWARDING: [HeaderName; 5] = [
+    header::FORWARDED,
+    HeaderName::from_static("x-forwarded-for"),
+    HeaderName::from_static("x-forwarded-proto"),
+    HeaderName::from_static("x-forwarded-host"),
+    HeaderName::from_static("x-real-ip"),
+];
+
+/// The protocol a request asks to switch to (`Upgrade: websocket` with `Connection: upgrade`).
+pub fn requested_upgrade(headers: &HeaderMap) -> Option<HeaderValue> {
+    let asks = connection_tokens(headers).any(|token| token.eq_ignore_ascii_case("upgrade"));
+    asks.then(|| headers.get(header::UPGRADE).cloned())
+        .flatten()
+}
+
+/// Where the request came from, as the proxy reports it to the upstream.
+pub struct Forwarding {
+    /// The TCP peer of this hop.
+    pub peer: IpAddr,
+    /// Whether the peer is a trusted proxy, whose forwarding headers are kept and extended.
+    pub peer_trusted: bool,
+}
+
+/// The headers sent upstream: the client's, minus hop-by-hop and spoofable ones, plus the
+/// gateway's identity headers and forwarding headers.
+pub fn upstream_request_headers(
+    incoming: &HeaderMap,
+    identity: HeaderMap,
+    forwarding: &Forwarding,
+) -> HeaderMap {
+    let upgrade = requested_upgrade(incoming);
+    let mut headers = incoming.clone();
+    remove_hop_by_hop(&mut headers);
+    strip_identity_headers(&mut headers);
+    headers.extend(identity);
+    if !forwarding.peer_trusted {
+        for name in &FORWARDING {
+            headers.remove(name);
+        }
+    }
+    let peer = forwarding.peer.to_string();
+    let forwarded_for = match headers.get("x-forwarded-for").and_then(|v| v.to_str().ok()) {
+        Some(earlier) => format!("{earlier}, {peer}"),
+        None => peer,
+    };
+    if let Ok(value) = HeaderValue::from_str(&forwarded_for) {
+        headers.insert("x-forwarded-for", value);
+    }
+    if !headers.contains_key("x-forwarded-proto") {
+        // The gateway itself only speaks plain HTTP; TLS ends in front of it.
+        headers.insert("x-forwarded-proto", HeaderValue::from_static("http"));
+    }
+    if !headers.contains_key("x-forwarded-host") {
+        if let Some(host) = incoming.get(header::HOST) {
+            headers.insert("x-forwarded-host", host.clone());
+        }
+    }
+    // The upstream is named by its own URL; the client's Host travels as X-Forwarded-Host.
+    headers.remove(header::HOST);
+    if let Some(protocol) = upgrade {
+        headers.insert(header::CONNECTION, HeaderValue::from_static("upgrade"));
+        headers.insert(header::UPGRADE, protocol);
+    }
+    headers
+}
+
+/// The upstream's response headers as passed to the client.
+pub fn client_response_headers(headers: &mut HeaderMap, switching_protocols: bool) {
+    let upgrade = headers.get(header::UPGRADE).cloned();
+    remove_hop_by_hop(headers);
+    if let (true, Some(protocol)) = (switching_protocols, upgrade) {
+        headers.insert(header::CONNECTION, HeaderValue::from_static("upgrade"));
+        headers.insert(header::UPGRADE, protocol);
+    }
+}
+
+fn connection_tokens(headers: &HeaderMap) -> impl Iterator<Item = &str> {
+    headers
+        .get_all(header::CONNECTION)
+        .iter()
+        .filter_map(|value| value.to_str().ok())
+        .flat_map(|value| value.split(','))
+        .map(str::trim)
+        .filter(|token| !token.is_empty())
+}
+
+fn remove_hop_by_hop(headers: &mut HeaderMap) {
+    let named: Vec<HeaderName> = connection_tokens(headers)
+        .filter_map(|token| HeaderName::from_bytes(token.as_bytes()).ok())
+        .collect();
+    for name in named.iter().chain(&HOP_BY_HOP) {
+        headers.remove(name);
+    }
+    headers.remove(header::UPGRADE);
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn map(pairs: &[(&'static str, &'static str)]) -> HeaderMap {
+        let mut headers = HeaderMap::new();
+        for (name, value) in pairs {
+            headers.append(*name, HeaderValue::from_static(value));
+        }
+        headers
+    }
+
+    fn get<'a>(headers: &'a HeaderMap, name: &str) -> Option<&'a str> {
+        headers.get(name).and_then(|v| v.to_str().ok())
+    }
+
+    fn untrusted() -> Forwarding {
+        Forwarding {
+            peer: "192.0.2.7".parse().expect("ip"),
+            peer_trusted: false,
+        }
+    }
+
+    #[test]
+    fn a_client_cannot_claim_an_identity_or_an_origin() {
+        let incoming = map(&[
+            ("host", "app.example"),
+            ("x-auth-user-id", "someone-else"),
+            ("x-auth-admin", "true"),
+            ("x-forwarded-for", "10.9.9.9"),
+            ("x-real-ip", "10.9.9.9"),
+            ("forwarded", "for=10.9.9.9"),
+            ("authorization", "Bearer t"),
+        ]);
+        let identity = map(&[("x-auth-user-id", "the-caller")]);
+        let out = upstream_request_headers(&incoming, identity, &untrusted());
+        assert_eq!(get(&out, "x-auth-user-id"), Some("the-caller"));
+        assert_eq!(get(&out, "x-auth-admin"), None);
+        assert_eq!(get(&out, "x-forwarded-for"), Some("192.0.2.7"));
+        assert_eq!(get(&out, "x-real-ip"), None);
+        assert_eq!(get(&out, "forwarded"), None);
+        assert_eq!(get(&out, "x-forwarded-proto"), Some("http"));
+        assert_eq!(get(&out, "x-forwarded-host"), Some("app.example"));
+        assert_eq!(get(&out, "host"), None);
+        assert_eq!(get(&out, "authorization"), Some("Bearer t"));
+    }
+
+    #[test]
+    fn a_trusted_proxy_chain_is_extended() {
+        let incoming = map(&[
+            ("x-forwarded-for", "203.0.113.5"),
+            ("x-forwarded-proto", "https"),
+            ("x-forwarded-host", "public.example"),
+        ]);
+        let forwarding = Forwarding {
+            peer: "10.0.0.2".parse().expect("ip"),
+            peer_trusted: true,
+        };
+        let out = upstream_request_headers(&incoming, HeaderMap::new(), &forwarding);
+        assert_eq!(get(&out, "x-forwarded-for"), Some("203.0.113.5, 10.0.0.2"));
+        assert_eq!(get(&out, "x-forwarded-proto"), Some("https"));
+        assert_eq!(get(&out, "x-forwarded-host"), Some("public.example"));
+    }
+
+    #[test]
+    fn hop_by_hop_headers_stop_here_but_upgrades_pass() {
+        let incoming = map(&[
+            ("connection", "keep-alive, x-private"),
+            ("keep-alive", "timeout=5"),
+            ("x-private", "secret"),
+            ("te", "trailers"),
+            ("proxy-authorization", "Basic abc"),
+            ("x-kept", "yes"),
+        ]);
+        let out = upstream_request_headers(&incoming, HeaderMap::new(), &untrusted());
+        for gone in [
+            "connection",
+            "keep-alive",
+            "x-private",
+            "te",
+            "proxy-authorization",
+        ] {
+            assert_eq!(get(&out, gone), None, "{gone}");
+        }
+        assert_eq!(get(&out, "x-kept"), Some("yes"));
+
+        let upgrade = map(&[("connection", "Upgrade"), ("upgrade", "websocket")]);
+        let out = upstream_request_headers(&upgrade, HeaderMap::new(), &untrusted());
+        assert_eq!(get(&out, "connection"), Some("upgrade"));
+        assert_eq!(get(&out, "upgrade"), Some("websocket"));
+
+        let mut response = map(&[("connection", "upgrade"), ("upgrade", "websocket")]);
+        client_response_headers(&mut response, true);
+        assert_eq!(get(&response, "upgrade"), Some("websocket"));
+        let mut response = map(&[("connection", "close"), ("upgrade", "h2c"), ("x-app", "1")]);
+        client_response_headers(&mut response, false);
+        assert_eq!(get(&response, "upgrade"), None);
+        assert_eq!(get(&response, "connection"), None);
+        assert_eq!(get(&response, "x-app"), Some("1"));
+    }
+}
