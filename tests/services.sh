@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Test setup for the production tier: makes sure a Postgres and a Redis answer, and prints the
-# environment the suite should use (`eval "$(tests/services.sh)"`).
+# environment the suite should use (`eval "$(tests/services.sh)"`). Also makes sure nginx is
+# installed: the front-door tests run the example config in deploy/nginx/ on a real one.
 #
 # 1. DATABASE_URL / REDIS_URL if set, else the local defaults (127.0.0.1:5432 user postgres,
 #    database test; 127.0.0.1:6379).
@@ -101,6 +102,15 @@ if ! redis_answers "$REDIS_URL"; then
 fi
 command -v redis-server >/dev/null || install_packages redis-server || {
     say "fault tests need the redis-server binary: install the Debian package 'redis-server'"
+    exit 1
+}
+# Each test starts its own nginx on a free port (tests/src/nginx.rs). The package may also start
+# a system nginx on port 80; nothing depends on it, so it is left as the package set it up.
+# /usr/sbin is not on every PATH, and the tests look there too.
+nginx_installed() { command -v nginx >/dev/null || [ -x /usr/sbin/nginx ]; }
+nginx_installed || install_packages nginx || true
+nginx_installed || {
+    say "the front-door tests need nginx: install the Debian package 'nginx' (apt-get install -y nginx)"
     exit 1
 }
 

@@ -109,6 +109,14 @@ impl TestApp {
         Arc::clone(&self.storage)
     }
 
+    /// The address the gateway listens on.
+    pub fn addr(&self) -> std::net::SocketAddr {
+        self.base
+            .trim_start_matches("http://")
+            .parse()
+            .expect("gateway address")
+    }
+
     pub fn url(&self, path: &str) -> String {
         format!("{}{path}", self.base)
     }
@@ -143,6 +151,21 @@ impl TestApp {
     /// A browser logged in as a fresh user; returns it, the email and the access token.
     pub async fn logged_in(&self) -> (Browser, String, String) {
         let email = self.new_user().await;
+        let mut browser = self.browser();
+        let reply = browser.login(&email, PASSWORD).await;
+        assert_eq!(reply.status, StatusCode::OK, "{reply:?}");
+        (browser, email, reply.access_token())
+    }
+
+    /// A browser logged in as a fresh user holding `roles`; returns it, the email and the
+    /// access token.
+    pub async fn logged_in_with_roles(&self, roles: &[&str]) -> (Browser, String, String) {
+        let email = format!("user-{}@example.com", uuid::Uuid::new_v4().simple());
+        let roles: Vec<String> = roles.iter().map(|role| (*role).to_owned()).collect();
+        self.gateway
+            .create_user(&email, &portcullis_service::Password::new(PASSWORD), &roles)
+            .await
+            .expect("user with roles");
         let mut browser = self.browser();
         let reply = browser.login(&email, PASSWORD).await;
         assert_eq!(reply.status, StatusCode::OK, "{reply:?}");

@@ -8,14 +8,18 @@
 pub mod app;
 pub mod browser;
 pub mod fault_proxy;
+pub mod nginx;
 pub mod replica;
 pub mod reply;
 pub mod throwaway_redis;
 pub mod tier;
+pub mod upstream;
 
 pub use app::TestApp;
 pub use browser::Browser;
+pub use nginx::Nginx;
 pub use reply::Reply;
+pub use upstream::EchoUpstream;
 
 pub const PASSWORD: &str = "correct horse battery";
 pub const ALLOWED_ORIGIN: &str = "https://app.example";
