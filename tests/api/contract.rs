@@ -18,7 +18,7 @@ async fn wrong_methods_answer_405_json() {
     let app = TestApp::spawn().await;
     for (method, path) in [
         (Method::GET, "/auth/login"),
-        (Method::POST, "/auth/verify"),
+        (Method::PUT, "/auth/me"),
         (Method::DELETE, "/healthz"),
     ] {
         let reply = app.send(method.clone(), path, None).await;

@@ -3,6 +3,10 @@
 mod admin;
 mod cli;
 mod contract;
+mod cors;
+mod forward_auth;
+mod front_door;
+mod proxy;
 mod refresh;
 mod register_login;
 mod revocation;

@@ -1,0 +1,262 @@
+//! The gateway in front of an application, both ways people deploy it: a real nginx using
+//! `auth_request` with the example config of `deploy/nginx/`, and the built-in reverse proxy.
+//! The same scenarios run through both doors, against an upstream that echoes what it receives.
+
+use futures::{SinkExt, StreamExt};
+use portcullis::config::{RouteConfig, UpstreamConfig};
+use portcullis::Config;
+use portcullis_tests::upstream::{try_ws_connect, ws_connect};
+use portcullis_tests::{EchoUpstream, Nginx, Reply, TestApp};
+use reqwest::StatusCode;
+use tokio_tungstenite::tungstenite::{Error as WsError, Message};
+
+/// The route policy every door is configured with.
+fn policy(config: &mut Config) {
+    config.routes = vec![
+        RouteConfig {
+            prefix: "/api/public".to_owned(),
+            methods: Vec::new(),
+            access: Some("public".to_owned()),
+            roles: None,
+        },
+        RouteConfig {
+            prefix: "/api/admin".to_owned(),
+            methods: Vec::new(),
+            access: None,
+            roles: Some(vec!["admin".to_owned()]),
+        },
+    ];
+}
+
+/// A gateway, the application behind it, and the address clients use.
+struct FrontDoor {
+    app: TestApp,
+    upstream: EchoUpstream,
+    base: String,
+    _nginx: Option<Nginx>,
+}
+
+impl FrontDoor {
+    async fn nginx() -> Self {
+        let upstream = EchoUpstream::start().await;
+        let app = TestApp::spawn_with(policy).await;
+        let nginx = Nginx::start(app.addr(), upstream.addr()).await;
+        Self {
+            base: nginx.base(),
+            app,
+            upstream,
+            _nginx: Some(nginx),
+        }
+    }
+
+    async fn built_in() -> Self {
+        let upstream = EchoUpstream::start().await;
+        let url = upstream.base();
+        let app = TestApp::spawn_with(|config| {
+            policy(config);
+            config.upstreams = vec![UpstreamConfig {
+                prefix: "/api".to_owned(),
+                url,
+            }];
+        })
+        .await;
+        Self {
+            base: app.base.clone(),
+            app,
+            upstream,
+            _nginx: None,
+        }
+    }
+
+    async fn get(&self, path: &str, bearer: Option<&str>, headers: &[(&str, &str)]) -> Reply {
+        let mut request = self.app.http().get(format!("{}{path}", self.base));
+        if let Some(token) = bearer {
+            request = request.bearer_auth(token);
+        }
+        for (name, value) in headers {
+            request = request.header(*name, *value);
+        }
+        Reply::read(
+            request
+                .send()
+                .await
+                .expect("request through the front door"),
+        )
+        .await
+    }
+
+    async fn user_id(&self, email: &str) -> String {
+        let user = self.app.gateway.find_user(email).await.expect("user");
+        user.id.to_string()
+    }
+}
+
+/// What the application received, from the echo body.
+fn seen<'a>(reply: &'a Reply, header: &str) -> Option<&'a str> {
+    reply.body["headers"][header].as_str()
+}
+
+async fn no_token_is_refused(door: FrontDoor) {
+    let reply = door.get("/api/orders", None, &[]).await;
+    assert_eq!(reply.status, StatusCode::UNAUTHORIZED, "{reply:?}");
+    assert_eq!(door.upstream.hits(), 0, "nothing reached the application");
+}
+
+async fn a_valid_token_reaches_the_app_with_its_identity(door: FrontDoor) {
+    let (_, email, token) = door.app.logged_in().await;
+    let reply = door.get("/api/orders?page=2", Some(&token), &[]).await;
+    assert_eq!(reply.status, StatusCode::OK, "{reply:?}");
+    assert_eq!(reply.body["uri"], "/api/orders?page=2");
+    let user_id = door.user_id(&email).await;
+    assert_eq!(seen(&reply, "x-auth-user-id"), Some(user_id.as_str()));
+    assert_eq!(seen(&reply, "x-auth-email"), Some(email.as_str()));
+    assert!(seen(&reply, "x-auth-session-id").is_some());
+}
+
+async fn a_spoofed_identity_never_reaches_the_app(door: FrontDoor) {
+    let (_, email, token) = door.app.logged_in().await;
+    let spoof = [
+        ("x-auth-user-id", "00000000-0000-0000-0000-000000000000"),
+        ("x-auth-roles", "admin"),
+        ("x-auth-email", "ceo@example.com"),
+    ];
+    let reply = door.get("/api/orders", Some(&token), &spoof).await;
+    assert_eq!(reply.status, StatusCode::OK, "{reply:?}");
+    let user_id = door.user_id(&email).await;
+    assert_eq!(seen(&reply, "x-auth-user-id"), Some(user_id.as_str()));
+    assert_eq!(
+        seen(&reply, "x-auth-roles").unwrap_or_default(),
+        "",
+        "the user has no roles"
+    );
+    assert_eq!(seen(&reply, "x-auth-email"), Some(email.as_str()));
+
+    let anonymous = door.get("/api/public/catalog", None, &spoof).await;
+    assert_eq!(anonymous.status, StatusCode::OK, "{anonymous:?}");
+    for (name, _) in spoof {
+        assert_eq!(seen(&anonymous, name), None, "{name} reached the app");
+    }
+}
+
+async fn a_revoked_users_token_is_refused_on_the_next_request(door: FrontDoor) {
+    let (_, email, token) = door.app.logged_in().await;
+    assert_eq!(
+        door.get("/api/orders", Some(&token), &[]).await.status,
+        StatusCode::OK
+    );
+    let user = door.app.gateway.find_user(&email).await.expect("user");
+    door.app
+        .gateway
+        .revoke_user(user.id, "test")
+        .await
+        .expect("revoke");
+    let reply = door.get("/api/orders", Some(&token), &[]).await;
+    assert_eq!(reply.status, StatusCode::UNAUTHORIZED, "{reply:?}");
+}
+
+async fn a_route_needing_a_role_the_user_lacks_is_forbidden(door: FrontDoor) {
+    let (_, _, plain) = door.app.logged_in().await;
+    let reply = door.get("/api/admin/users", Some(&plain), &[]).await;
+    assert_eq!(reply.status, StatusCode::FORBIDDEN, "{reply:?}");
+    // The same resource spelled so a servlet container would read it as /api/admin/users.
+    let sneaky = door
+        .get("/api/public/..;/admin/users", Some(&plain), &[])
+        .await;
+    assert_eq!(sneaky.status, StatusCode::FORBIDDEN, "{sneaky:?}");
+    assert_eq!(door.upstream.hits(), 0, "nothing reached the application");
+
+    let (_, _, admin) = door.app.logged_in_with_roles(&["admin"]).await;
+    let reply = door.get("/api/admin/users", Some(&admin), &[]).await;
+    assert_eq!(reply.status, StatusCode::OK, "{reply:?}");
+    assert_eq!(seen(&reply, "x-auth-roles"), Some("admin"));
+}
+
+async fn a_client_cannot_describe_a_different_request(door: FrontDoor) {
+    let (_, _, plain) = door.app.logged_in().await;
+    let lies = [
+        ("x-forwarded-method", "GET"),
+        ("x-forwarded-uri", "/api/public/catalog"),
+        ("x-original-method", "GET"),
+        ("x-original-uri", "/api/public/catalog"),
+    ];
+    let reply = door.get("/api/admin/users", Some(&plain), &lies).await;
+    assert_eq!(reply.status, StatusCode::FORBIDDEN, "{reply:?}");
+    assert_eq!(door.upstream.hits(), 0);
+}
+
+async fn a_public_route_needs_no_token(door: FrontDoor) {
+    let reply = door.get("/api/public/catalog", None, &[]).await;
+    assert_eq!(reply.status, StatusCode::OK, "{reply:?}");
+    assert_eq!(seen(&reply, "x-auth-user-id"), None);
+    let (_, _, token) = door.app.logged_in().await;
+    let identified = door.get("/api/public/catalog", Some(&token), &[]).await;
+    assert!(
+        seen(&identified, "x-auth-user-id").is_some(),
+        "a valid token on a public route still identifies the caller"
+    );
+}
+
+async fn a_websocket_passes_after_the_check_with_the_identity(door: FrontDoor) {
+    let url = format!("{}/api/live/ws", door.base.replace("http://", "ws://"));
+    match try_ws_connect(&url, &[]).await {
+        Err(WsError::Http(response)) => {
+            assert_eq!(response.status(), StatusCode::UNAUTHORIZED);
+        }
+        other => panic!("an upgrade without a token must be refused, got {other:?}"),
+    }
+    assert_eq!(door.upstream.hits(), 0);
+
+    let (_, email, token) = door.app.logged_in().await;
+    let bearer = format!("Bearer {token}");
+    let headers = [
+        ("authorization", bearer.as_str()),
+        ("x-auth-user-id", "spoofed"),
+    ];
+    let (mut socket, _) = ws_connect(&url, &headers).await;
+    let Some(Ok(Message::Text(greeting))) = socket.next().await else {
+        panic!("the upstream greets with the headers it saw");
+    };
+    let greeting: serde_json::Value = serde_json::from_str(&greeting).expect("json");
+    let user_id = door.user_id(&email).await;
+    assert_eq!(greeting["headers"]["x-auth-user-id"], user_id.as_str());
+
+    let text = "ping through the gateway";
+    socket.send(Message::Text(text.into())).await.expect("send");
+    let Some(Ok(Message::Text(echoed))) = socket.next().await else {
+        panic!("an echo");
+    };
+    assert_eq!(echoed.as_str(), text);
+}
+
+/// One test per scenario and door, named `<door>::<scenario>`.
+macro_rules! through_each_door {
+    ($($scenario:ident),* $(,)?) => {
+        mod nginx {
+            $(
+                #[tokio::test]
+                async fn $scenario() {
+                    super::$scenario(super::FrontDoor::nginx().await).await;
+                }
+            )*
+        }
+        mod built_in_proxy {
+            $(
+                #[tokio::test]
+                async fn $scenario() {
+                    super::$scenario(super::FrontDoor::built_in().await).await;
+                }
+            )*
+        }
+    };
+}
+
+through_each_door!(
+    no_token_is_refused,
+    a_valid_token_reaches_the_app_with_its_identity,
+    a_spoofed_identity_never_reaches_the_app,
+    a_revoked_users_token_is_refused_on_the_next_request,
+    a_route_needing_a_role_the_user_lacks_is_forbidden,
+    a_public_route_needs_no_token,
+    a_client_cannot_describe_a_different_request,
+    a_websocket_passes_after_the_check_with_the_identity,
+);
