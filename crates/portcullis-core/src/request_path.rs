@@ -56,6 +56,14 @@ impl RequestPath {
         Ok(Self { segments })
     }
 
+    /// Reads a configured prefix, which must already be in canonical form (a trailing `/`
+    /// aside), so that what an operator wrote is what applies.
+    pub fn parse_canonical(text: &str) -> Option<Self> {
+        let path = Self::parse(text).ok()?;
+        let canonical = text == "/" || path.to_uri_path() == text.trim_end_matches('/');
+        canonical.then_some(path)
+    }
+
     pub fn segments(&self) -> &[String] {
         &self.segments
     }

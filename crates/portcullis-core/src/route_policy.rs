@@ -55,12 +55,8 @@ pub struct RouteRule {
 
 impl RouteRule {
     pub fn new(prefix: &str, methods: &[String], access: Access) -> Result<Self, RuleError> {
-        let invalid_prefix = || RuleError::InvalidPrefix(prefix.to_owned());
-        let parsed = RequestPath::parse(prefix).map_err(|_| invalid_prefix())?;
-        // A prefix must already be in canonical form, so what the operator wrote is what applies.
-        if parsed.to_uri_path() != prefix.trim_end_matches('/') && prefix != "/" {
-            return Err(invalid_prefix());
-        }
+        let parsed = RequestPath::parse_canonical(prefix)
+            .ok_or_else(|| RuleError::InvalidPrefix(prefix.to_owned()))?;
         let methods = methods
             .iter()
             .map(|method| {

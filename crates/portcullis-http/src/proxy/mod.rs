@@ -43,9 +43,7 @@ pub struct Upstream {
 
 impl Upstream {
     pub fn new(prefix: &str, url: &str) -> Result<Self, String> {
-        let prefix_path = RequestPath::parse(prefix)
-            .ok()
-            .filter(|path| path.to_uri_path() == prefix.trim_end_matches('/') || prefix == "/")
+        let prefix_path = RequestPath::parse_canonical(prefix)
             .ok_or_else(|| format!("upstream prefix {prefix:?} must be a plain absolute path"))?;
         if is_reserved(&prefix_path) {
             return Err(format!(
