@@ -49,6 +49,37 @@ async fn refresh_refuses_foreign_null_and_cross_site_origins() {
 }
 
 #[tokio::test]
+async fn a_page_served_by_the_gateway_itself_may_refresh_without_an_allowed_origins_entry() {
+    let app = TestApp::spawn_with(|config| config.allowed_origins.clear()).await;
+    let (mut browser, _, _) = app.logged_in().await;
+    let own_origin = app.base.clone();
+    let reply = browser
+        .post_cookie(
+            "/auth/refresh",
+            &[
+                ("x-csrf", "1"),
+                ("origin", &own_origin),
+                ("sec-fetch-site", "same-origin"),
+            ],
+            None,
+        )
+        .await;
+    assert_eq!(reply.status, StatusCode::OK, "{reply:?}");
+    let foreign = browser
+        .post_cookie(
+            "/auth/refresh",
+            &[("x-csrf", "1"), ("origin", "http://127.0.0.1:1")],
+            None,
+        )
+        .await;
+    assert_eq!(
+        foreign.error(),
+        "origin_not_allowed",
+        "another port is another origin"
+    );
+}
+
+#[tokio::test]
 async fn refresh_without_a_cookie_is_401_missing_refresh_token() {
     let app = TestApp::spawn().await;
     let reply = app.browser().refresh().await;

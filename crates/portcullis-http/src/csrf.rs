@@ -1,14 +1,16 @@
 //! Cross-site request defences of the cookie-authenticated endpoints (refresh, logout): a
 //! custom `X-CSRF: 1` header, which a cross-site form cannot send and cross-site `fetch` cannot
-//! send without a CORS preflight, and an `Origin` allow-list.
+//! send without a CORS preflight, and an `Origin` check: the page's own origin (the `Origin`
+//! names the `Host` the request was sent to) or one of the allowed origins.
 
 use crate::error::ApiError;
-use axum::http::{HeaderMap, StatusCode};
+use axum::http::{header, HeaderMap, StatusCode};
 
 pub const CSRF_HEADER: &str = "x-csrf";
 
-/// Refuses requests that lack `X-CSRF: 1`, come from an origin not in `allowed_origins`
-/// (including the opaque `null` origin), or that the browser labels cross-site.
+/// Refuses requests that lack `X-CSRF: 1`, come from another origin than the gateway's own
+/// that is not in `allowed_origins` (including the opaque `null` origin), or that the browser
+/// labels cross-site.
 pub fn guard(headers: &HeaderMap, allowed_origins: &[String]) -> Result<(), ApiError> {
     if headers.get(CSRF_HEADER).and_then(|v| v.to_str().ok()) != Some("1") {
         return Err(ApiError::new(
@@ -26,7 +28,8 @@ pub fn guard(headers: &HeaderMap, allowed_origins: &[String]) -> Result<(), ApiE
     };
     if let Some(origin) = headers.get("origin") {
         let origin = origin.to_str().map_err(|_| origin_refused())?;
-        if origin == "null" || !allowed_origins.iter().any(|allowed| allowed == origin) {
+        let allowed = allowed_origins.iter().any(|allowed| allowed == origin);
+        if origin == "null" || !(allowed || is_same_origin(origin, headers)) {
             return Err(origin_refused());
         }
     }
@@ -37,6 +40,17 @@ pub fn guard(headers: &HeaderMap, allowed_origins: &[String]) -> Result<(), ApiE
         return Err(origin_refused());
     }
     Ok(())
+}
+
+/// Whether `origin` (`scheme://host[:port]`) names the host the request was sent to. A
+/// cross-site page cannot choose the `Host` its visitor's browser sends, so a match means the
+/// request comes from a page the gateway itself served.
+fn is_same_origin(origin: &str, headers: &HeaderMap) -> bool {
+    let host = headers
+        .get(header::HOST)
+        .and_then(|host| host.to_str().ok());
+    let authority = origin.split_once("://").map(|(_, authority)| authority);
+    matches!((host, authority), (Some(host), Some(authority)) if host.eq_ignore_ascii_case(authority))
 }
 
 #[cfg(test)]
@@ -57,7 +71,31 @@ mod tests {
     #[test]
     fn guard_table() {
         let allowed = vec!["https://app.example".to_owned()];
-        let cases: [(Headers, Option<&str>); 8] = [
+        let cases: [(Headers, Option<&str>); 11] = [
+            (
+                &[
+                    ("x-csrf", "1"),
+                    ("origin", "http://gw.example:8080"),
+                    ("host", "gw.example:8080"),
+                ],
+                None,
+            ),
+            (
+                &[
+                    ("x-csrf", "1"),
+                    ("origin", "https://evil.example"),
+                    ("host", "gw.example"),
+                ],
+                Some("origin_not_allowed"),
+            ),
+            (
+                &[
+                    ("x-csrf", "1"),
+                    ("origin", "http://gw.example:8080"),
+                    ("host", "gw.example"),
+                ],
+                Some("origin_not_allowed"),
+            ),
             (&[], Some("csrf_required")),
             (&[("x-csrf", "true")], Some("csrf_required")),
             (&[("x-csrf", "1")], None),
