@@ -10,7 +10,7 @@
 
 use crate::error::ApiError;
 use axum::http::{HeaderMap, HeaderName, HeaderValue, Method, StatusCode, Uri};
-use portcullis_core::AccessClaims;
+use portcullis_service::Authorization;
 
 /// Every identity header starts with this; client-sent headers with it are never trusted.
 pub const IDENTITY_HEADER_PREFIX: &str = "x-auth-";
@@ -89,9 +89,13 @@ fn conflict(message: &str) -> ApiError {
     ApiError::new(StatusCode::BAD_REQUEST, "invalid_request", message)
 }
 
-/// The headers that tell the application who is calling.
-pub fn identity_headers(claims: &AccessClaims) -> HeaderMap {
+/// The headers that tell the application who is calling; none for anonymous access.
+pub fn identity_headers(authorization: &Authorization) -> HeaderMap {
     let mut identity = HeaderMap::new();
+    let Authorization::Identified(principal) = authorization else {
+        return identity;
+    };
+    let claims = &principal.claims;
     let mut put = |name: &'static str, value: String| {
         // Every value is ASCII by construction (UUIDs, validated emails and role names).
         if let Ok(value) = HeaderValue::from_str(&value) {

@@ -21,7 +21,6 @@ use hyper_util::client::legacy::connect::HttpConnector;
 use hyper_util::client::legacy::Client;
 use hyper_util::rt::{TokioExecutor, TokioIo};
 use portcullis_core::RequestPath;
-use portcullis_service::Authorization;
 use std::net::SocketAddr;
 use std::time::Duration;
 
@@ -45,7 +44,7 @@ impl Upstream {
     pub fn new(prefix: &str, url: &str) -> Result<Self, String> {
         let prefix_path = RequestPath::parse_canonical(prefix)
             .ok_or_else(|| format!("upstream prefix {prefix:?} must be a plain absolute path"))?;
-        if is_reserved(&prefix_path) {
+        if covers_gateway_route(&prefix_path) {
             return Err(format!(
                 "upstream prefix {prefix:?} would shadow the gateway's own routes ({})",
                 RESERVED_PREFIXES.join(", ")
@@ -86,6 +85,8 @@ impl Upstream {
 #[derive(Clone)]
 pub struct Proxy {
     upstreams: Vec<Upstream>,
+    /// Paths never proxied: the gateway's own.
+    reserved: Vec<RequestPath>,
     /// Until the upstream's response headers arrive; bodies and tunnels are not limited.
     timeout: Duration,
     client: Client<HttpConnector, Body>,
@@ -98,8 +99,43 @@ impl Proxy {
         connector.set_nodelay(true);
         Self {
             upstreams,
+            reserved: RESERVED_PREFIXES
+                .iter()
+                .filter_map(|prefix| RequestPath::parse_canonical(prefix))
+                .collect(),
             timeout,
             client: Client::builder(TokioExecutor::new()).build(connector),
+        }
+    }
+
+    /// Keeps requests under `prefix` from ever being proxied (a route the gateway adds).
+    pub fn reserve(&mut self, prefix: &str) {
+        self.reserved.extend(RequestPath::parse_canonical(prefix));
+    }
+
+    fn is_reserved(&self, path: &RequestPath) -> bool {
+        self.reserved
+            .iter()
+            .any(|reserved| path.starts_with(reserved))
+    }
+
+    /// Sends a prepared request; the answer must start within the timeout.
+    async fn send(
+        &self,
+        request: Request,
+        upstream: &Upstream,
+    ) -> Result<axum::http::Response<hyper::body::Incoming>, ApiError> {
+        match tokio::time::timeout(self.timeout, self.client.request(request)).await {
+            Ok(Ok(response)) => Ok(response),
+            Ok(Err(error)) => {
+                tracing::warn!(%error, upstream = %upstream.base, "upstream request failed");
+                Err(bad_gateway("the upstream could not be reached"))
+            }
+            Err(_) => Err(ApiError::new(
+                StatusCode::GATEWAY_TIMEOUT,
+                "upstream_timeout",
+                "the upstream did not answer in time",
+            )),
         }
     }
 
@@ -112,7 +148,8 @@ impl Proxy {
     }
 }
 
-fn is_reserved(path: &RequestPath) -> bool {
+/// Whether `path` lies under one of the gateway's own routes.
+fn covers_gateway_route(path: &RequestPath) -> bool {
     RESERVED_PREFIXES.iter().any(|reserved| {
         RequestPath::parse(reserved).is_ok_and(|reserved| path.starts_with(&reserved))
     })
@@ -142,7 +179,7 @@ async fn forward(
         .to_owned();
     let path = RequestPath::parse(&target).map_err(portcullis_service::AuthError::from)?;
     let upstream = match state.proxy.route(&path) {
-        Some(upstream) if !is_reserved(&path) => upstream,
+        Some(upstream) if !state.proxy.is_reserved(&path) => upstream,
         _ => return Err(crate::routes::meta::not_found().await),
     };
     let authorization = state
@@ -153,10 +190,6 @@ async fn forward(
             &target,
         )
         .await?;
-    let identity = match &authorization {
-        Authorization::Identified(principal) => identity_headers(&principal.claims),
-        Authorization::Anonymous => Default::default(),
-    };
     let uri = upstream
         .target(&path, request.uri().query())
         .ok_or_else(|| bad_gateway("the upstream address could not be formed"))?;
@@ -169,37 +202,25 @@ async fn forward(
             .iter()
             .any(|net| net.contains(&peer)),
     };
-    let headers = upstream_request_headers(request.headers(), identity, &forwarding);
+    let headers = upstream_request_headers(
+        request.headers(),
+        identity_headers(&authorization),
+        &forwarding,
+    );
     let client_upgrade =
         requested_upgrade(request.headers()).map(|_| hyper::upgrade::on(&mut request));
-
     let (mut parts, body) = request.into_parts();
     parts.uri = uri;
     parts.headers = headers;
     parts.version = axum::http::Version::HTTP_11;
-    let outgoing = Request::from_parts(parts, body);
 
-    let mut response =
-        tokio::time::timeout(state.proxy.timeout, state.proxy.client.request(outgoing))
-            .await
-            .map_err(|_| {
-                ApiError::new(
-                    StatusCode::GATEWAY_TIMEOUT,
-                    "upstream_timeout",
-                    "the upstream did not answer in time",
-                )
-            })?
-            .map_err(|error| {
-                tracing::warn!(%error, upstream = %upstream.base, "upstream request failed");
-                bad_gateway("the upstream could not be reached")
-            })?;
-
+    let mut response = state
+        .proxy
+        .send(Request::from_parts(parts, body), upstream)
+        .await?;
     let switching = response.status() == StatusCode::SWITCHING_PROTOCOLS;
-    if switching {
-        if let Some(client_upgrade) = client_upgrade {
-            let upstream_upgrade = hyper::upgrade::on(&mut response);
-            tokio::spawn(tunnel(client_upgrade, upstream_upgrade));
-        }
+    if let (true, Some(client_upgrade)) = (switching, client_upgrade) {
+        tokio::spawn(tunnel(client_upgrade, hyper::upgrade::on(&mut response)));
     }
     client_response_headers(response.headers_mut(), switching);
     let mut response = response.map(Body::new);
