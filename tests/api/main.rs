@@ -4,6 +4,7 @@ mod admin;
 mod cli;
 mod contract;
 mod cors;
+mod demo;
 mod forward_auth;
 mod front_door;
 mod proxy;

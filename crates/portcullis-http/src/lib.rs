@@ -45,6 +45,8 @@ pub struct WebSettings {
     pub upstreams: Vec<Upstream>,
     /// How long an upstream may take to start answering before the client gets a 504.
     pub upstream_timeout: Duration,
+    /// Development mode: serve the demo single-page app under `/demo/`.
+    pub demo: bool,
 }
 
 /// Shared state of every handler.
@@ -57,7 +59,10 @@ pub struct AppState {
 
 impl AppState {
     pub fn new(gateway: Arc<Gateway>, web: WebSettings) -> Self {
-        let proxy = Proxy::new(web.upstreams.clone(), web.upstream_timeout);
+        let mut proxy = Proxy::new(web.upstreams.clone(), web.upstream_timeout);
+        if web.demo {
+            proxy.reserve(routes::demo::DEMO_PREFIX);
+        }
         Self {
             gateway,
             web: Arc::new(web),
@@ -79,10 +84,15 @@ pub fn router(state: AppState) -> Router {
         Some(cors) => browser_facing.layer(cors),
         None => browser_facing,
     };
+    let demo = match state.web.demo {
+        true => routes::demo::router(),
+        false => Router::new(),
+    };
     Router::new()
         .merge(browser_facing)
         .merge(routes::admin::router())
         .merge(routes::meta::router())
+        .merge(demo)
         .fallback(proxy::fallback)
         .method_not_allowed_fallback(routes::meta::method_not_allowed)
         .layer(DefaultBodyLimit::max(MAX_BODY_BYTES))

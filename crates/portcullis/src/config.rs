@@ -96,6 +96,8 @@ pub struct Config {
     /// How long an upstream may take to start answering (then 504).
     #[serde(deserialize_with = "crate::duration::deserialize")]
     pub upstream_timeout: Duration,
+    /// Development mode: serve the demo single-page app under `/demo/`.
+    pub demo: bool,
 }
 
 /// One `[[routes]]` rule: requests under `prefix` (with one of `methods`, if given) need
@@ -162,6 +164,7 @@ impl Default for Config {
             routes: Vec::new(),
             upstreams: Vec::new(),
             upstream_timeout: Duration::from_secs(30),
+            demo: false,
         }
     }
 }
@@ -350,6 +353,7 @@ impl Config {
                 .collect::<Result<_, _>>()
                 .map_err(anyhow::Error::msg)?,
             upstream_timeout: self.upstream_timeout,
+            demo: self.demo,
         })
     }
 }

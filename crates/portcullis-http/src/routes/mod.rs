@@ -3,5 +3,6 @@
 pub mod account;
 pub mod admin;
 pub mod auth;
+pub mod demo;
 pub mod meta;
 pub mod verify;

@@ -1,0 +1,92 @@
+//! `/demo/`: the demo single-page app of development mode, and the protected echo endpoint it
+//! calls through the gateway. Served only when `demo` is enabled; the files are compiled in, so
+//! the binary needs nothing beside it.
+
+use crate::error::ApiResult;
+use crate::extract::bearer_token;
+use crate::forward_auth::identity_headers;
+use crate::AppState;
+use axum::extract::State;
+use axum::http::{header, HeaderMap, HeaderValue, Method, Uri};
+use axum::response::{IntoResponse, Redirect, Response};
+use axum::routing::{any, get};
+use axum::{Json, Router};
+use serde_json::{json, Map, Value};
+
+/// The demo's own prefix; no upstream is proxied under it while the demo is served.
+pub const DEMO_PREFIX: &str = "/demo";
+
+const INDEX: &str = include_str!("../../../../clients/demo/index.html");
+const DEMO_JS: &str = include_str!("../../../../clients/demo/demo.js");
+const DEMO_CSS: &str = include_str!("../../../../clients/demo/demo.css");
+const CLIENT_JS: &str = include_str!("../../../../clients/js/dist/portcullis.js");
+
+/// Scripts and styles from the gateway only; no framing, no inline script.
+const CONTENT_SECURITY_POLICY: &str = "default-src 'self'; script-src 'self'; \
+     style-src 'self'; img-src 'self' data:; connect-src 'self'; frame-ancestors 'none'; \
+     base-uri 'none'; form-action 'self'";
+
+pub fn router() -> Router<AppState> {
+    Router::new()
+        .route("/demo", get(|| async { Redirect::permanent("/demo/") }))
+        .route(
+            "/demo/",
+            get(|| async { asset("text/html; charset=utf-8", INDEX) }),
+        )
+        .route(
+            "/demo/demo.js",
+            get(|| async { asset("text/javascript; charset=utf-8", DEMO_JS) }),
+        )
+        .route(
+            "/demo/demo.css",
+            get(|| async { asset("text/css; charset=utf-8", DEMO_CSS) }),
+        )
+        .route(
+            "/demo/portcullis.js",
+            get(|| async { asset("text/javascript; charset=utf-8", CLIENT_JS) }),
+        )
+        .route("/demo/api/echo", any(echo))
+}
+
+fn asset(content_type: &'static str, body: &'static str) -> Response {
+    (
+        [
+            (header::CONTENT_TYPE, HeaderValue::from_static(content_type)),
+            (
+                header::CONTENT_SECURITY_POLICY,
+                HeaderValue::from_static(CONTENT_SECURITY_POLICY),
+            ),
+            (header::X_FRAME_OPTIONS, HeaderValue::from_static("DENY")),
+        ],
+        body,
+    )
+        .into_response()
+}
+
+/// A protected API as an application behind the gateway sees it: authorised by the route
+/// policy like any proxied request, answering with the identity headers it would receive.
+async fn echo(
+    State(state): State<AppState>,
+    method: Method,
+    uri: Uri,
+    headers: HeaderMap,
+) -> ApiResult<Json<Value>> {
+    let target = uri.path_and_query().map_or("/", |pq| pq.as_str());
+    let authorization = state
+        .gateway
+        .authorize(bearer_token(&headers), method.as_str(), target)
+        .await?;
+    let identity = identity_headers(&authorization);
+    let received: Map<String, Value> = identity
+        .iter()
+        .map(|(name, value)| {
+            let value = value.to_str().unwrap_or_default().to_owned();
+            (name.as_str().to_owned(), Value::String(value))
+        })
+        .collect();
+    Ok(Json(json!({
+        "method": method.as_str(),
+        "path": uri.path(),
+        "identity_headers": received,
+    })))
+}
