@@ -2,9 +2,10 @@
 
 set shell := ["bash", "-euo", "pipefail", "-c"]
 
-# Serve the gateway on the embedded tier (SQLite under ./data), http://127.0.0.1:8080.
+# Serve the gateway on the embedded tier (SQLite under ./data), http://127.0.0.1:8080, with the
+# demo app at http://127.0.0.1:8080/demo/ (set PORTCULLIS_DEMO=false to leave it out).
 run *ARGS:
-    cargo run --release -p portcullis -- serve {{ARGS}}
+    PORTCULLIS_DEMO="${PORTCULLIS_DEMO:-true}" cargo run --release -p portcullis -- serve {{ARGS}}
 
 # Make sure a Postgres and a Redis answer for the tests: DATABASE_URL / REDIS_URL (default: the
 # local servers), else throwaway instances; writes their URLs to target/test-services/env.
@@ -12,14 +13,20 @@ services:
     tests/services.sh > /dev/null
 
 # Run every test on both tiers: unit and store tests, the behavioural suite over real HTTP
-# (embedded, then Postgres + Redis), and the production tier's replica and fault scenarios.
-test: services
+# (embedded, then Postgres + Redis), the production tier's replica and fault scenarios, and the
+# browser client library's own tests.
+test: services client-test
     #!/usr/bin/env bash
     set -euo pipefail
     source target/test-services/env
     cargo build -p portcullis --bin portcullis
     cargo test --workspace --no-fail-fast
     TEST_TIER=production cargo test --workspace --test api --no-fail-fast
+
+# The browser client library (clients/js): types, unit tests, and that the committed bundle the
+# server embeds is exactly what its sources build.
+client-test:
+    cd clients/js && npm ci --no-audit --no-fund && npm run typecheck && npm test && npm run check-dist
 
 # Format the code.
 fmt:
