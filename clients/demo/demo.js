@@ -87,6 +87,15 @@ $("call-echo").addEventListener(
 $("logout").addEventListener("click", action(() => client.logout()));
 $("logout-all").addEventListener("click", action(() => client.logoutAll()));
 
+// Every change of session renders, including the one restore() makes when it logs in.
 client.onSessionChange((state) => render(state));
-const restored = await client.restore().catch(() => false);
-await render(restored ? "logged-in" : client.state);
+try {
+  if (!(await client.restore())) {
+    await render(client.state);
+  }
+} catch (error) {
+  // The gateway could not answer (503, network): the session may well be alive, so say so
+  // rather than pretending to be logged out.
+  showError(error);
+  await render(client.state);
+}
