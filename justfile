@@ -13,8 +13,8 @@ services:
     tests/services.sh > /dev/null
 
 # Run every test on both tiers: unit and store tests, the behavioural suite over real HTTP
-# (embedded, then Postgres + Redis), the production tier's replica and fault scenarios, and the
-# browser client library's own tests.
+# (embedded, then Postgres + Redis), the production tier's replica and fault scenarios, the
+# browser client library's own tests, and the demo app end to end in headless Chromium.
 test: services client-test
     #!/usr/bin/env bash
     set -euo pipefail
@@ -22,6 +22,13 @@ test: services client-test
     cargo build -p portcullis --bin portcullis
     cargo test --workspace --no-fail-fast
     TEST_TIER=production cargo test --workspace --test api --no-fail-fast
+    just e2e
+
+# The demo app in real headless Chromium (installs Debian's chromium when missing); the
+# screenshot of the logged-in demo lands in tests/e2e/output/.
+e2e:
+    tests/e2e/setup.sh
+    cd tests/e2e && npm test
 
 # The browser client library (clients/js): types, unit tests, and that the committed bundle the
 # server embeds is exactly what its sources build.

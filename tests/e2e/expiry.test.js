@@ -1,0 +1,87 @@
+// expiry.test.js — the access token running out under a page that stays open: the next call to
+// a protected API must refresh silently and go through, with no sign of it in the UI. A short
+// access lifetime and no leeway make the expiry real within the test. This file also saves the
+// screenshot of the demo logged in.
+
+import assert from "node:assert/strict";
+import path from "node:path";
+import { after, before, test } from "node:test";
+import {
+  callEcho,
+  launchBrowser,
+  logInThroughForm,
+  newContext,
+  openDemo,
+  outputDir,
+  shownEcho,
+} from "./support/browser.js";
+import { startGateway } from "./support/gateway.js";
+import { eventually, sleep } from "./support/wait.js";
+
+const ACCESS_TTL_SECONDS = 4;
+
+let gateway;
+let browser;
+
+before(async () => {
+  gateway = await startGateway({ accessTtl: `${ACCESS_TTL_SECONDS}s`, leeway: "0s" });
+  browser = await launchBrowser();
+});
+
+after(async () => {
+  await browser?.close();
+  await gateway?.stop();
+});
+
+test("once the access token has expired, calling the protected API refreshes silently and shows the identity", async () => {
+  const email = await gateway.register();
+  const { context, network } = await newContext(browser);
+  const page = await openDemo(context, gateway);
+  const loginToken = await logInThroughForm(page, email);
+  const loggedInAt = Date.now();
+  const me = JSON.parse(await page.textContent("#me"));
+
+  // Waiting out the lifetime is the scenario. `exp` has whole seconds, so once the lifetime has
+  // passed by our clock, poll until the gateway really refuses the token.
+  await sleep(Math.max(0, loggedInAt + ACCESS_TTL_SECONDS * 1000 - Date.now()));
+  await eventually(
+    async () =>
+      (
+        await fetch(`${gateway.origin}/auth/me`, {
+          headers: { authorization: `Bearer ${loginToken}` },
+        })
+      ).status === 401,
+    { timeoutMs: 2_000, what: "the login's access token to expire" },
+  );
+
+  const mark = network.mark();
+  const { response, bearer } = await callEcho(page);
+  assert.equal(response.status(), 200);
+  assert.notEqual(bearer, loginToken, "the echo was sent with the expired token");
+  const sent = await network.since(mark);
+  assert.deepEqual(
+    sent.filter((e) => e.path === "/auth/refresh").map((e) => [e.method, e.status]),
+    [["POST", 200]],
+    "expected exactly one silent refresh",
+  );
+  // The library refreshed before sending (the token was due), so the API never saw a 401.
+  assert.deepEqual(
+    sent.filter((e) => e.path === "/demo/api/echo").map((e) => e.status),
+    [200],
+  );
+
+  const echo = await shownEcho(page);
+  assert.equal(echo.path, "/demo/api/echo");
+  assert.equal(echo.identity_headers["x-auth-email"], email);
+  assert.equal(echo.identity_headers["x-auth-user-id"], me.user_id);
+  assert.equal(echo.identity_headers["x-auth-session-id"], me.session_id);
+  assert.equal(await page.getAttribute("#state", "data-state"), "logged-in");
+  assert.ok(await page.isHidden("#error"), `error shown: ${await page.textContent("#error")}`);
+  assert.deepEqual(page.errors, []);
+
+  await page.screenshot({
+    path: path.join(await outputDir(), "demo-logged-in.png"),
+    fullPage: true,
+  });
+  await context.close();
+});
