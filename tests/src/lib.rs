@@ -13,17 +13,28 @@ pub mod replica;
 pub mod reply;
 pub mod throwaway_redis;
 pub mod tier;
+pub mod traefik;
 pub mod upstream;
 
 pub use app::TestApp;
 pub use browser::Browser;
 pub use nginx::Nginx;
 pub use reply::Reply;
+pub use traefik::Traefik;
 pub use upstream::EchoUpstream;
 
 pub const PASSWORD: &str = "correct horse battery";
 pub const ALLOWED_ORIGIN: &str = "https://app.example";
 pub const COOKIE_NAME: &str = "__Secure-portcullis-refresh";
+
+/// A loopback port free a moment ago, for a server that must be told its port before it binds.
+/// Another process may take it in between, so callers retry a failed start.
+pub fn free_port() -> u16 {
+    std::net::TcpListener::bind("127.0.0.1:0")
+        .and_then(|listener| listener.local_addr())
+        .expect("free port")
+        .port()
+}
 
 /// Waits, up to 10 seconds, until `check` holds; fails the test with `what` otherwise. For
 /// effects that land asynchronously by design (a cache refill, another process's commit).

@@ -4,7 +4,8 @@
 //! on a free loopback port and is stopped when dropped; it never touches a system nginx, its
 //! config or its logs.
 
-use std::net::{SocketAddr, TcpListener};
+use crate::free_port;
+use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
@@ -227,13 +228,6 @@ fn binary() -> PathBuf {
 fn running_as_root() -> bool {
     use std::os::unix::fs::MetadataExt;
     std::fs::metadata("/proc/self").is_ok_and(|m| m.uid() == 0)
-}
-
-fn free_port() -> u16 {
-    TcpListener::bind("127.0.0.1:0")
-        .and_then(|listener| listener.local_addr())
-        .expect("free port")
-        .port()
 }
 
 fn write(path: &Path, contents: &str) {
