@@ -10,7 +10,8 @@
 
 use crate::error::ApiError;
 use axum::http::{HeaderMap, HeaderName, HeaderValue, Method, StatusCode, Uri};
-use portcullis_service::Authorization;
+use portcullis_core::RequestPath;
+use portcullis_service::{AuthError, Authorization};
 
 /// Every identity header starts with this; client-sent headers with it are never trusted.
 pub const IDENTITY_HEADER_PREFIX: &str = "x-auth-";
@@ -87,6 +88,17 @@ fn agreed(values: Vec<String>, what: &str) -> Result<Option<String>, ApiError> {
 
 fn conflict(message: &str) -> ApiError {
     ApiError::new(StatusCode::BAD_REQUEST, "invalid_request", message)
+}
+
+/// The path of a request target (path and query) as route policies read it; an ambiguous one is
+/// refused with 400 `invalid_path`.
+pub fn request_path(target: &str) -> Result<RequestPath, ApiError> {
+    RequestPath::parse(target).map_err(|error| AuthError::from(error).into())
+}
+
+/// The path and query of a request, as sent.
+pub fn target_of(uri: &Uri) -> &str {
+    uri.path_and_query().map_or("/", |pq| pq.as_str())
 }
 
 /// The headers that tell the application who is calling; none for anonymous access.

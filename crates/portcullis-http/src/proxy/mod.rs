@@ -10,7 +10,7 @@ mod headers;
 
 use crate::error::ApiError;
 use crate::extract::bearer_token;
-use crate::forward_auth::identity_headers;
+use crate::forward_auth::{identity_headers, request_path, target_of};
 use crate::AppState;
 use axum::body::Body;
 use axum::extract::{ConnectInfo, Request, State};
@@ -172,12 +172,7 @@ async fn forward(
     peer: Option<SocketAddr>,
     mut request: Request,
 ) -> Result<Response, ApiError> {
-    let target = request
-        .uri()
-        .path_and_query()
-        .map_or("/", |pq| pq.as_str())
-        .to_owned();
-    let path = RequestPath::parse(&target).map_err(portcullis_service::AuthError::from)?;
+    let path = request_path(target_of(request.uri()))?;
     let upstream = match state.proxy.route(&path) {
         Some(upstream) if !state.proxy.is_reserved(&path) => upstream,
         _ => return Err(crate::routes::meta::not_found().await),
@@ -187,7 +182,7 @@ async fn forward(
         .authorize(
             bearer_token(request.headers()),
             request.method().as_str(),
-            &target,
+            &path,
         )
         .await?;
     let uri = upstream

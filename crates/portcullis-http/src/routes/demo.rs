@@ -4,7 +4,7 @@
 
 use crate::error::ApiResult;
 use crate::extract::bearer_token;
-use crate::forward_auth::identity_headers;
+use crate::forward_auth::{identity_headers, request_path, target_of};
 use crate::AppState;
 use axum::extract::State;
 use axum::http::{header, HeaderMap, HeaderValue, Method, Uri};
@@ -71,10 +71,10 @@ async fn echo(
     uri: Uri,
     headers: HeaderMap,
 ) -> ApiResult<Json<Value>> {
-    let target = uri.path_and_query().map_or("/", |pq| pq.as_str());
+    let path = request_path(target_of(&uri))?;
     let authorization = state
         .gateway
-        .authorize(bearer_token(&headers), method.as_str(), target)
+        .authorize(bearer_token(&headers), method.as_str(), &path)
         .await?;
     let identity = identity_headers(&authorization);
     let received: Map<String, Value> = identity

@@ -3,7 +3,7 @@
 
 use crate::error::ApiResult;
 use crate::extract::bearer_token;
-use crate::forward_auth::{identity_headers, original_request};
+use crate::forward_auth::{identity_headers, original_request, request_path};
 use crate::AppState;
 use axum::extract::State;
 use axum::http::{HeaderMap, Method, StatusCode, Uri};
@@ -28,7 +28,7 @@ async fn verify(
         Some(original) => {
             state
                 .gateway
-                .authorize(bearer, &original.method, &original.target)
+                .authorize(bearer, &original.method, &request_path(&original.target)?)
                 .await?
         }
         None => Authorization::Identified(state.gateway.authenticate(bearer).await?),

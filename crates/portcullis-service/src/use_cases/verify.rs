@@ -35,8 +35,8 @@ impl Gateway {
         })
     }
 
-    /// Decides whether a `method` request for `target` (a path with an optional query) may
-    /// pass, and as whom. `Forbidden` when the caller lacks every role the route needs.
+    /// Decides whether a `method` request for `path` may pass, and as whom. `Forbidden` when
+    /// the caller lacks every role the route needs.
     ///
     /// On a public route a token that fails for any reason, including an unanswerable
     /// revocation check, means anonymous access: the identity is never passed on unproven.
@@ -44,10 +44,9 @@ impl Gateway {
         &self,
         bearer: Option<&str>,
         method: &str,
-        target: &str,
+        path: &RequestPath,
     ) -> AuthResult<Authorization> {
-        let path = RequestPath::parse(target)?;
-        let access = self.settings.route_policy.access_for(method, &path);
+        let access = self.settings.route_policy.access_for(method, path);
         if !access.requires_identity() {
             return Ok(match bearer {
                 Some(_) => self
