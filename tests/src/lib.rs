@@ -7,6 +7,7 @@
 
 pub mod app;
 pub mod browser;
+pub mod deploy_example;
 pub mod fault_proxy;
 pub mod nginx;
 pub mod replica;

@@ -4,6 +4,7 @@
 //! on a free loopback port and is stopped when dropped; it never touches a system nginx, its
 //! config or its logs.
 
+use crate::deploy_example::{self, write};
 use crate::free_port;
 use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
@@ -132,19 +133,7 @@ fn stop(child: &mut Child) {
 /// The example config with the gateway and application addresses put in; `listen` is left for
 /// each attempt's port.
 fn site_config(gateway: SocketAddr, app: SocketAddr) -> String {
-    let path = Path::new(env!("CARGO_MANIFEST_DIR"))
-        .join("..")
-        .join(EXAMPLE);
-    let example = std::fs::read_to_string(&path)
-        .unwrap_or_else(|e| panic!("reading {}: {e}", path.display()));
-    for placeholder in [GATEWAY, APP, LISTEN] {
-        assert!(
-            example.contains(placeholder),
-            "{EXAMPLE} no longer contains `{placeholder}`: the nginx tests put their addresses \
-             in its place, so keep it (or change tests/src/nginx.rs with it)"
-        );
-    }
-    example
+    deploy_example::read(EXAMPLE, &[GATEWAY, APP, LISTEN])
         .replace(GATEWAY, &format!("server {gateway};"))
         .replace(APP, &format!("server {app};"))
 }
@@ -209,29 +198,18 @@ fn nginx(binary: &Path, dir: &Path) -> Command {
 
 /// On PATH, or where Debian puts it: /usr/sbin is not on every user's PATH.
 fn binary() -> PathBuf {
-    std::env::var_os("PATH")
-        .map(|path| std::env::split_paths(&path).collect::<Vec<_>>())
-        .unwrap_or_default()
-        .into_iter()
-        .map(|dir| dir.join("nginx"))
-        .chain([PathBuf::from("/usr/sbin/nginx")])
-        .find(|candidate| candidate.is_file())
-        .unwrap_or_else(|| {
-            panic!(
-                "nginx is not installed: run `just services` (it installs nginx on Debian) or \
-                 `apt-get install -y nginx`"
-            )
-        })
+    deploy_example::find_binary("nginx", [PathBuf::from("/usr/sbin/nginx")]).unwrap_or_else(|| {
+        panic!(
+            "nginx is not installed: run `just services` (it installs nginx on Debian) or \
+             `apt-get install -y nginx`"
+        )
+    })
 }
 
 /// /proc/self belongs to the effective user; no `unsafe` `geteuid` needed.
 fn running_as_root() -> bool {
     use std::os::unix::fs::MetadataExt;
     std::fs::metadata("/proc/self").is_ok_and(|m| m.uid() == 0)
-}
-
-fn write(path: &Path, contents: &str) {
-    std::fs::write(path, contents).unwrap_or_else(|e| panic!("writing {}: {e}", path.display()));
 }
 
 fn error_log(dir: &Path) -> String {

@@ -4,6 +4,7 @@
 //! the front-door tests run. Each lives in its own temp dir on a free loopback port and is
 //! killed when dropped.
 
+use crate::deploy_example::{self, write};
 use crate::free_port;
 use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
@@ -35,12 +36,12 @@ impl Traefik {
     pub async fn start(gateway: SocketAddr, app: SocketAddr) -> Self {
         let binary = binary();
         let dir = tempfile::tempdir().expect("traefik temp dir");
-        let dynamic = example(DYNAMIC_EXAMPLE, &[GATEWAY, APP])
+        let dynamic = deploy_example::read(DYNAMIC_EXAMPLE, &[GATEWAY, APP])
             .replace(GATEWAY, &format!("http://{gateway}"))
             .replace(APP, &format!("http://{app}"));
         let dynamic_path = dir.path().join("dynamic.yml");
         write(&dynamic_path, &dynamic);
-        let static_config = example(STATIC_EXAMPLE, &[LISTEN, DYNAMIC_PATH])
+        let static_config = deploy_example::read(STATIC_EXAMPLE, &[LISTEN, DYNAMIC_PATH])
             .replace(
                 DYNAMIC_PATH,
                 &format!("filename: {}", dynamic_path.display()),
@@ -117,25 +118,12 @@ async fn wait_until_routing(child: &mut Child, port: u16, dir: &Path) -> bool {
     }
 }
 
-/// An example file of deploy/, checked to still hold the placeholders the tests replace.
-fn example(relative: &str, placeholders: &[&str]) -> String {
-    let path = Path::new(env!("CARGO_MANIFEST_DIR"))
-        .join("..")
-        .join(relative);
-    let text = std::fs::read_to_string(&path)
-        .unwrap_or_else(|e| panic!("reading {}: {e}", path.display()));
-    for placeholder in placeholders {
-        assert!(
-            text.contains(placeholder),
-            "{relative} no longer contains `{placeholder}`: the Traefik tests put their own \
-             values in its place, so keep it (or change tests/src/traefik.rs with it)"
-        );
-    }
-    text
-}
-
 /// `TRAEFIK_BIN`, else on PATH, else where tests/services.sh installs it.
 fn binary() -> PathBuf {
+    let named = std::env::var_os("TRAEFIK_BIN").map(PathBuf::from);
+    if let Some(binary) = named.filter(|binary| binary.is_file()) {
+        return binary;
+    }
     let cached = std::env::var_os("XDG_CACHE_HOME")
         .map(PathBuf::from)
         .or_else(|| std::env::var_os("HOME").map(|home| Path::new(&home).join(".cache")))
@@ -146,27 +134,12 @@ fn binary() -> PathBuf {
                 .join("bin")
                 .join("traefik")
         });
-    let on_path = std::env::var_os("PATH")
-        .map(|path| std::env::split_paths(&path).collect::<Vec<_>>())
-        .unwrap_or_default()
-        .into_iter()
-        .map(|dir| dir.join("traefik"));
-    std::env::var_os("TRAEFIK_BIN")
-        .map(PathBuf::from)
-        .into_iter()
-        .chain(on_path)
-        .chain(cached)
-        .find(|candidate| candidate.is_file())
-        .unwrap_or_else(|| {
-            panic!(
-                "traefik is not installed: run `just services` (it fetches Traefik {VERSION}) \
-                 or set TRAEFIK_BIN"
-            )
-        })
-}
-
-fn write(path: &Path, contents: &str) {
-    std::fs::write(path, contents).unwrap_or_else(|e| panic!("writing {}: {e}", path.display()));
+    deploy_example::find_binary("traefik", cached).unwrap_or_else(|| {
+        panic!(
+            "traefik is not installed: run `just services` (it fetches Traefik {VERSION}) or set \
+             TRAEFIK_BIN"
+        )
+    })
 }
 
 fn log(dir: &Path) -> String {
