@@ -11,7 +11,6 @@ import { after, before, test } from "node:test";
 import {
   REFRESH_COOKIE,
   callEcho,
-  launchBrowser,
   logInThroughForm,
   newContext,
   openDemo,
@@ -19,17 +18,14 @@ import {
   reloadAndRestore,
   waitForAccount,
 } from "./support/browser.js";
-import { startGateway } from "./support/gateway.js";
+import { gatewayAndBrowser } from "./support/suite.js";
 import { eventually } from "./support/wait.js";
 
-let gateway;
-let browser;
+const suite = gatewayAndBrowser();
 let neighbour;
 let neighbourPort;
 
 before(async () => {
-  gateway = await startGateway();
-  browser = await launchBrowser();
   neighbour = createServer((request, response) => {
     response.writeHead(200, { "content-type": "text/html; charset=utf-8" });
     response.end("<!doctype html><title>neighbour</title><p>not the gateway</p>");
@@ -39,10 +35,8 @@ before(async () => {
   neighbourPort = neighbour.address().port;
 });
 
-after(async () => {
+after(() => {
   neighbour?.close();
-  await browser?.close();
-  await gateway?.stop();
 });
 
 /**
@@ -61,6 +55,7 @@ for (const { host, label, cookieTravels } of [
   { host: "localhost", label: "another site", cookieTravels: false },
 ]) {
   test(`a page on ${label} gets no token with the user's cookie and the session keeps working`, async (t) => {
+    const { gateway, browser } = suite;
     const email = await gateway.register();
     const { context, network } = await newContext(browser);
     const demo = await openDemo(context, gateway);

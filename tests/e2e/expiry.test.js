@@ -5,35 +5,24 @@
 
 import assert from "node:assert/strict";
 import path from "node:path";
-import { after, before, test } from "node:test";
+import { test } from "node:test";
 import {
   callEcho,
-  launchBrowser,
   logInThroughForm,
   newContext,
   openDemo,
   outputDir,
   shownEcho,
 } from "./support/browser.js";
-import { startGateway } from "./support/gateway.js";
+import { gatewayAndBrowser } from "./support/suite.js";
 import { eventually, sleep } from "./support/wait.js";
 
 const ACCESS_TTL_SECONDS = 4;
 
-let gateway;
-let browser;
-
-before(async () => {
-  gateway = await startGateway({ accessTtl: `${ACCESS_TTL_SECONDS}s`, leeway: "0s" });
-  browser = await launchBrowser();
-});
-
-after(async () => {
-  await browser?.close();
-  await gateway?.stop();
-});
+const suite = gatewayAndBrowser({ accessTtl: `${ACCESS_TTL_SECONDS}s`, leeway: "0s" });
 
 test("once the access token has expired, calling the protected API refreshes silently and shows the identity", async () => {
+  const { gateway, browser } = suite;
   const email = await gateway.register();
   const { context, network } = await newContext(browser);
   const page = await openDemo(context, gateway);

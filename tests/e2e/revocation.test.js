@@ -4,10 +4,9 @@
 // must show it, and nothing left in the browser may bring the session back.
 
 import assert from "node:assert/strict";
-import { after, before, test } from "node:test";
+import { test } from "node:test";
 import {
   callEcho,
-  launchBrowser,
   logInThroughForm,
   newContext,
   openDemo,
@@ -16,23 +15,13 @@ import {
   shownEcho,
   waitForState,
 } from "./support/browser.js";
-import { startGateway } from "./support/gateway.js";
+import { gatewayAndBrowser } from "./support/suite.js";
 
-let gateway;
-let browser;
-
-before(async () => {
-  // The default 15-minute lifetime: the token the page holds stays unexpired throughout.
-  gateway = await startGateway();
-  browser = await launchBrowser();
-});
-
-after(async () => {
-  await browser?.close();
-  await gateway?.stop();
-});
+// The default 15-minute lifetime: the token the page holds stays unexpired throughout.
+const suite = gatewayAndBrowser();
 
 test("revoking the user through the admin API ends the session at the next API call and a reload does not bring it back", async () => {
+  const { gateway, browser } = suite;
   const email = await gateway.register();
   const { context, network } = await newContext(browser);
   const page = await openDemo(context, gateway);

@@ -3,10 +3,9 @@
 // ends it. One gateway for the file; each test has its own user and browser context.
 
 import assert from "node:assert/strict";
-import { after, before, test } from "node:test";
+import { test } from "node:test";
 import {
   REFRESH_COOKIE,
-  launchBrowser,
   logInThroughForm,
   newContext,
   openDemo,
@@ -16,22 +15,12 @@ import {
   waitForAccount,
   waitForState,
 } from "./support/browser.js";
-import { startGateway } from "./support/gateway.js";
+import { gatewayAndBrowser } from "./support/suite.js";
 
-let gateway;
-let browser;
-
-before(async () => {
-  gateway = await startGateway();
-  browser = await launchBrowser();
-});
-
-after(async () => {
-  await browser?.close();
-  await gateway?.stop();
-});
+const suite = gatewayAndBrowser();
 
 test("logging in through the form leaves an HttpOnly, Secure, SameSite=Strict refresh cookie on /auth that page scripts cannot read", async () => {
+  const { gateway, browser } = suite;
   const email = await gateway.register();
   const { context } = await newContext(browser);
   const page = await openDemo(context, gateway);
@@ -54,6 +43,7 @@ test("logging in through the form leaves an HttpOnly, Secure, SameSite=Strict re
 });
 
 test("a reload restores the session with exactly one refresh and the access token never reaches Web Storage or a readable cookie", async () => {
+  const { gateway, browser } = suite;
   const email = await gateway.register();
   const { context, network } = await newContext(browser);
   const storageWrites = await recordStorageWrites(context);
@@ -86,6 +76,7 @@ test("a reload restores the session with exactly one refresh and the access toke
 });
 
 test("logging out clears the refresh cookie and a reload stays logged out", async () => {
+  const { gateway, browser } = suite;
   const email = await gateway.register();
   const { context, network } = await newContext(browser);
   const page = await openDemo(context, gateway);

@@ -4,10 +4,9 @@
 // punish). A short access lifetime makes the expiry happen within the test.
 
 import assert from "node:assert/strict";
-import { after, before, test } from "node:test";
+import { test } from "node:test";
 import {
   bearerOf,
-  launchBrowser,
   logInThroughForm,
   newContext,
   openDemo,
@@ -15,24 +14,13 @@ import {
   shownEcho,
   waitForAccount,
 } from "./support/browser.js";
-import { startGateway } from "./support/gateway.js";
+import { gatewayAndBrowser } from "./support/suite.js";
 import { eventually, sleep } from "./support/wait.js";
 
 const ACCESS_TTL_SECONDS = 6;
 const TABS = 5;
 
-let gateway;
-let browser;
-
-before(async () => {
-  gateway = await startGateway({ accessTtl: `${ACCESS_TTL_SECONDS}s`, leeway: "0s" });
-  browser = await launchBrowser();
-});
-
-after(async () => {
-  await browser?.close();
-  await gateway?.stop();
-});
+const suite = gatewayAndBrowser({ accessTtl: `${ACCESS_TTL_SECONDS}s`, leeway: "0s" });
 
 // Web Locks are the library's first choice; without them (browsers hide them outside secure
 // contexts, e.g. plain http on a LAN address) it coordinates with claims over BroadcastChannel.
@@ -47,6 +35,7 @@ for (const { coordination, name } of [
   },
 ]) {
   test(name, async (t) => {
+    const { gateway, browser } = suite;
     const email = await gateway.register();
     const { context, network } = await newContext(browser);
     if (coordination === "broadcast") {
