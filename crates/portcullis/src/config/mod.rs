@@ -8,12 +8,15 @@ use figment::providers::{Env, Format, Toml};
 use figment::Figment;
 use portcullis_core::throttle::{Limit, LoginThrottle};
 use portcullis_core::EventKind;
-use portcullis_core::{Access, RoutePolicy, RouteRule};
-use portcullis_http::{CookieSettings, Upstream, WebSettings};
+use portcullis_http::{CookieSettings, WebSettings};
 use portcullis_service::{RevocationFallback, Settings, SigningAlg, WebhookSettings};
 use serde::{Deserialize, Deserializer};
 use std::path::{Path, PathBuf};
 use std::time::Duration;
+
+mod front_door;
+
+pub use front_door::{RouteConfig, UpstreamConfig};
 
 /// Every configuration key. The README documents each with its default.
 #[derive(Clone, Debug, Deserialize)]
@@ -98,26 +101,6 @@ pub struct Config {
     pub upstream_timeout: Duration,
     /// Development mode: serve the demo single-page app under `/demo/`.
     pub demo: bool,
-}
-
-/// One `[[routes]]` rule: requests under `prefix` (with one of `methods`, if given) need
-/// `access` (`public` or `authenticated`), or any of `roles`.
-#[derive(Clone, Debug, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct RouteConfig {
-    pub prefix: String,
-    #[serde(default)]
-    pub methods: Vec<String>,
-    pub access: Option<String>,
-    pub roles: Option<Vec<String>>,
-}
-
-/// One `[[upstreams]]` entry: requests under `prefix` go to `url` + the request path.
-#[derive(Clone, Debug, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct UpstreamConfig {
-    pub prefix: String,
-    pub url: String,
 }
 
 impl Default for Config {
@@ -249,7 +232,7 @@ impl Config {
                 .parse::<RevocationFallback>()
                 .map_err(anyhow::Error::msg)?,
             webhook: self.webhook_settings()?,
-            route_policy: self.route_policy()?,
+            route_policy: front_door::route_policy(&self.routes)?,
             database_timeout: self.database_timeout,
             login_throttle: LoginThrottle {
                 per_account: Limit {
@@ -262,27 +245,6 @@ impl Config {
                 },
             },
         })
-    }
-
-    fn route_policy(&self) -> anyhow::Result<RoutePolicy> {
-        let rules = self
-            .routes
-            .iter()
-            .map(|route| {
-                let access = match (route.access.as_deref(), &route.roles) {
-                    (Some("public"), None) => Access::Public,
-                    (Some("authenticated"), None) => Access::Authenticated,
-                    (None, Some(roles)) => Access::AnyRole(roles.clone()),
-                    _ => bail!(
-                        "route {:?} needs exactly one of access = \"public\" | \"authenticated\" or roles = [...]",
-                        route.prefix
-                    ),
-                };
-                RouteRule::new(&route.prefix, &route.methods, access)
-                    .with_context(|| format!("invalid route {:?}", route.prefix))
-            })
-            .collect::<anyhow::Result<_>>()?;
-        Ok(RoutePolicy::new(rules))
     }
 
     fn webhook_settings(&self) -> anyhow::Result<Option<WebhookSettings>> {
@@ -346,12 +308,7 @@ impl Config {
                 .iter()
                 .map(|entry| parse_net(entry))
                 .collect::<anyhow::Result<_>>()?,
-            upstreams: self
-                .upstreams
-                .iter()
-                .map(|upstream| Upstream::new(&upstream.prefix, &upstream.url))
-                .collect::<Result<_, _>>()
-                .map_err(anyhow::Error::msg)?,
+            upstreams: front_door::upstreams(&self.upstreams)?,
             upstream_timeout: self.upstream_timeout,
             demo: self.demo,
         })
