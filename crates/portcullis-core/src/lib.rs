@@ -13,6 +13,7 @@ pub mod revocation;
 pub mod rotation;
 pub mod route_policy;
 pub mod session;
+pub mod spelling;
 pub mod store;
 pub mod throttle;
 pub mod user;

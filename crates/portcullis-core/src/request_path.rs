@@ -11,8 +11,16 @@
 //!   refused, as are raw backslashes and control bytes;
 //! - a `;params` suffix is ignored when reading a segment, as servlet containers do, so
 //!   `/public/..;/admin` is read as `/admin` — the way such an application would read it;
-//! - empty and `.` segments vanish, `..` removes the previous segment (never above the root).
+//! - empty and `.` segments vanish, `..` removes the previous segment (never above the root);
+//! - a segment ending in a dot or a space, or naming an NTFS stream (`::$`), is refused: Windows
+//!   servers drop or read through those, so `/admin./x` and `/admin%20/x` would be `/admin/x`.
+//!
+//! Spelling is judged once more against configured prefixes ([`RequestPath::within`]): a path
+//! that names a prefix only when case and look-alike characters are ignored (`/API/admin`,
+//! `/ADMİN`) is refused too, because a case-insensitive application would serve that prefix's
+//! resource although the rule for the prefix never matched.
 
+use crate::spelling::same_name;
 use std::fmt;
 
 /// Why a request path was refused.
@@ -24,6 +32,12 @@ pub enum PathError {
     MalformedEscape,
     #[error("the request path contains an ambiguous or forbidden character")]
     ForbiddenCharacter,
+    #[error("a request path segment ends in a dot or a space, which some servers drop")]
+    TrailingDotOrSpace,
+    #[error(
+        "the request path spells a configured prefix in another case or with look-alike characters"
+    )]
+    SpellingVariant,
 }
 
 /// A normalised, decoded request path: a list of segments, none empty, `.` or `..`.
@@ -50,6 +64,9 @@ impl RequestPath {
                 ".." => {
                     segments.pop();
                 }
+                _ if read_differently_on_windows(&segment) => {
+                    return Err(PathError::TrailingDotOrSpace)
+                }
                 _ => segments.push(segment),
             }
         }
@@ -72,6 +89,25 @@ impl RequestPath {
     /// `/api` and `/api/x`, never `/apix`.
     pub fn starts_with(&self, prefix: &RequestPath) -> bool {
         self.segments.starts_with(&prefix.segments)
+    }
+
+    /// Whether this path lies under `prefix` (see [`Self::starts_with`]), refusing a path that
+    /// would lie under it only when case and look-alike characters are ignored: such a path
+    /// gets no decision at all rather than a weaker one than its canonical spelling.
+    pub fn within(&self, prefix: &RequestPath) -> Result<bool, PathError> {
+        if self.starts_with(prefix) {
+            return Ok(true);
+        }
+        let same_spelled_otherwise = self.segments.len() >= prefix.segments.len()
+            && self
+                .segments
+                .iter()
+                .zip(&prefix.segments)
+                .all(|(segment, wanted)| same_name(segment, wanted));
+        match same_spelled_otherwise {
+            true => Err(PathError::SpellingVariant),
+            false => Ok(false),
+        }
     }
 
     /// The path percent-encoded again, as it is forwarded upstream.
@@ -98,6 +134,12 @@ impl fmt::Display for RequestPath {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.write_str(&self.to_uri_path())
     }
+}
+
+/// Windows servers drop trailing dots and spaces from a name and read `name::$DATA` (an NTFS
+/// stream) as `name`, so such a segment names something other than what it spells.
+fn read_differently_on_windows(segment: &str) -> bool {
+    segment.ends_with(|c: char| c == '.' || c.is_whitespace()) || segment.contains("::$")
 }
 
 fn decode_segment(raw: &str) -> Result<String, PathError> {

@@ -4,8 +4,14 @@
 //! rule matches needs an authenticated caller. Methods compare case-insensitively and a rule
 //! naming `GET` also covers `HEAD`, because applications commonly answer both with one handler:
 //! a rule that protects a resource must not be sidestepped by spelling its method differently.
+//! A rule's `methods` list only says which requests the rule is about: a request with another
+//! method falls through to the next rules (and finally to the default), it is not refused.
+//!
+//! The invariant every change here must keep (a property test below hunts for counterexamples):
+//! no spelling of a path — case, escapes, dot segments, `;params`, look-alike characters,
+//! trailing dots or spaces — gets a weaker decision than its canonical form.
 
-use crate::request_path::RequestPath;
+use crate::request_path::{PathError, RequestPath};
 use crate::user::check_role;
 
 /// What a matching request needs.
@@ -78,13 +84,12 @@ impl RouteRule {
         })
     }
 
-    fn matches(&self, method: &str, path: &RequestPath) -> bool {
-        path.starts_with(&self.prefix)
-            && (self.methods.is_empty()
-                || self.methods.iter().any(|allowed| {
-                    allowed.eq_ignore_ascii_case(method)
-                        || (allowed == "GET" && method.eq_ignore_ascii_case("HEAD"))
-                }))
+    fn covers_method(&self, method: &str) -> bool {
+        self.methods.is_empty()
+            || self.methods.iter().any(|allowed| {
+                allowed.eq_ignore_ascii_case(method)
+                    || (allowed == "GET" && method.eq_ignore_ascii_case("HEAD"))
+            })
     }
 }
 
@@ -100,13 +105,18 @@ impl RoutePolicy {
     }
 
     /// What a `method` request for `path` needs: the first matching rule's access, or
-    /// `Authenticated` when none matches.
-    pub fn access_for(&self, method: &str, path: &RequestPath) -> &Access {
+    /// `Authenticated` when none matches. A path that spells any rule's prefix otherwise
+    /// (another case, look-alike characters) is refused: see [`RequestPath::within`].
+    pub fn access_for(&self, method: &str, path: &RequestPath) -> Result<&Access, PathError> {
         const DEFAULT: &Access = &Access::Authenticated;
-        self.rules
-            .iter()
-            .find(|rule| rule.matches(method, path))
-            .map_or(DEFAULT, |rule| &rule.access)
+        let mut decided = None;
+        // Every prefix is checked for spelling variants, not only those before the first match.
+        for rule in &self.rules {
+            if path.within(&rule.prefix)? && rule.covers_method(method) && decided.is_none() {
+                decided = Some(&rule.access);
+            }
+        }
+        Ok(decided.unwrap_or(DEFAULT))
     }
 }
 
@@ -152,9 +162,154 @@ mod tests {
             let path = RequestPath::parse(target).expect("path");
             assert_eq!(
                 policy.access_for(method, &path),
-                &expected,
+                Ok(&expected),
                 "{method} {target}"
             );
+        }
+    }
+
+    #[test]
+    fn a_prefix_spelled_otherwise_is_refused_not_judged_as_another_path() {
+        let policy = RoutePolicy::new(vec![
+            rule("/api/public", &[], Access::Public),
+            rule("/api/admin", &[], roles(&["admin"])),
+        ]);
+        for target in [
+            "/API/admin/users",
+            "/api/ADMIN/users",
+            "/api/Admin",
+            "/api/adm%C4%B1n/users",
+            "/api/%EF%BD%81dmin/users",
+            "/Api/public/x",
+        ] {
+            let path = RequestPath::parse(target).expect("path");
+            assert_eq!(
+                policy.access_for("GET", &path),
+                Err(PathError::SpellingVariant),
+                "{target}"
+            );
+        }
+        for target in [
+            "/api/admin./users",
+            "/api/admin%2e/users",
+            "/api/admin%20/x",
+        ] {
+            assert_eq!(
+                RequestPath::parse(target),
+                Err(PathError::TrailingDotOrSpace),
+                "{target}"
+            );
+        }
+        // Case below a prefix is the application's business: the prefix itself is exact.
+        let path = RequestPath::parse("/api/admin/USERS").expect("path");
+        assert_eq!(policy.access_for("GET", &path), Ok(&roles(&["admin"])));
+        let path = RequestPath::parse("/API/orders").expect("path");
+        assert_eq!(policy.access_for("GET", &path), Ok(&Access::Authenticated));
+    }
+
+    mod spelling_variants {
+        use super::*;
+        use proptest::prelude::*;
+
+        const SEGMENTS: [&str; 8] = [
+            "api", "admin", "public", "catalog", "users", "keys", "session", "item",
+        ];
+
+        fn policy() -> RoutePolicy {
+            RoutePolicy::new(vec![
+                rule("/api/public", &[], Access::Public),
+                rule("/api/admin", &["GET"], roles(&["admin", "auditor"])),
+                rule("/api/admin", &[], roles(&["admin"])),
+                rule("/api/catalog", &["GET"], Access::Public),
+                rule("/session/keys", &[], roles(&["ops"])),
+                rule("/", &["OPTIONS"], Access::Public),
+            ])
+        }
+
+        fn percent(c: char) -> String {
+            let mut utf8 = [0u8; 4];
+            c.encode_utf8(&mut utf8)
+                .bytes()
+                .map(|b| format!("%{b:02X}"))
+                .collect()
+        }
+
+        /// A character some server reads as `c` under case mapping or normalisation.
+        fn look_alike(c: char) -> Option<char> {
+            match c {
+                'i' => Some('\u{131}'),
+                's' => Some('\u{17f}'),
+                'k' => Some('\u{212a}'),
+                'a'..='z' => char::from_u32(u32::from(c) + 0xFEE0),
+                _ => None,
+            }
+        }
+
+        /// `segment` spelled another way, chosen by `how`; `bits` picks characters.
+        fn respell(segment: &str, how: u8, bits: u64) -> String {
+            let picked = |i: usize| (bits >> (i % 64)) & 1 == 1;
+            let each = |f: &dyn Fn(char) -> String| -> String {
+                segment
+                    .chars()
+                    .enumerate()
+                    .map(|(i, c)| if picked(i) { f(c) } else { c.to_string() })
+                    .collect()
+            };
+            match how % 11 {
+                0 => segment.to_owned(),
+                1 => each(&|c| c.to_ascii_uppercase().to_string()),
+                2 => each(&|c| percent(c)),
+                3 => each(&|c| look_alike(c).map_or(c.to_string(), String::from)),
+                4 => each(&|c| look_alike(c).map_or(c.to_string(), percent)),
+                5 => format!("{segment}."),
+                6 => format!("{segment}%20"),
+                7 => format!("./{segment}"),
+                8 => format!("zz/../{segment}"),
+                9 => format!("{segment};v=1"),
+                _ => format!("/{segment}"),
+            }
+        }
+
+        fn decide(method: &str, target: &str) -> Result<Access, PathError> {
+            let path = RequestPath::parse(target)?;
+            policy().access_for(method, &path).cloned()
+        }
+
+        proptest! {
+            #![proptest_config(ProptestConfig::with_cases(2048))]
+
+            /// For every path and every spelling of it: the same decision, or a refusal.
+            #[test]
+            fn no_spelling_gets_a_weaker_decision_than_the_canonical_path(
+                picks in proptest::collection::vec(0..SEGMENTS.len(), 0..5),
+                spellings in proptest::collection::vec((any::<u8>(), any::<u64>()), 5),
+                method in prop_oneof![Just("GET"), Just("HEAD"), Just("POST"), Just("DELETE"), Just("OPTIONS")],
+                method_bits in any::<u64>(),
+            ) {
+                let segments: Vec<&str> = picks.iter().map(|&i| SEGMENTS[i]).collect();
+                let canonical = format!("/{}", segments.join("/"));
+                let variant: Vec<String> = segments
+                    .iter()
+                    .zip(&spellings)
+                    .map(|(segment, (how, bits))| respell(segment, *how, *bits))
+                    .collect();
+                let variant = format!("/{}", variant.join("/"));
+                let method_variant: String = method
+                    .chars()
+                    .enumerate()
+                    .map(|(i, c)| match (method_bits >> i) & 1 {
+                        1 => c.to_ascii_lowercase(),
+                        _ => c,
+                    })
+                    .collect();
+                let expected = decide(method, &canonical);
+                prop_assert!(expected.is_ok(), "{canonical} is canonical");
+                let got = decide(&method_variant, &variant);
+                prop_assert!(
+                    got.is_err() || got == expected,
+                    "{method_variant} {variant} -> {got:?}, but {method} {canonical} -> {expected:?}"
+                );
+            }
         }
     }
 
