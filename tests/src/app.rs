@@ -9,6 +9,7 @@ use portcullis::Config;
 use portcullis_service::Gateway;
 use reqwest::StatusCode;
 use serde_json::json;
+use std::net::{Ipv4Addr, SocketAddr};
 use std::sync::Arc;
 use std::time::Duration;
 use tokio::sync::oneshot;
@@ -22,6 +23,15 @@ pub struct TestApp {
     shutdown: Option<oneshot::Sender<()>>,
     server: Option<JoinHandle<std::io::Result<()>>>,
     storage: Arc<TestStorage>,
+}
+
+/// Where a client reaches a listener bound to `addr`: a wildcard bind (`0.0.0.0`, or `[::]`,
+/// dual stack) is reached over IPv4 loopback, the way most local clients arrive.
+fn reachable(addr: SocketAddr) -> SocketAddr {
+    match addr.ip().is_unspecified() {
+        true => SocketAddr::from((Ipv4Addr::LOCALHOST, addr.port())),
+        false => addr,
+    }
 }
 
 impl TestApp {
@@ -56,7 +66,10 @@ impl TestApp {
         let app = portcullis::Application::build(&config)
             .await
             .expect("gateway starts");
-        let base = format!("http://{}", app.local_addr().expect("bound address"));
+        let base = format!(
+            "http://{}",
+            reachable(app.local_addr().expect("bound address"))
+        );
         let gateway = app.gateway();
         let (shutdown, signal) = oneshot::channel::<()>();
         let server = tokio::spawn(app.run_until(async move {

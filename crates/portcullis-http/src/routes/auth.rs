@@ -1,6 +1,7 @@
 //! `/auth/register`, `/auth/login`, `/auth/refresh`, `/auth/logout`, `/auth/logout-all`.
 
 use crate::client::Client;
+use crate::cookies::Presented;
 use crate::csrf;
 use crate::error::{ApiError, ApiResult};
 use crate::extract::{bearer_token, ApiJson, Authenticated};
@@ -57,10 +58,10 @@ async fn refresh(
     Client(client): Client,
     headers: HeaderMap,
 ) -> Response {
-    if let Err(error) = csrf::guard(&headers, &state.web.allowed_origins) {
-        return error.into_response();
-    }
-    let presented = state.web.cookie.read(&headers);
+    let presented = match cookie_token(&state.web, &headers) {
+        Ok(presented) => presented,
+        Err(error) => return error.into_response(),
+    };
     match state.gateway.refresh(presented.as_deref(), &client).await {
         Ok(issued) => token_response(&state.web, &issued),
         Err(error) => {
@@ -82,8 +83,7 @@ async fn logout(
     Client(client): Client,
     headers: HeaderMap,
 ) -> ApiResult<Response> {
-    csrf::guard(&headers, &state.web.allowed_origins)?;
-    let presented = state.web.cookie.read(&headers);
+    let presented = cookie_token(&state.web, &headers)?;
     state
         .gateway
         .logout(presented.as_deref(), bearer_token(&headers), &client)
@@ -106,6 +106,26 @@ async fn logout_all(
         [(header::SET_COOKIE, state.web.cookie.clear())],
     )
         .into_response())
+}
+
+/// The refresh token of a cookie-authenticated request, once its CSRF and origin checks pass.
+/// Two refresh cookies are refused before the gateway sees either: one may have been planted
+/// from a sibling subdomain, and acting on it must not rotate, revoke or clear the other.
+fn cookie_token(web: &WebSettings, headers: &HeaderMap) -> ApiResult<Option<String>> {
+    csrf::guard(headers, &web.allowed_origins)?;
+    match web.cookie.read(headers) {
+        Presented::Absent => Ok(None),
+        Presented::One(token) => Ok(Some(token)),
+        Presented::Ambiguous => {
+            tracing::warn!("a request carried two refresh cookies; refused");
+            Err(ApiError::new(
+                StatusCode::BAD_REQUEST,
+                "invalid_request",
+                "the request carries more than one refresh cookie, so none is used; clear \
+                 this site's cookies and log in again",
+            ))
+        }
+    }
 }
 
 /// The body and cookie of a successful login or refresh.

@@ -65,6 +65,8 @@ pub struct Config {
     /// Whether `POST /auth/register` is open.
     pub registration: bool,
     pub cookie_name: String,
+    /// Name the cookie with the `__Host-` prefix: host-only, on `Path=/`.
+    pub cookie_prefix_host: bool,
     /// `Strict`, `Lax` or `None`.
     pub cookie_samesite: String,
     /// `EdDSA` (Ed25519) or `ES256`.
@@ -134,6 +136,7 @@ impl Default for Config {
             ],
             registration: settings.registration,
             cookie_name: "__Secure-portcullis-refresh".to_owned(),
+            cookie_prefix_host: false,
             cookie_samesite: "Strict".to_owned(),
             signing_alg: "EdDSA".to_owned(),
             key_encryption_key: None,
@@ -289,6 +292,14 @@ impl Config {
         if !name_ok {
             bail!("cookie_name may only contain letters, digits, '-', '_' and '.'");
         }
+        let host_named = self
+            .cookie_name
+            .get(.."__Host-".len())
+            .is_some_and(|head| head.eq_ignore_ascii_case("__Host-"));
+        if host_named && !self.cookie_prefix_host {
+            // Browsers refuse a `__Host-` cookie on `Path=/auth`: it would never be stored.
+            bail!("a cookie_name starting with __Host- needs cookie_prefix_host = true");
+        }
         for origin in &self.allowed_origins {
             if origin == "*"
                 || origin == "null"
@@ -298,10 +309,7 @@ impl Config {
             }
         }
         Ok(WebSettings {
-            cookie: CookieSettings {
-                name: self.cookie_name.clone(),
-                same_site,
-            },
+            cookie: CookieSettings::new(&self.cookie_name, same_site, self.cookie_prefix_host),
             allowed_origins: self.allowed_origins.clone(),
             trusted_proxies: self
                 .trusted_proxies
@@ -427,6 +435,16 @@ mod tests {
             ..Config::default()
         };
         assert!(samesite.validate().is_err());
+        let host_name_on_auth_path = Config {
+            cookie_name: "__Host-refresh".into(),
+            ..Config::default()
+        };
+        assert!(host_name_on_auth_path.validate().is_err());
+        let host_prefixed = Config {
+            cookie_prefix_host: true,
+            ..host_name_on_auth_path
+        };
+        assert!(host_prefixed.validate().is_ok());
         let alg = Config {
             signing_alg: "HS256".into(),
             ..Config::default()
