@@ -1,5 +1,6 @@
 //! Extractors: JSON bodies whose rejections come out in the API's error shape, and bearer
-//! authentication.
+//! authentication. Also the one answer to a request body that stopped arriving (408), which
+//! the proxy gives too.
 
 use crate::error::ApiError;
 use crate::AppState;
@@ -10,7 +11,8 @@ use axum::http::{header, HeaderMap, StatusCode};
 use portcullis_service::Principal;
 use serde::de::DeserializeOwned;
 
-/// A JSON body. Wrong content type → 415, too large → 413, anything unparsable → 400.
+/// A JSON body. Wrong content type → 415, too large → 413, stalled → 408, anything
+/// unparsable → 400.
 pub struct ApiJson<T>(pub T);
 
 impl<T: DeserializeOwned, S: Send + Sync> FromRequest<S> for ApiJson<T> {
@@ -25,6 +27,9 @@ impl<T: DeserializeOwned, S: Send + Sync> FromRequest<S> for ApiJson<T> {
 }
 
 fn json_rejection(rejection: &JsonRejection) -> ApiError {
+    if caused_by_body_timeout(rejection) {
+        return body_timed_out();
+    }
     match rejection.status() {
         StatusCode::UNSUPPORTED_MEDIA_TYPE => ApiError::new(
             StatusCode::UNSUPPORTED_MEDIA_TYPE,
@@ -45,6 +50,21 @@ fn json_rejection(rejection: &JsonRejection) -> ApiError {
             rejection.body_text(),
         ),
     }
+}
+
+/// Whether `error` or one of its causes is the server's request-body deadline
+/// (`http_body_timeout`, tower-http's `TimeoutBody`): the client's fault, not a bad body.
+pub(crate) fn caused_by_body_timeout(error: &(dyn std::error::Error + 'static)) -> bool {
+    std::iter::successors(Some(error), |error| error.source())
+        .any(|cause| cause.is::<tower_http::timeout::TimeoutError>())
+}
+
+pub(crate) fn body_timed_out() -> ApiError {
+    ApiError::new(
+        StatusCode::REQUEST_TIMEOUT,
+        "request_timeout",
+        "the request body stopped arriving before it was complete",
+    )
 }
 
 /// The bearer token of the `Authorization` header, if there is one.

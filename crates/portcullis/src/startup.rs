@@ -1,7 +1,9 @@
 //! Building and running the server: open storage, start the gateway, bind the listener.
 //! `Application::build` binds before returning, so a test can ask for port 0 and read the port.
+//! How connections are served (limits, timeouts, shutdown) is `crate::server`'s business.
 
 use crate::config::Config;
+use crate::server::{self, ServerSettings};
 use crate::storage;
 use anyhow::Context;
 use axum::Router;
@@ -16,19 +18,21 @@ pub struct Application {
     listener: TcpListener,
     router: Router,
     gateway: Arc<Gateway>,
+    server: ServerSettings,
 }
 
 impl Application {
     pub async fn build(config: &Config) -> anyhow::Result<Self> {
         let gateway = Arc::new(build_gateway(config).await?);
         let state = AppState::new(Arc::clone(&gateway), config.web_settings()?);
-        let listener = TcpListener::bind(&config.listen)
+        let listener = server::bind(&config.listen)
             .await
             .with_context(|| format!("cannot listen on {}", config.listen))?;
         Ok(Self {
             listener,
             router: portcullis_http::router(state),
             gateway,
+            server: config.server_settings(),
         })
     }
 
@@ -45,12 +49,7 @@ impl Application {
         self,
         shutdown: impl Future<Output = ()> + Send + 'static,
     ) -> std::io::Result<()> {
-        let service = self
-            .router
-            .into_make_service_with_connect_info::<SocketAddr>();
-        axum::serve(self.listener, service)
-            .with_graceful_shutdown(shutdown)
-            .await
+        server::serve(self.listener, self.router, self.server, shutdown).await
     }
 }
 

@@ -2,6 +2,7 @@
 //! validation into the settings each layer needs. Every key has a safe default, so no config at
 //! all serves the embedded tier on 127.0.0.1:8080 with its data under `./data/`.
 
+use crate::server::ServerSettings;
 use anyhow::{bail, Context};
 use cookie::SameSite;
 use figment::providers::{Env, Format, Toml};
@@ -101,6 +102,18 @@ pub struct Config {
     /// How long an upstream may take to start answering (then 504).
     #[serde(deserialize_with = "crate::duration::deserialize")]
     pub upstream_timeout: Duration,
+    /// How long a client may take to send a request's headers (from connecting, or from the
+    /// first byte of a request on a kept-alive connection) before the connection is closed.
+    #[serde(deserialize_with = "crate::duration::deserialize")]
+    pub http_header_timeout: Duration,
+    /// How long a connection with no request in flight stays open.
+    #[serde(deserialize_with = "crate::duration::deserialize")]
+    pub http_idle_timeout: Duration,
+    /// How long a request body may stall (no bytes at all) before the request fails with 408.
+    #[serde(deserialize_with = "crate::duration::deserialize")]
+    pub http_body_timeout: Duration,
+    /// Open client connections at most (fewer if the file-descriptor limit is lower).
+    pub max_connections: usize,
     /// Development mode: serve the demo single-page app under `/demo/`.
     pub demo: bool,
 }
@@ -150,6 +163,10 @@ impl Default for Config {
             routes: Vec::new(),
             upstreams: Vec::new(),
             upstream_timeout: Duration::from_secs(30),
+            http_header_timeout: Duration::from_secs(10),
+            http_idle_timeout: Duration::from_secs(60),
+            http_body_timeout: Duration::from_secs(30),
+            max_connections: 10_000,
             demo: false,
         }
     }
@@ -201,10 +218,16 @@ impl Config {
             ("redis_write_timeout", self.redis_write_timeout),
             ("database_timeout", self.database_timeout),
             ("upstream_timeout", self.upstream_timeout),
+            ("http_header_timeout", self.http_header_timeout),
+            ("http_idle_timeout", self.http_idle_timeout),
+            ("http_body_timeout", self.http_body_timeout),
         ] {
             if value.is_zero() {
                 bail!("{name} must be longer than zero");
             }
+        }
+        if self.max_connections == 0 {
+            bail!("max_connections must be at least 1");
         }
         if self.leeway > Duration::from_secs(300) {
             bail!("leeway must be at most 5m: clock skew beyond that is a misconfiguration");
@@ -248,6 +271,20 @@ impl Config {
                 },
             },
         })
+    }
+
+    pub(crate) fn server_settings(&self) -> ServerSettings {
+        ServerSettings {
+            header_timeout: self.http_header_timeout,
+            idle_timeout: self.http_idle_timeout,
+            body_timeout: self.http_body_timeout,
+            max_connections: self.max_connections,
+            // The runtime, listener, SQLite files, Redis and webhook clients fit in 64 with
+            // room to spare; Postgres connections come on top.
+            reserved_files: 64 + u64::from(self.database_max_connections),
+            // A proxied request holds an upstream socket as well as the client's.
+            files_per_connection: if self.upstreams.is_empty() { 1 } else { 2 },
+        }
     }
 
     fn webhook_settings(&self) -> anyhow::Result<Option<WebhookSettings>> {
@@ -348,6 +385,24 @@ mod tests {
         assert_eq!(config.session_max_ttl, Duration::from_secs(30 * 86_400));
         assert_eq!(config.reuse_grace, Duration::from_secs(10));
         assert_eq!(config.leeway, Duration::from_secs(10));
+        assert_eq!(config.http_header_timeout, Duration::from_secs(10));
+        assert_eq!(config.http_idle_timeout, Duration::from_secs(60));
+        assert_eq!(config.http_body_timeout, Duration::from_secs(30));
+        assert_eq!(config.max_connections, 10_000);
+    }
+
+    #[test]
+    fn slow_client_limits_cannot_be_switched_off() {
+        for adjust in [
+            |c: &mut Config| c.http_header_timeout = Duration::ZERO,
+            |c: &mut Config| c.http_idle_timeout = Duration::ZERO,
+            |c: &mut Config| c.http_body_timeout = Duration::ZERO,
+            |c: &mut Config| c.max_connections = 0,
+        ] {
+            let mut config = Config::default();
+            adjust(&mut config);
+            assert!(config.validate().is_err(), "{config:?}");
+        }
     }
 
     #[test]

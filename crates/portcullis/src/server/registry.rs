@@ -1,0 +1,377 @@
+//! The open client connections: how many there are, which have a request in flight, when each
+//! must be closed, and which one to give up when the cap is reached. It decides; the connection
+//! tasks act (they wait on [`Connection::closed_by_server`] and drop the socket). It never
+//! touches a socket itself.
+
+use std::collections::BTreeMap;
+use std::pin::pin;
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
+use std::time::Duration;
+use tokio::sync::Notify;
+use tokio::time::Instant;
+
+/// Why the server closes a connection.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Closing {
+    /// The request head did not arrive within `http_header_timeout`.
+    HeaderTimeout,
+    /// No request came for `http_idle_timeout` after the last one.
+    IdleTimeout,
+    /// The cap was reached and this was the oldest connection without a request in flight.
+    Evicted,
+}
+
+pub struct Registry {
+    cap: usize,
+    header_timeout: Duration,
+    idle_timeout: Duration,
+    next_id: AtomicU64,
+    /// By accept order, so the first idle entry is the oldest.
+    open: Mutex<BTreeMap<u64, Arc<Connection>>>,
+    /// Wakes an accept loop waiting for an evicted connection to be gone.
+    freed: Notify,
+}
+
+impl Registry {
+    pub fn new(cap: usize, header_timeout: Duration, idle_timeout: Duration) -> Self {
+        Self {
+            cap,
+            header_timeout,
+            idle_timeout,
+            next_id: AtomicU64::new(0),
+            open: Mutex::new(BTreeMap::new()),
+            freed: Notify::new(),
+        }
+    }
+
+    /// Registers a just-accepted connection. At the cap the oldest connection without a request
+    /// in flight is told to close to make room; when every connection is busy, the newcomer is
+    /// refused (`None`) rather than a request being cut short.
+    pub fn admit(self: &Arc<Self>) -> Option<Admitted> {
+        let mut open = lock(&self.open);
+        let made_room = open.len() >= self.cap;
+        if made_room && !evict_oldest_idle(&open) {
+            return None;
+        }
+        let id = self.next_id.fetch_add(1, Ordering::Relaxed);
+        let connection = Arc::new(Connection::new(self.header_timeout, self.idle_timeout));
+        open.insert(id, Arc::clone(&connection));
+        let slot = Slot {
+            registry: Arc::clone(self),
+            id,
+        };
+        Some(Admitted {
+            slot,
+            connection,
+            made_room,
+        })
+    }
+
+    /// Closes the oldest connection without a request in flight, if there is one: what the
+    /// accept loop does when the process runs out of file descriptors anyway.
+    pub fn evict_oldest_idle(&self) -> bool {
+        evict_oldest_idle(&lock(&self.open))
+    }
+
+    /// Waits, at most `limit`, until no more connections are open than the cap allows. An
+    /// evicted connection closes on its own task; accepting faster than those run would pile
+    /// up closing connections until the process is out of descriptors.
+    pub async fn settled(&self, limit: Duration) {
+        let deadline = Instant::now() + limit;
+        loop {
+            let mut freed = pin!(self.freed.notified());
+            // Registered before looking, so a slot freed in between still wakes us.
+            freed.as_mut().enable();
+            if lock(&self.open).len() <= self.cap {
+                return;
+            }
+            if tokio::time::timeout_at(deadline, freed).await.is_err() {
+                return;
+            }
+        }
+    }
+
+    pub fn cap(&self) -> usize {
+        self.cap
+    }
+}
+
+/// A connection let in.
+pub struct Admitted {
+    pub slot: Slot,
+    pub connection: Arc<Connection>,
+    /// Whether another connection was told to close for it (it is still closing).
+    pub made_room: bool,
+}
+
+fn evict_oldest_idle(open: &BTreeMap<u64, Arc<Connection>>) -> bool {
+    open.values().any(|connection| connection.evict_if_idle())
+}
+
+/// A place in the registry, held by the socket's wrapper: freed when the socket is closed,
+/// which may be after the HTTP connection ended (an upgraded WebSocket tunnel keeps it).
+pub struct Slot {
+    registry: Arc<Registry>,
+    id: u64,
+}
+
+impl Drop for Slot {
+    fn drop(&mut self) {
+        lock(&self.registry.open).remove(&self.id);
+        self.registry.freed.notify_waiters();
+    }
+}
+
+/// One client connection as the registry sees it.
+pub struct Connection {
+    header_timeout: Duration,
+    idle_timeout: Duration,
+    state: Mutex<State>,
+    /// Set while idle: the next byte read starts a request head, and its deadline.
+    awaiting_head: AtomicBool,
+    /// Wakes the connection's watchdog when its deadline changes or it is evicted.
+    wake: Notify,
+}
+
+struct State {
+    requests_in_flight: usize,
+    /// When the server closes the connection unless a request arrives first; `None` while a
+    /// request is in flight (bodies have their own deadline).
+    deadline: Option<(Instant, Closing)>,
+    evicted: bool,
+    /// No longer served as HTTP (upgraded to a tunnel): never evicted, never timed out here.
+    detached: bool,
+}
+
+impl Connection {
+    fn new(header_timeout: Duration, idle_timeout: Duration) -> Self {
+        Self {
+            header_timeout,
+            idle_timeout,
+            state: Mutex::new(State {
+                requests_in_flight: 0,
+                // A new connection gets the header timeout from the moment it is accepted, so
+                // one that sends nothing at all is closed as surely as a trickling one.
+                deadline: Some((Instant::now() + header_timeout, Closing::HeaderTimeout)),
+                evicted: false,
+                detached: false,
+            }),
+            awaiting_head: AtomicBool::new(false),
+            wake: Notify::new(),
+        }
+    }
+
+    /// A request reached the service; it is in flight until the returned guard is dropped
+    /// (with the response body).
+    pub fn request_started(self: &Arc<Self>) -> InFlight {
+        let mut state = lock(&self.state);
+        state.requests_in_flight += 1;
+        state.deadline = None;
+        InFlight(Arc::clone(self))
+    }
+
+    fn request_finished(&self) {
+        let mut state = lock(&self.state);
+        state.requests_in_flight = state.requests_in_flight.saturating_sub(1);
+        if state.requests_in_flight == 0 {
+            state.deadline = Some((Instant::now() + self.idle_timeout, Closing::IdleTimeout));
+            self.awaiting_head.store(true, Ordering::Release);
+            drop(state);
+            self.wake.notify_one();
+        }
+    }
+
+    /// Bytes arrived from the client. The first ones after an idle spell start a request head,
+    /// which must then be complete within the header timeout, however slowly it trickles.
+    pub fn bytes_arrived(&self) {
+        if !self.awaiting_head.swap(false, Ordering::AcqRel) {
+            return;
+        }
+        let mut state = lock(&self.state);
+        if state.requests_in_flight == 0 {
+            state.deadline = Some((Instant::now() + self.header_timeout, Closing::HeaderTimeout));
+            drop(state);
+            self.wake.notify_one();
+        }
+    }
+
+    /// The HTTP connection is over but the socket lives on (an upgrade): leave it alone.
+    pub fn detach(&self) {
+        let mut state = lock(&self.state);
+        state.detached = true;
+        state.deadline = None;
+    }
+
+    pub fn has_request_in_flight(&self) -> bool {
+        lock(&self.state).requests_in_flight > 0
+    }
+
+    fn evict_if_idle(&self) -> bool {
+        let mut state = lock(&self.state);
+        if state.requests_in_flight > 0 || state.evicted || state.detached {
+            return false;
+        }
+        state.evicted = true;
+        drop(state);
+        self.wake.notify_one();
+        true
+    }
+
+    /// Resolves when the server should close this connection, and says why.
+    pub async fn closed_by_server(&self) -> Closing {
+        loop {
+            let (deadline, evicted) = {
+                let state = lock(&self.state);
+                (state.deadline, state.evicted)
+            };
+            if evicted {
+                return Closing::Evicted;
+            }
+            match deadline {
+                Some((at, why)) if at <= Instant::now() => return why,
+                // A notification (stored as a permit if it came just before) means the
+                // deadline moved or an eviction came: look again.
+                Some((at, _)) => {
+                    tokio::select! {
+                        () = tokio::time::sleep_until(at) => {}
+                        () = self.wake.notified() => {}
+                    }
+                }
+                None => self.wake.notified().await,
+            }
+        }
+    }
+}
+
+/// A request in flight on a connection.
+pub struct InFlight(Arc<Connection>);
+
+impl Drop for InFlight {
+    fn drop(&mut self) {
+        self.0.request_finished();
+    }
+}
+
+/// No code here panics while holding a lock; should one ever, the counts are still usable.
+fn lock<T>(mutex: &Mutex<T>) -> MutexGuard<'_, T> {
+    mutex.lock().unwrap_or_else(PoisonError::into_inner)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn registry(cap: usize) -> Arc<Registry> {
+        Arc::new(Registry::new(
+            cap,
+            Duration::from_secs(10),
+            Duration::from_secs(60),
+        ))
+    }
+
+    #[tokio::test]
+    async fn at_the_cap_the_oldest_idle_connection_makes_room() {
+        let registry = registry(2);
+        let first = registry.admit().expect("room");
+        let second = registry.admit().expect("room");
+        assert!(!second.made_room);
+        let _busy = first.connection.request_started();
+
+        let third = registry.admit().expect("an idle one makes room");
+        assert!(third.made_room);
+        assert_eq!(second.connection.closed_by_server().await, Closing::Evicted);
+        assert!(first.connection.has_request_in_flight());
+    }
+
+    #[tokio::test]
+    async fn the_accept_loop_can_wait_for_an_evicted_connection_to_close() {
+        let registry = registry(1);
+        let first = registry.admit().expect("room");
+        let second = registry.admit().expect("room made");
+        let closing = tokio::spawn(async move {
+            first.connection.closed_by_server().await;
+            drop(first.slot);
+        });
+        let started = Instant::now();
+        registry.settled(Duration::from_secs(5)).await;
+        assert!(started.elapsed() < Duration::from_secs(1));
+        closing.await.expect("closing task");
+        drop(second);
+    }
+
+    #[tokio::test]
+    async fn when_every_connection_is_busy_the_newcomer_is_refused() {
+        let registry = registry(1);
+        let only = registry.admit().expect("room");
+        let request = only.connection.request_started();
+        assert!(registry.admit().is_none());
+        drop(request);
+        assert!(
+            registry.admit().is_some(),
+            "idle again, so it can be evicted"
+        );
+    }
+
+    #[tokio::test]
+    async fn a_closed_socket_frees_its_place() {
+        let registry = registry(1);
+        let only = registry.admit().expect("room");
+        let _busy = only.connection.request_started();
+        drop(only.slot);
+        assert!(registry.admit().is_some());
+    }
+
+    // Real time, kept short: tokio's paused clock needs a feature the build does not enable.
+    fn quick_registry() -> Arc<Registry> {
+        Arc::new(Registry::new(
+            1,
+            Duration::from_millis(200),
+            Duration::from_secs(1),
+        ))
+    }
+
+    #[tokio::test]
+    async fn a_silent_new_connection_is_closed_at_the_header_timeout() {
+        let Admitted {
+            slot: _slot,
+            connection,
+            ..
+        } = quick_registry().admit().expect("room");
+        let start = Instant::now();
+        assert_eq!(connection.closed_by_server().await, Closing::HeaderTimeout);
+        let waited = start.elapsed();
+        assert!(waited >= Duration::from_millis(190), "{waited:?}");
+        assert!(waited < Duration::from_secs(1), "{waited:?}");
+    }
+
+    #[tokio::test]
+    async fn idle_gets_the_idle_timeout_until_a_new_head_starts() {
+        let Admitted {
+            slot: _slot,
+            connection,
+            ..
+        } = quick_registry().admit().expect("room");
+        drop(connection.request_started());
+        let idle_since = Instant::now();
+        tokio::time::sleep(Duration::from_millis(100)).await;
+        connection.bytes_arrived();
+        assert_eq!(connection.closed_by_server().await, Closing::HeaderTimeout);
+        let waited = idle_since.elapsed();
+        assert!(waited >= Duration::from_millis(300), "{waited:?}");
+        assert!(waited < Duration::from_secs(1), "{waited:?}");
+
+        drop(connection.request_started());
+        let idle_since = Instant::now();
+        assert_eq!(connection.closed_by_server().await, Closing::IdleTimeout);
+        assert!(idle_since.elapsed() >= Duration::from_secs(1));
+    }
+
+    #[tokio::test]
+    async fn a_detached_connection_is_never_evicted() {
+        let registry = registry(1);
+        let only = registry.admit().expect("room");
+        only.connection.detach();
+        assert!(registry.admit().is_none());
+    }
+}
