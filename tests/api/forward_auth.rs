@@ -143,3 +143,115 @@ async fn a_plain_check_without_an_original_request_still_verifies_the_token() {
         StatusCode::UNAUTHORIZED
     );
 }
+
+#[tokio::test]
+async fn a_spelling_variant_of_a_protected_prefix_is_refused_in_every_proxy_style() {
+    let app = app_with_admin_area().await;
+    let (_, _, token) = app.logged_in().await;
+    for original in [
+        "/API/admin/users/7",
+        "/api/ADMIN/users/7",
+        "/api/admin./users/7",
+        "/api/admin%2e/users/7",
+        "/api/admin%20/users/7",
+        "/api/adm%C4%B1n/users/7",
+    ] {
+        let envoy = format!("/auth/verify{original}");
+        let styles: [(&str, Headers); 3] = [
+            (
+                "/auth/verify",
+                vec![
+                    ("x-forwarded-method", "DELETE"),
+                    ("x-forwarded-uri", original),
+                ],
+            ),
+            (
+                "/auth/verify",
+                vec![
+                    ("x-original-method", "DELETE"),
+                    ("x-original-uri", original),
+                ],
+            ),
+            (&envoy, vec![]),
+        ];
+        for (path, headers) in styles {
+            let reply = check(&app, Method::DELETE, path, Some(&token), &headers).await;
+            assert_eq!(reply.status, StatusCode::BAD_REQUEST, "{path} {headers:?}");
+            assert_eq!(reply.error(), "invalid_path", "{path} {headers:?}");
+        }
+    }
+}
+
+#[tokio::test]
+async fn an_options_check_meets_the_route_policy_not_the_cors_layer() {
+    // The test app allows one origin, so a CORS layer is active on the browser endpoints.
+    let app = app_with_admin_area().await;
+    let preflight = [
+        ("origin", portcullis_tests::ALLOWED_ORIGIN),
+        ("access-control-request-method", "DELETE"),
+    ];
+    let described: [(&str, Headers); 3] = [
+        (
+            "/auth/verify",
+            vec![
+                ("x-forwarded-method", "OPTIONS"),
+                ("x-forwarded-uri", "/api/orders"),
+            ],
+        ),
+        (
+            "/auth/verify",
+            vec![
+                ("x-original-method", "OPTIONS"),
+                ("x-original-uri", "/api/orders"),
+            ],
+        ),
+        ("/auth/verify/api/orders", vec![]),
+    ];
+    for (path, mut headers) in described {
+        headers.extend(preflight);
+        let reply = check(&app, Method::OPTIONS, path, None, &headers).await;
+        assert_eq!(reply.status, StatusCode::UNAUTHORIZED, "{path} {reply:?}");
+        assert_eq!(reply.error(), "invalid_token");
+        assert_eq!(reply.header("access-control-allow-origin"), None);
+    }
+    let (_, _, token) = app.logged_in().await;
+    let reply = check(
+        &app,
+        Method::OPTIONS,
+        "/auth/verify/api/orders",
+        Some(&token),
+        &preflight,
+    )
+    .await;
+    assert_eq!(
+        reply.status,
+        StatusCode::OK,
+        "a valid token passes: {reply:?}"
+    );
+    assert!(reply.header("x-auth-user-id").is_some());
+}
+
+#[tokio::test]
+async fn a_check_about_any_upgrade_but_websocket_is_refused() {
+    let app = app_with_admin_area().await;
+    let (_, _, token) = app.logged_in().await;
+    let original = [
+        ("x-forwarded-method", "GET"),
+        ("x-forwarded-uri", "/api/orders"),
+    ];
+    for upgrade in ["h2c", "websocket, h2c", "TLS/1.2"] {
+        let mut headers = original.to_vec();
+        headers.push(("upgrade", upgrade));
+        let reply = check(&app, Method::GET, "/auth/verify", Some(&token), &headers).await;
+        assert_eq!(
+            reply.status,
+            StatusCode::BAD_REQUEST,
+            "{upgrade}: {reply:?}"
+        );
+        assert_eq!(reply.error(), "invalid_request");
+    }
+    let mut websocket = original.to_vec();
+    websocket.push(("upgrade", "websocket"));
+    let reply = check(&app, Method::GET, "/auth/verify", Some(&token), &websocket).await;
+    assert_eq!(reply.status, StatusCode::OK, "{reply:?}");
+}

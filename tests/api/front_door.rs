@@ -6,9 +6,13 @@
 use futures::{SinkExt, StreamExt};
 use portcullis::config::{RouteConfig, UpstreamConfig};
 use portcullis::Config;
+use portcullis_tests::switching_upstream::{
+    asks_upgrade, raw_exchange, Switches, SwitchingUpstream, RAW_BYTES,
+};
 use portcullis_tests::upstream::{try_ws_connect, ws_connect};
 use portcullis_tests::{EchoUpstream, Nginx, Reply, TestApp, Traefik};
 use reqwest::StatusCode;
+use std::net::SocketAddr;
 use tokio_tungstenite::tungstenite::{Error as WsError, Message};
 
 /// The route policy every door is configured with.
@@ -26,7 +30,21 @@ fn policy(config: &mut Config) {
             access: None,
             roles: Some(vec!["admin".to_owned()]),
         },
+        RouteConfig {
+            prefix: "/api/catalog".to_owned(),
+            methods: vec!["GET".to_owned()],
+            access: Some("public".to_owned()),
+            roles: None,
+        },
     ];
+}
+
+/// The three doors the scenarios run through.
+#[derive(Clone, Copy)]
+enum Door {
+    Nginx,
+    Traefik,
+    BuiltIn,
 }
 
 /// A gateway, the application behind it, and the address clients use.
@@ -42,51 +60,28 @@ struct FrontDoor {
 
 impl FrontDoor {
     async fn nginx() -> Self {
-        let upstream = EchoUpstream::start().await;
-        let app = TestApp::spawn_with(policy).await;
-        let nginx = Nginx::start(app.addr(), upstream.addr()).await;
-        Self {
-            base: nginx.base(),
-            app,
-            upstream,
-            strips_every_identity_name: false,
-            _proxy: Some(Box::new(nginx)),
-        }
+        Self::open(Door::Nginx).await
     }
 
     async fn traefik() -> Self {
-        let upstream = EchoUpstream::start().await;
-        let app = TestApp::spawn_with(policy).await;
-        let traefik = Traefik::start(app.addr(), upstream.addr()).await;
-        Self {
-            base: traefik.base(),
-            app,
-            upstream,
-            strips_every_identity_name: true,
-            _proxy: Some(Box::new(traefik)),
-        }
+        Self::open(Door::Traefik).await
     }
 
     async fn built_in() -> Self {
-        let upstream = EchoUpstream::start().await;
-        let url = upstream.base();
-        let app = TestApp::spawn_with(|config| {
-            policy(config);
-            config.upstreams = vec![UpstreamConfig {
-                prefix: "/api".to_owned(),
-                url,
-            }];
-        })
-        .await;
-        Self {
-            base: app.base.clone(),
-            app,
-            upstream,
-            strips_every_identity_name: true,
-            _proxy: None,
-        }
+        Self::open(Door::BuiltIn).await
     }
 
+    async fn open(door: Door) -> Self {
+        let upstream = EchoUpstream::start().await;
+        let (app, base, proxy) = in_front_of(door, upstream.addr()).await;
+        Self {
+            app,
+            upstream,
+            base,
+            strips_every_identity_name: !matches!(door, Door::Nginx),
+            _proxy: proxy,
+        }
+    }
     async fn get(&self, path: &str, bearer: Option<&str>, headers: &[(&str, &str)]) -> Reply {
         let mut request = self.app.http().get(format!("{}{path}", self.base));
         if let Some(token) = bearer {
@@ -107,6 +102,39 @@ impl FrontDoor {
     async fn user_id(&self, email: &str) -> String {
         let user = self.app.gateway.find_user(email).await.expect("user");
         user.id.to_string()
+    }
+}
+
+/// A gateway with the shared policy behind `door`, in front of the application at `app`;
+/// returns the gateway, the address clients use, and the proxy process to keep alive.
+async fn in_front_of(
+    door: Door,
+    app: SocketAddr,
+) -> (TestApp, String, Option<Box<dyn std::any::Any>>) {
+    match door {
+        Door::Nginx => {
+            let gateway = TestApp::spawn_with(policy).await;
+            let nginx = Nginx::start(gateway.addr(), app).await;
+            (gateway, nginx.base(), Some(Box::new(nginx)))
+        }
+        Door::Traefik => {
+            let gateway = TestApp::spawn_with(policy).await;
+            let traefik = Traefik::start(gateway.addr(), app).await;
+            (gateway, traefik.base(), Some(Box::new(traefik)))
+        }
+        Door::BuiltIn => {
+            let url = format!("http://{app}");
+            let gateway = TestApp::spawn_with(|config| {
+                policy(config);
+                config.upstreams = vec![UpstreamConfig {
+                    prefix: "/api".to_owned(),
+                    url,
+                }];
+            })
+            .await;
+            let base = gateway.base.clone();
+            (gateway, base, None)
+        }
     }
 }
 
@@ -254,6 +282,157 @@ async fn a_websocket_passes_after_the_check_with_the_identity(door: FrontDoor) {
     assert_eq!(echoed.as_str(), text);
 }
 
+async fn a_path_spelled_otherwise_gets_no_weaker_decision(door: FrontDoor) {
+    let (_, _, plain) = door.app.logged_in().await;
+    // Each of these is /api/admin/... to a case-insensitive or Windows application.
+    for path in [
+        "/API/admin/users",
+        "/api/ADMIN/users",
+        "/api/Admin",
+        "/api/admin./users",
+        "/api/admin%2e/users",
+        "/api/admin%20/users",
+        "/api/adm%C4%B1n/users",
+        "/api/%EF%BD%81dmin/users",
+        "/api/admin::$DATA/users",
+    ] {
+        let reply = door.get(path, Some(&plain), &[]).await;
+        assert!(
+            reply.status.is_client_error() || reply.status.is_server_error(),
+            "{path}: {reply:?}"
+        );
+    }
+    assert_eq!(door.upstream.hits(), 0, "nothing reached the application");
+}
+
+async fn an_identity_header_in_any_spelling_never_reaches_the_app(door: FrontDoor) {
+    let (_, email, token) = door.app.logged_in().await;
+    let forged = [
+        ("x_auth_user_id", "00000000-0000-0000-0000-000000000000"),
+        ("X_Auth_Roles", "admin"),
+        ("x.auth.email", "ceo@example.com"),
+        ("x-auth_session-id", "forged"),
+        ("X-AUTH_ROLES", "admin"),
+    ];
+    let user_id = door.user_id(&email).await;
+    let identified = door.get("/api/orders", Some(&token), &forged).await;
+    let anonymous = door.get("/api/public/catalog", None, &forged).await;
+    for reply in [&identified, &anonymous] {
+        assert_eq!(reply.status, StatusCode::OK, "{reply:?}");
+        let headers = reply.body["headers"].as_object().expect("echoed headers");
+        for (name, value) in headers {
+            let read_as = name.to_ascii_lowercase().replace(['_', '.'], "-");
+            if !read_as.starts_with("x-auth-") {
+                continue;
+            }
+            assert_eq!(name, &read_as, "a forged spelling {name} reached the app");
+            assert!(
+                !forged.iter().any(|(_, forged)| value == forged),
+                "{name}: {value} is forged"
+            );
+        }
+    }
+    assert_eq!(seen(&identified, "x-auth-user-id"), Some(user_id.as_str()));
+    assert_eq!(seen(&anonymous, "x-auth-user-id"), None);
+}
+
+async fn a_method_override_is_judged_as_the_method_it_names(door: FrontDoor) {
+    let reply = door.get("/api/catalog/items", None, &[]).await;
+    assert_eq!(reply.status, StatusCode::OK, "reads are public: {reply:?}");
+    let hits = door.upstream.hits();
+    // Frameworks behind the door may read each of these as a DELETE, which needs a token.
+    for header in [
+        "X-HTTP-Method-Override",
+        "X-HTTP-Method",
+        "X-Method-Override",
+    ] {
+        let reply = door
+            .get("/api/catalog/items", None, &[(header, "DELETE")])
+            .await;
+        assert_eq!(
+            reply.status,
+            StatusCode::UNAUTHORIZED,
+            "{header}: {reply:?}"
+        );
+    }
+    let reply = door
+        .get("/api/catalog/items?_method=DELETE", None, &[])
+        .await;
+    assert_eq!(reply.status, StatusCode::UNAUTHORIZED, "_method: {reply:?}");
+    assert_eq!(
+        door.upstream.hits(),
+        hits,
+        "no override reached the application"
+    );
+}
+
+/// An h2c-capable application behind each door: a client asking to upgrade to anything but a
+/// WebSocket gets a plain answer, and the application never sees the upgrade.
+async fn only_websocket_upgrades_are_relayed(door: Door) {
+    let upstream = SwitchingUpstream::start(Switches::WhenAsked).await;
+    let (_gateway, base, _proxy) = in_front_of(door, upstream.addr()).await;
+    let addr: SocketAddr = base
+        .trim_start_matches("http://")
+        .parse()
+        .expect("door address");
+    for upgrade in ["h2c", "websocket, h2c", "TLS/1.2"] {
+        let request = format!(
+            "GET /api/public/catalog HTTP/1.1\r\nHost: app.example\r\n\
+             Connection: Upgrade, HTTP2-Settings\r\nUpgrade: {upgrade}\r\n\
+             HTTP2-Settings: AAMAAABkAARAAAAAAAIAAAAA\r\n\r\n"
+        );
+        let (status, received) = raw_exchange(addr, &request).await;
+        assert_ne!(status, 101, "Upgrade: {upgrade} was relayed:\n{received}");
+        assert!(!received.contains(RAW_BYTES), "{received}");
+    }
+    for head in upstream.heads() {
+        assert!(
+            !asks_upgrade(&head),
+            "the application saw an upgrade:\n{head}"
+        );
+        assert!(!head.contains("http2-settings"), "{head}");
+    }
+}
+
+#[tokio::test]
+async fn the_built_in_proxy_never_relays_a_switch_the_client_did_not_get_to_ask_for() {
+    let upstream = SwitchingUpstream::start(Switches::Always).await;
+    let (gateway, _, _) = in_front_of(Door::BuiltIn, upstream.addr()).await;
+    let request = "GET /api/public/catalog HTTP/1.1\r\nHost: app.example\r\n\
+                   Connection: Upgrade\r\nUpgrade: h2c\r\n\r\n";
+    let (status, received) = raw_exchange(gateway.addr(), request).await;
+    assert_eq!(status, 502, "{received}");
+    assert!(!received.contains(RAW_BYTES), "{received}");
+    let (status, received) = raw_exchange(
+        gateway.addr(),
+        "GET /api/public/catalog HTTP/1.1\r\nHost: app.example\r\n\r\n",
+    )
+    .await;
+    assert_eq!(
+        status, 502,
+        "an unasked switch is an upstream fault: {received}"
+    );
+}
+
+mod upgrades {
+    use super::{only_websocket_upgrades_are_relayed, Door};
+
+    #[tokio::test]
+    async fn through_nginx_only_websocket_upgrades_are_relayed() {
+        only_websocket_upgrades_are_relayed(Door::Nginx).await;
+    }
+
+    #[tokio::test]
+    async fn through_traefik_only_websocket_upgrades_are_relayed() {
+        only_websocket_upgrades_are_relayed(Door::Traefik).await;
+    }
+
+    #[tokio::test]
+    async fn through_the_built_in_proxy_only_websocket_upgrades_are_relayed() {
+        only_websocket_upgrades_are_relayed(Door::BuiltIn).await;
+    }
+}
+
 /// One test per scenario and door, named `<door>::<scenario>`.
 macro_rules! through_each_door {
     ($($scenario:ident),* $(,)?) => {
@@ -293,4 +472,7 @@ through_each_door!(
     a_public_route_needs_no_token,
     a_client_cannot_describe_a_different_request,
     a_websocket_passes_after_the_check_with_the_identity,
+    a_path_spelled_otherwise_gets_no_weaker_decision,
+    an_identity_header_in_any_spelling_never_reaches_the_app,
+    a_method_override_is_judged_as_the_method_it_names,
 );

@@ -2,15 +2,19 @@
 
 mod admin;
 mod cli;
+mod client_address;
 mod contract;
 mod cors;
 mod demo;
 mod forward_auth;
 mod front_door;
+mod policy_example;
 mod proxy;
 mod refresh;
+mod refresh_cookie;
 mod register_login;
 mod revocation;
+mod slow_clients;
 mod throttle;
 mod tokens;
 mod webhook;

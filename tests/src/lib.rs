@@ -12,6 +12,7 @@ pub mod fault_proxy;
 pub mod nginx;
 pub mod replica;
 pub mod reply;
+pub mod switching_upstream;
 pub mod throwaway_redis;
 pub mod tier;
 pub mod traefik;

@@ -9,12 +9,25 @@
 //! preferred over another: every description present must agree, or the request is refused.
 
 use crate::error::ApiError;
-use axum::http::{HeaderMap, HeaderName, HeaderValue, Method, StatusCode, Uri};
+use axum::http::{header, HeaderMap, HeaderName, HeaderValue, Method, StatusCode, Uri};
 use portcullis_core::RequestPath;
 use portcullis_service::{AuthError, Authorization};
 
 /// Every identity header starts with this; client-sent headers with it are never trusted.
 pub const IDENTITY_HEADER_PREFIX: &str = "x-auth-";
+
+/// Whether some server could read header `name` as an identity header. CGI, WSGI, PHP and
+/// others map `-`, `_` (and some `.`) to one character and ignore case, so `X_Auth_User_Id`
+/// and `x.auth.roles` reach the application as `X-Auth-User-Id` and `X-Auth-Roles` do.
+pub fn is_identity_header_spelling(name: &str) -> bool {
+    let normalised = name.bytes().map(|byte| match byte {
+        b'_' | b'.' => b'-',
+        other => other.to_ascii_lowercase(),
+    });
+    normalised
+        .take(IDENTITY_HEADER_PREFIX.len())
+        .eq(IDENTITY_HEADER_PREFIX.bytes())
+}
 
 /// The path under which Envoy-style checks append the original path.
 pub const VERIFY_PATH: &str = "/auth/verify";
@@ -60,6 +73,22 @@ pub fn original_request(
     }
 }
 
+/// Refuses a check about a request that asks to switch to any protocol but WebSocket: a proxy
+/// that relays upgrades (Traefik does, for any protocol) would otherwise hand the client a raw
+/// connection to the application, say HTTP/2 over `h2c`, whose later requests nobody checks.
+pub fn refuse_foreign_upgrade(headers: &HeaderMap) -> Result<(), ApiError> {
+    let foreign = headers
+        .get_all(header::UPGRADE)
+        .iter()
+        .any(|value| !value.as_bytes().eq_ignore_ascii_case(b"websocket"));
+    match foreign {
+        true => Err(conflict(
+            "only WebSocket upgrades may pass the gateway (Upgrade: websocket)",
+        )),
+        false => Ok(()),
+    }
+}
+
 fn header_values(headers: &HeaderMap, names: &[&str]) -> Result<Vec<String>, ApiError> {
     let mut values = Vec::new();
     for name in names {
@@ -88,6 +117,47 @@ fn agreed(values: Vec<String>, what: &str) -> Result<Option<String>, ApiError> {
 
 fn conflict(message: &str) -> ApiError {
     ApiError::new(StatusCode::BAD_REQUEST, "invalid_request", message)
+}
+
+/// Headers that frameworks read as a request's real method (Express's method-override,
+/// Symfony, ASP.NET, Google's APIs, ...).
+const METHOD_OVERRIDE_HEADERS: [&str; 3] = [
+    "x-http-method-override",
+    "x-http-method",
+    "x-method-override",
+];
+/// The query parameter that Express's method-override, Symfony and Laravel read likewise.
+const METHOD_OVERRIDE_PARAM: &str = "_method";
+
+/// Every method the application may read a request as: `method` itself and each value of a
+/// method-override header or `_method` query parameter in `target`'s query. A route policy
+/// must pass all of them, or a `GET` the policy judged public becomes a `DELETE` behind it.
+pub fn methods_read_as(method: &str, target: &str, headers: &HeaderMap) -> Vec<String> {
+    let mut methods = vec![method.to_owned()];
+    for name in METHOD_OVERRIDE_HEADERS {
+        let values = headers
+            .get_all(name)
+            .iter()
+            .map(|value| String::from_utf8_lossy(value.as_bytes()).into_owned());
+        methods.extend(values.flat_map(|value| {
+            value
+                .split(',')
+                .map(|one| one.trim().to_owned())
+                .collect::<Vec<_>>()
+        }));
+    }
+    if let Some((_, query)) = target.split_once('?') {
+        let query = query.split('#').next().unwrap_or_default();
+        methods.extend(
+            form_urlencoded::parse(query.as_bytes())
+                .filter(|(name, _)| name == METHOD_OVERRIDE_PARAM)
+                .map(|(_, value)| value.trim().to_owned()),
+        );
+    }
+    methods.retain(|method| !method.is_empty());
+    methods.sort_unstable();
+    methods.dedup();
+    methods
 }
 
 /// The path of a request target (path and query) as route policies read it; an ambiguous one is
@@ -121,11 +191,11 @@ pub fn identity_headers(authorization: &Authorization) -> HeaderMap {
     identity
 }
 
-/// Removes every header a client could use to claim an identity.
+/// Removes every header a client could use to claim an identity, in any spelling.
 pub fn strip_identity_headers(headers: &mut HeaderMap) {
     let spoofable: Vec<HeaderName> = headers
         .keys()
-        .filter(|name| name.as_str().starts_with(IDENTITY_HEADER_PREFIX))
+        .filter(|name| is_identity_header_spelling(name.as_str()))
         .cloned()
         .collect();
     for name in spoofable {
@@ -252,13 +322,46 @@ mod tests {
     }
 
     #[test]
+    fn a_method_override_in_any_form_is_judged_too() {
+        let mut headers = HeaderMap::new();
+        assert_eq!(methods_read_as("GET", "/api/x", &headers), ["GET"]);
+        headers.insert("x-http-method-override", HeaderValue::from_static("DELETE"));
+        headers.insert("x-method-override", HeaderValue::from_static("put, patch"));
+        assert_eq!(
+            methods_read_as("GET", "/api/x", &headers),
+            ["DELETE", "GET", "patch", "put"]
+        );
+        let none = HeaderMap::new();
+        for target in [
+            "/api/x?_method=DELETE",
+            "/api/x?a=1&_method=DELETE#frag",
+            "/api/x?_%6Dethod=DELETE",
+            "/api/x?_method=%44ELETE",
+        ] {
+            let mut methods = methods_read_as("GET", target, &none);
+            methods.sort_unstable();
+            assert_eq!(methods, ["DELETE", "GET"], "{target}");
+        }
+        assert_eq!(
+            methods_read_as("GET", "/api/x?method=DELETE", &none),
+            ["GET"]
+        );
+    }
+
+    #[test]
     fn every_client_identity_header_is_stripped() {
         let mut headers = HeaderMap::new();
         for name in [
             "x-auth-user-id",
             "x-auth-roles",
             "x-auth-anything",
+            "x_auth_user_id",
+            "x.auth.roles",
+            "x-auth_email",
+            "x_auth-session-id",
             "authorization",
+            "x-authority",
+            "x-auth",
         ] {
             headers.insert(
                 HeaderName::from_static(name),
@@ -266,7 +369,66 @@ mod tests {
             );
         }
         strip_identity_headers(&mut headers);
-        let left: Vec<&str> = headers.keys().map(HeaderName::as_str).collect();
-        assert_eq!(left, ["authorization"]);
+        let mut left: Vec<&str> = headers.keys().map(HeaderName::as_str).collect();
+        left.sort_unstable();
+        assert_eq!(left, ["authorization", "x-auth", "x-authority"]);
+    }
+
+    mod header_spellings {
+        use super::*;
+        use proptest::prelude::*;
+
+        const IDENTITY: [&str; 4] = [
+            "x-auth-user-id",
+            "x-auth-email",
+            "x-auth-roles",
+            "x-auth-session-id",
+        ];
+
+        proptest! {
+            #![proptest_config(ProptestConfig::with_cases(1024))]
+
+            /// Every spelling a CGI-style server would read as an identity header is stripped.
+            #[test]
+            fn no_spelling_of_an_identity_header_survives(
+                which in 0..IDENTITY.len(),
+                separators in proptest::collection::vec(prop_oneof![Just('-'), Just('_'), Just('.')], 8),
+                uppercase in proptest::collection::vec(any::<bool>(), 20),
+                suffix in "[a-z0-9_.-]{0,8}",
+            ) {
+                let mut dashes = separators.iter().cycle();
+                let spelled: String = IDENTITY[which]
+                    .chars()
+                    .zip(uppercase.iter().cycle())
+                    .map(|(c, up)| match c {
+                        '-' => dashes.next().copied().unwrap_or('-'),
+                        c if *up => c.to_ascii_uppercase(),
+                        c => c,
+                    })
+                    .collect();
+                let name = format!("{spelled}{suffix}");
+                let mut headers = HeaderMap::new();
+                headers.insert(
+                    HeaderName::from_bytes(name.as_bytes()).expect("a valid header name"),
+                    HeaderValue::from_static("spoof"),
+                );
+                headers.insert("x-kept", HeaderValue::from_static("yes"));
+                strip_identity_headers(&mut headers);
+                prop_assert_eq!(headers.len(), 1, "{} survived", name);
+            }
+
+            /// Names that are not identity headers in any spelling are never stripped.
+            #[test]
+            fn other_headers_are_kept(name in "[a-z][a-z0-9_.-]{0,20}") {
+                prop_assume!(!name.replace(['_', '.'], "-").starts_with("x-auth-"));
+                let mut headers = HeaderMap::new();
+                headers.insert(
+                    HeaderName::from_bytes(name.as_bytes()).expect("a valid header name"),
+                    HeaderValue::from_static("kept"),
+                );
+                strip_identity_headers(&mut headers);
+                prop_assert_eq!(headers.len(), 1);
+            }
+        }
     }
 }

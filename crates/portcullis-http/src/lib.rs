@@ -73,10 +73,11 @@ impl AppState {
 
 /// The whole gateway: its own API, and the built-in proxy as the fallback.
 pub fn router(state: AppState) -> Router {
+    // `/auth/verify` stays outside: a CORS layer answers `OPTIONS` preflights itself, and a
+    // forward-auth check about an `OPTIONS` request must meet the route policy like any other.
     let browser_facing = Router::new()
         .merge(routes::auth::router())
         .merge(routes::account::router())
-        .merge(routes::verify::router())
         // Set before the CORS layer so that preflights (OPTIONS) pass through it; a fallback
         // set later on the whole router would replace the layered one.
         .method_not_allowed_fallback(routes::meta::method_not_allowed);
@@ -90,6 +91,7 @@ pub fn router(state: AppState) -> Router {
     };
     Router::new()
         .merge(browser_facing)
+        .merge(routes::verify::router())
         .merge(routes::admin::router())
         .merge(routes::meta::router())
         .merge(demo)

@@ -2,16 +2,20 @@
 //! what comes back to the client.
 //!
 //! Hop-by-hop headers (RFC 9110 §7.6.1) describe one connection and never cross the proxy,
-//! except `Connection: upgrade` / `Upgrade` on an upgrade, which the proxy carries on purpose.
+//! except `Connection: upgrade` / `Upgrade: websocket` on a WebSocket handshake, which the proxy
+//! carries on purpose. Every other upgrade (`h2c` above all, which would hand the client a raw
+//! HTTP/2 connection to the application that the gateway never checks again) is dropped with
+//! its `HTTP2-Settings`, and the request travels as the plain HTTP/1.1 request it also is.
 //! Identity headers come only from the gateway; forwarding headers come from the client only
 //! when it is a trusted proxy.
 
 use crate::forward_auth::strip_identity_headers;
-use axum::http::{header, HeaderMap, HeaderName, HeaderValue};
+use axum::http::{header, HeaderMap, HeaderName, HeaderValue, Method};
 use std::net::IpAddr;
 
-const HOP_BY_HOP: [HeaderName; 8] = [
+const HOP_BY_HOP: [HeaderName; 9] = [
     header::CONNECTION,
+    HeaderName::from_static("http2-settings"),
     HeaderName::from_static("keep-alive"),
     HeaderName::from_static("proxy-connection"),
     header::PROXY_AUTHENTICATE,
@@ -30,11 +34,31 @@ const FORWARDING: [HeaderName; 5] = [
     HeaderName::from_static("x-real-ip"),
 ];
 
-/// The protocol a request asks to switch to (`Upgrade: websocket` with `Connection: upgrade`).
-pub fn requested_upgrade(headers: &HeaderMap) -> Option<HeaderValue> {
-    let asks = connection_tokens(headers).any(|token| token.eq_ignore_ascii_case("upgrade"));
-    asks.then(|| headers.get(header::UPGRADE).cloned())
-        .flatten()
+/// Whether a request is a WebSocket opening handshake (RFC 6455 §4.1): `GET`, `Connection:
+/// upgrade`, exactly `Upgrade: websocket`, version 13 and a key. It is the only upgrade relayed.
+pub fn is_websocket_handshake(method: &Method, headers: &HeaderMap) -> bool {
+    let asks_upgrade =
+        connection_tokens(headers).any(|token| token.eq_ignore_ascii_case("upgrade"));
+    let mut upgrades = headers.get_all(header::UPGRADE).iter();
+    let websocket_only = match (upgrades.next(), upgrades.next()) {
+        (Some(value), None) => value.as_bytes().eq_ignore_ascii_case(b"websocket"),
+        _ => false,
+    };
+    let version_13 = headers
+        .get(header::SEC_WEBSOCKET_VERSION)
+        .is_some_and(|version| version.as_bytes() == b"13");
+    // The key is 16 random bytes in base64: 24 characters.
+    let has_key = headers
+        .get(header::SEC_WEBSOCKET_KEY)
+        .is_some_and(|key| key.len() == 24);
+    method == Method::GET && asks_upgrade && websocket_only && version_13 && has_key
+}
+
+/// Whether an upstream's response completes a WebSocket handshake the proxy relayed.
+pub fn is_websocket_acceptance(headers: &HeaderMap) -> bool {
+    headers
+        .get(header::UPGRADE)
+        .is_some_and(|value| value.as_bytes().eq_ignore_ascii_case(b"websocket"))
 }
 
 /// Where the request came from, as the proxy reports it to the upstream.
@@ -46,13 +70,14 @@ pub struct Forwarding {
 }
 
 /// The headers sent upstream: the client's, minus hop-by-hop and spoofable ones, plus the
-/// gateway's identity headers and forwarding headers.
+/// gateway's identity headers and forwarding headers; `Upgrade: websocket` only when
+/// `websocket` says the request is a handshake the proxy will relay.
 pub fn upstream_request_headers(
     incoming: &HeaderMap,
     identity: HeaderMap,
     forwarding: &Forwarding,
+    websocket: bool,
 ) -> HeaderMap {
-    let upgrade = requested_upgrade(incoming);
     let mut headers = incoming.clone();
     remove_hop_by_hop(&mut headers);
     strip_identity_headers(&mut headers);
@@ -81,20 +106,20 @@ pub fn upstream_request_headers(
     }
     // The upstream is named by its own URL; the client's Host travels as X-Forwarded-Host.
     headers.remove(header::HOST);
-    if let Some(protocol) = upgrade {
+    if websocket {
         headers.insert(header::CONNECTION, HeaderValue::from_static("upgrade"));
-        headers.insert(header::UPGRADE, protocol);
+        headers.insert(header::UPGRADE, HeaderValue::from_static("websocket"));
     }
     headers
 }
 
-/// The upstream's response headers as passed to the client.
-pub fn client_response_headers(headers: &mut HeaderMap, switching_protocols: bool) {
-    let upgrade = headers.get(header::UPGRADE).cloned();
+/// The upstream's response headers as passed to the client; `websocket` when the response
+/// accepts a relayed WebSocket handshake.
+pub fn client_response_headers(headers: &mut HeaderMap, websocket: bool) {
     remove_hop_by_hop(headers);
-    if let (true, Some(protocol)) = (switching_protocols, upgrade) {
+    if websocket {
         headers.insert(header::CONNECTION, HeaderValue::from_static("upgrade"));
-        headers.insert(header::UPGRADE, protocol);
+        headers.insert(header::UPGRADE, HeaderValue::from_static("websocket"));
     }
 }
 
@@ -153,7 +178,7 @@ mod tests {
             ("authorization", "Bearer t"),
         ]);
         let identity = map(&[("x-auth-user-id", "the-caller")]);
-        let out = upstream_request_headers(&incoming, identity, &untrusted());
+        let out = upstream_request_headers(&incoming, identity, &untrusted(), false);
         assert_eq!(get(&out, "x-auth-user-id"), Some("the-caller"));
         assert_eq!(get(&out, "x-auth-admin"), None);
         assert_eq!(get(&out, "x-forwarded-for"), Some("192.0.2.7"));
@@ -176,10 +201,69 @@ mod tests {
             peer: "10.0.0.2".parse().expect("ip"),
             peer_trusted: true,
         };
-        let out = upstream_request_headers(&incoming, HeaderMap::new(), &forwarding);
+        let out = upstream_request_headers(&incoming, HeaderMap::new(), &forwarding, false);
         assert_eq!(get(&out, "x-forwarded-for"), Some("203.0.113.5, 10.0.0.2"));
         assert_eq!(get(&out, "x-forwarded-proto"), Some("https"));
         assert_eq!(get(&out, "x-forwarded-host"), Some("public.example"));
+    }
+
+    fn websocket_handshake() -> HeaderMap {
+        map(&[
+            ("connection", "keep-alive, Upgrade"),
+            ("upgrade", "WebSocket"),
+            ("sec-websocket-version", "13"),
+            ("sec-websocket-key", "dGhlIHNhbXBsZSBub25jZQ=="),
+        ])
+    }
+
+    #[test]
+    fn only_a_websocket_handshake_is_an_upgrade_worth_relaying() {
+        assert!(is_websocket_handshake(&Method::GET, &websocket_handshake()));
+        let mut cousins = Vec::new();
+        for (name, value) in [
+            ("upgrade", "h2c"),
+            ("upgrade", "websocket, h2c"),
+            ("upgrade", "h2c, websocket"),
+            ("upgrade", "TLS/1.2"),
+            ("connection", "keep-alive"),
+            ("sec-websocket-version", "8"),
+            ("sec-websocket-key", "short"),
+        ] {
+            let mut headers = websocket_handshake();
+            headers.insert(
+                HeaderName::from_static(name),
+                HeaderValue::from_static(value),
+            );
+            cousins.push((format!("{name}: {value}"), headers));
+        }
+        let mut two_upgrades = websocket_handshake();
+        two_upgrades.append(header::UPGRADE, HeaderValue::from_static("h2c"));
+        cousins.push(("two Upgrade lines".to_owned(), two_upgrades));
+        for (what, headers) in &cousins {
+            assert!(!is_websocket_handshake(&Method::GET, headers), "{what}");
+        }
+        assert!(!is_websocket_handshake(
+            &Method::POST,
+            &websocket_handshake()
+        ));
+    }
+
+    #[test]
+    fn any_other_upgrade_is_forwarded_as_a_plain_request() {
+        let h2c = map(&[
+            ("connection", "Upgrade, HTTP2-Settings"),
+            ("upgrade", "h2c"),
+            ("http2-settings", "AAMAAABkAARAAAAAAAIAAAAA"),
+            ("x-kept", "yes"),
+        ]);
+        let out = upstream_request_headers(&h2c, HeaderMap::new(), &untrusted(), false);
+        for gone in ["connection", "upgrade", "http2-settings"] {
+            assert_eq!(get(&out, gone), None, "{gone}");
+        }
+        assert_eq!(get(&out, "x-kept"), Some("yes"));
+        let mut response = map(&[("connection", "upgrade"), ("upgrade", "h2c")]);
+        client_response_headers(&mut response, false);
+        assert_eq!(get(&response, "upgrade"), None);
     }
 
     #[test]
@@ -192,7 +276,7 @@ mod tests {
             ("proxy-authorization", "Basic abc"),
             ("x-kept", "yes"),
         ]);
-        let out = upstream_request_headers(&incoming, HeaderMap::new(), &untrusted());
+        let out = upstream_request_headers(&incoming, HeaderMap::new(), &untrusted(), false);
         for gone in [
             "connection",
             "keep-alive",
@@ -204,8 +288,8 @@ mod tests {
         }
         assert_eq!(get(&out, "x-kept"), Some("yes"));
 
-        let upgrade = map(&[("connection", "Upgrade"), ("upgrade", "websocket")]);
-        let out = upstream_request_headers(&upgrade, HeaderMap::new(), &untrusted());
+        let upgrade = websocket_handshake();
+        let out = upstream_request_headers(&upgrade, HeaderMap::new(), &untrusted(), true);
         assert_eq!(get(&out, "connection"), Some("upgrade"));
         assert_eq!(get(&out, "upgrade"), Some("websocket"));
 

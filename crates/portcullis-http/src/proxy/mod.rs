@@ -1,6 +1,7 @@
 //! The built-in reverse proxy, for deployments without nginx or Traefik in front: requests
 //! under an upstream's prefix are authorised exactly like a forward-auth check, then streamed
-//! to the upstream with the identity headers; WebSocket upgrades are tunnelled after the check.
+//! to the upstream with the identity headers; WebSocket handshakes are tunnelled after the
+//! check, and no other protocol upgrade is ever relayed.
 //!
 //! The proxy never answers for the gateway's own paths, and it forwards the path it judged
 //! (normalised, see `RequestPath`), so the upstream cannot be reached under a spelling the
@@ -10,17 +11,21 @@ mod headers;
 
 use crate::error::ApiError;
 use crate::extract::bearer_token;
-use crate::forward_auth::{identity_headers, request_path, target_of};
+use crate::forward_auth::{identity_headers, methods_read_as, request_path, target_of};
 use crate::AppState;
 use axum::body::Body;
 use axum::extract::{ConnectInfo, Request, State};
 use axum::http::{StatusCode, Uri};
 use axum::response::{IntoResponse, Response};
-use headers::{client_response_headers, requested_upgrade, upstream_request_headers, Forwarding};
+use headers::{
+    client_response_headers, is_websocket_acceptance, is_websocket_handshake,
+    upstream_request_headers, Forwarding,
+};
 use hyper_util::client::legacy::connect::HttpConnector;
 use hyper_util::client::legacy::Client;
 use hyper_util::rt::{TokioExecutor, TokioIo};
-use portcullis_core::RequestPath;
+use portcullis_core::{PathError, RequestPath};
+use portcullis_service::AuthError;
 use std::net::SocketAddr;
 use std::time::Duration;
 
@@ -113,13 +118,18 @@ impl Proxy {
         self.reserved.extend(RequestPath::parse_canonical(prefix));
     }
 
-    fn is_reserved(&self, path: &RequestPath) -> bool {
-        self.reserved
-            .iter()
-            .any(|reserved| path.starts_with(reserved))
+    /// Whether `path` is one of the gateway's own; a spelling variant of one is refused.
+    fn is_reserved(&self, path: &RequestPath) -> Result<bool, PathError> {
+        for reserved in &self.reserved {
+            if path.within(reserved)? {
+                return Ok(true);
+            }
+        }
+        Ok(false)
     }
 
-    /// Sends a prepared request; the answer must start within the timeout.
+    /// Sends a prepared request; the answer must start within the timeout. A client body that
+    /// stalled past `http_body_timeout` is the client's fault (408), not the upstream's.
     async fn send(
         &self,
         request: Request,
@@ -127,6 +137,10 @@ impl Proxy {
     ) -> Result<axum::http::Response<hyper::body::Incoming>, ApiError> {
         match tokio::time::timeout(self.timeout, self.client.request(request)).await {
             Ok(Ok(response)) => Ok(response),
+            Ok(Err(error)) if crate::extract::caused_by_body_timeout(&error) => {
+                tracing::debug!(upstream = %upstream.base, "the client's request body stalled");
+                Err(crate::extract::body_timed_out())
+            }
             Ok(Err(error)) => {
                 tracing::warn!(%error, upstream = %upstream.base, "upstream request failed");
                 Err(bad_gateway("the upstream could not be reached"))
@@ -139,19 +153,25 @@ impl Proxy {
         }
     }
 
-    /// The upstream with the longest prefix covering `path`.
-    fn route(&self, path: &RequestPath) -> Option<&Upstream> {
-        self.upstreams
-            .iter()
-            .filter(|upstream| path.starts_with(&upstream.prefix))
-            .max_by_key(|upstream| upstream.prefix.segments().len())
+    /// The upstream with the longest prefix covering `path`; a spelling variant of any
+    /// upstream's prefix is refused, as route policies refuse it.
+    fn route(&self, path: &RequestPath) -> Result<Option<&Upstream>, PathError> {
+        let mut best: Option<&Upstream> = None;
+        for upstream in &self.upstreams {
+            let longer = best
+                .is_none_or(|best| upstream.prefix.segments().len() > best.prefix.segments().len());
+            if path.within(&upstream.prefix)? && longer {
+                best = Some(upstream);
+            }
+        }
+        Ok(best)
     }
 }
 
-/// Whether `path` lies under one of the gateway's own routes.
+/// Whether `path` lies under one of the gateway's own routes, in any spelling.
 fn covers_gateway_route(path: &RequestPath) -> bool {
     RESERVED_PREFIXES.iter().any(|reserved| {
-        RequestPath::parse(reserved).is_ok_and(|reserved| path.starts_with(&reserved))
+        RequestPath::parse(reserved).is_ok_and(|reserved| path.within(&reserved) != Ok(false))
     })
 }
 
@@ -173,37 +193,41 @@ async fn forward(
     mut request: Request,
 ) -> Result<Response, ApiError> {
     let path = request_path(target_of(request.uri()))?;
-    let upstream = match state.proxy.route(&path) {
-        Some(upstream) if !state.proxy.is_reserved(&path) => upstream,
+    let spelling = |error: PathError| ApiError::from(AuthError::from(error));
+    let reserved = state.proxy.is_reserved(&path).map_err(spelling)?;
+    let upstream = match state.proxy.route(&path).map_err(spelling)? {
+        Some(upstream) if !reserved => upstream,
         _ => return Err(crate::routes::meta::not_found().await),
     };
+    let methods = methods_read_as(
+        request.method().as_str(),
+        target_of(request.uri()),
+        request.headers(),
+    );
+    let methods: Vec<&str> = methods.iter().map(String::as_str).collect();
     let authorization = state
         .gateway
-        .authorize(
-            bearer_token(request.headers()),
-            request.method().as_str(),
-            &path,
-        )
+        .authorize(bearer_token(request.headers()), &methods, &path)
         .await?;
     let uri = upstream
         .target(&path, request.uri().query())
         .ok_or_else(|| bad_gateway("the upstream address could not be formed"))?;
-    let peer = peer.map_or(std::net::Ipv4Addr::LOCALHOST.into(), |addr| addr.ip());
+    let peer = peer.map_or(std::net::Ipv4Addr::LOCALHOST.into(), crate::client::peer_ip);
     let forwarding = Forwarding {
         peer,
-        peer_trusted: state
-            .web
-            .trusted_proxies
-            .iter()
-            .any(|net| net.contains(&peer)),
+        peer_trusted: crate::client::is_trusted(peer, &state.web.trusted_proxies),
     };
-    let headers = upstream_request_headers(
+    let websocket = is_websocket_handshake(request.method(), request.headers());
+    let mut headers = upstream_request_headers(
         request.headers(),
         identity_headers(&authorization),
         &forwarding,
+        websocket,
     );
-    let client_upgrade =
-        requested_upgrade(request.headers()).map(|_| hyper::upgrade::on(&mut request));
+    // A `__Host-` refresh cookie lives on `/` and so travels with every request; it is the
+    // gateway's alone and never reaches an application.
+    state.web.cookie.remove_from(&mut headers);
+    let client_upgrade = websocket.then(|| hyper::upgrade::on(&mut request));
     let (mut parts, body) = request.into_parts();
     parts.uri = uri;
     parts.headers = headers;
@@ -214,8 +238,17 @@ async fn forward(
         .send(Request::from_parts(parts, body), upstream)
         .await?;
     let switching = response.status() == StatusCode::SWITCHING_PROTOCOLS;
-    if let (true, Some(client_upgrade)) = (switching, client_upgrade) {
-        tokio::spawn(tunnel(client_upgrade, hyper::upgrade::on(&mut response)));
+    match client_upgrade {
+        Some(client_upgrade) if switching && is_websocket_acceptance(response.headers()) => {
+            tokio::spawn(tunnel(client_upgrade, hyper::upgrade::on(&mut response)));
+        }
+        // An upstream that switches protocols unasked would be relayed into a connection the
+        // gateway no longer reads: never pass a 101 on.
+        _ if switching => {
+            tracing::warn!(upstream = %upstream.base, "the upstream switched protocols unasked");
+            return Err(bad_gateway("the upstream switched protocols unasked"));
+        }
+        _ => {}
     }
     client_response_headers(response.headers_mut(), switching);
     let mut response = response.map(Body::new);
@@ -287,14 +320,20 @@ mod tests {
             Duration::from_secs(1),
         );
         let path = RequestPath::parse("/api/x/../orders").expect("path");
-        let upstream = proxy.route(&path).expect("an upstream");
+        let upstream = proxy
+            .route(&path)
+            .expect("no spelling variant")
+            .expect("an upstream");
         assert_eq!(
             upstream.target(&path, Some("a=1")).map(|u| u.to_string()),
             Some("http://127.0.0.1:2/v1/api/orders?a=1".to_owned())
         );
         let other = RequestPath::parse("/index.html").expect("path");
         assert_eq!(
-            proxy.route(&other).map(|u| u.base.to_string()),
+            proxy
+                .route(&other)
+                .expect("no spelling variant")
+                .map(|u| u.base.to_string()),
             Some("http://127.0.0.1:1/".to_owned())
         );
     }

@@ -4,7 +4,7 @@
 
 use crate::error::ApiResult;
 use crate::extract::bearer_token;
-use crate::forward_auth::{identity_headers, request_path, target_of};
+use crate::forward_auth::{identity_headers, methods_read_as, request_path, target_of};
 use crate::AppState;
 use axum::extract::State;
 use axum::http::{header, HeaderMap, HeaderValue, Method, Uri};
@@ -71,10 +71,13 @@ async fn echo(
     uri: Uri,
     headers: HeaderMap,
 ) -> ApiResult<Json<Value>> {
-    let path = request_path(target_of(&uri))?;
+    let target = target_of(&uri);
+    let path = request_path(target)?;
+    let methods = methods_read_as(method.as_str(), target, &headers);
+    let methods: Vec<&str> = methods.iter().map(String::as_str).collect();
     let authorization = state
         .gateway
-        .authorize(bearer_token(&headers), method.as_str(), &path)
+        .authorize(bearer_token(&headers), &methods, &path)
         .await?;
     let identity = identity_headers(&authorization);
     let received: Map<String, Value> = identity

@@ -3,7 +3,9 @@
 
 use crate::error::ApiResult;
 use crate::extract::bearer_token;
-use crate::forward_auth::{identity_headers, original_request, request_path};
+use crate::forward_auth::{
+    identity_headers, methods_read_as, original_request, refuse_foreign_upgrade, request_path,
+};
 use crate::AppState;
 use axum::extract::State;
 use axum::http::{HeaderMap, Method, StatusCode, Uri};
@@ -23,13 +25,14 @@ async fn verify(
     uri: Uri,
     headers: HeaderMap,
 ) -> ApiResult<(StatusCode, HeaderMap)> {
+    refuse_foreign_upgrade(&headers)?;
     let bearer = bearer_token(&headers);
     let authorization = match original_request(&method, &uri, &headers)? {
         Some(original) => {
-            state
-                .gateway
-                .authorize(bearer, &original.method, &request_path(&original.target)?)
-                .await?
+            let path = request_path(&original.target)?;
+            let methods = methods_read_as(&original.method, &original.target, &headers);
+            let methods: Vec<&str> = methods.iter().map(String::as_str).collect();
+            state.gateway.authorize(bearer, &methods, &path).await?
         }
         None => Authorization::Identified(state.gateway.authenticate(bearer).await?),
     };

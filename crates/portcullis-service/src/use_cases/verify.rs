@@ -35,19 +35,24 @@ impl Gateway {
         })
     }
 
-    /// Decides whether a `method` request for `path` may pass, and as whom. `Forbidden` when
-    /// the caller lacks every role the route needs.
+    /// Decides whether a request for `path` may pass, and as whom. `methods` are every method
+    /// the application may read the request as (its own, and any method-override spelling):
+    /// each must pass. `Forbidden` when the caller lacks every role a route needs.
     ///
     /// On a public route a token that fails for any reason, including an unanswerable
     /// revocation check, means anonymous access: the identity is never passed on unproven.
     pub async fn authorize(
         &self,
         bearer: Option<&str>,
-        method: &str,
+        methods: &[&str],
         path: &RequestPath,
     ) -> AuthResult<Authorization> {
-        let access = self.settings.route_policy.access_for(method, path);
-        if !access.requires_identity() {
+        let policy = &self.settings.route_policy;
+        let accesses = methods
+            .iter()
+            .map(|method| policy.access_for(method, path))
+            .collect::<Result<Vec<_>, _>>()?;
+        if !accesses.iter().any(|access| access.requires_identity()) {
             return Ok(match bearer {
                 Some(_) => self
                     .authenticate(bearer)
@@ -57,7 +62,10 @@ impl Gateway {
             });
         }
         let principal = self.authenticate(bearer).await?;
-        if !access.permits(&principal.claims.roles) {
+        if !accesses
+            .iter()
+            .all(|access| access.permits(&principal.claims.roles))
+        {
             return Err(AuthError::Forbidden);
         }
         Ok(Authorization::Identified(principal))
