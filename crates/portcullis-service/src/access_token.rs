@@ -50,6 +50,32 @@ pub enum TokenError {
     Revoked(#[from] portcullis_core::revocation::Revoked),
 }
 
+/// Reads a token's header and refuses, before any key is looked up, what this gateway never
+/// accepts: oversize tokens, unparsable headers, `crit`, key-carrying or key-pointing headers
+/// (`jku`, `jwk`, `x5u`, `x5c`) and any `typ` but `at+jwt`.
+pub fn checked_header(token: &str) -> Result<Header, TokenError> {
+    if token.len() > MAX_TOKEN_BYTES {
+        return Err(TokenError::Malformed);
+    }
+    let header = decode_header(token).map_err(|_| TokenError::Malformed)?;
+    if header.crit.is_some()
+        || header.jku.is_some()
+        || header.jwk.is_some()
+        || header.x5u.is_some()
+        || header.x5c.is_some()
+    {
+        return Err(TokenError::ForbiddenHeader);
+    }
+    let typ_ok = header.typ.as_deref().is_some_and(|typ| {
+        typ.eq_ignore_ascii_case(ACCESS_TOKEN_TYPE)
+            || typ.eq_ignore_ascii_case("application/at+jwt")
+    });
+    if !typ_ok {
+        return Err(TokenError::WrongType);
+    }
+    Ok(header)
+}
+
 pub(crate) struct AccessTokens {
     ring: KeyRing,
     validations: HashMap<String, Validation>,
@@ -148,25 +174,7 @@ impl AccessTokens {
     }
 
     fn verify_uncached(&self, token: &str) -> Result<AccessClaims, TokenError> {
-        if token.len() > MAX_TOKEN_BYTES {
-            return Err(TokenError::Malformed);
-        }
-        let header = decode_header(token).map_err(|_| TokenError::Malformed)?;
-        if header.crit.is_some()
-            || header.jku.is_some()
-            || header.jwk.is_some()
-            || header.x5u.is_some()
-            || header.x5c.is_some()
-        {
-            return Err(TokenError::ForbiddenHeader);
-        }
-        let typ_ok = header.typ.as_deref().is_some_and(|typ| {
-            typ.eq_ignore_ascii_case(ACCESS_TOKEN_TYPE)
-                || typ.eq_ignore_ascii_case("application/at+jwt")
-        });
-        if !typ_ok {
-            return Err(TokenError::WrongType);
-        }
+        let header = checked_header(token)?;
         let kid = header.kid.as_deref().ok_or(TokenError::UnknownKey)?;
         let key = self.ring.verifying.get(kid).ok_or(TokenError::UnknownKey)?;
         let validation = self.validations.get(kid).ok_or(TokenError::UnknownKey)?;

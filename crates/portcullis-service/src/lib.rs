@@ -21,7 +21,7 @@ mod use_cases;
 mod webhook;
 mod webhook_signature;
 
-pub use access_token::TokenError;
+pub use access_token::{checked_header, TokenError};
 pub use error::AuthError;
 pub use gateway::{Gateway, Issued, Principal, Readiness, SessionView};
 pub use keys::SigningAlg;
