@@ -126,6 +126,71 @@ async fn forwarding_headers_are_set_and_every_client_identity_header_stripped() 
 }
 
 #[tokio::test]
+async fn no_spelling_of_a_forwarding_or_routing_header_reaches_the_app_from_a_client() {
+    let upstream = EchoUpstream::start().await;
+    let app = proxy_to("/api", upstream.base(), |_| {}).await;
+    let (_, _, token) = app.logged_in().await;
+    let response = app
+        .http()
+        .get(app.url("/api/orders"))
+        .bearer_auth(&token)
+        .header("X_Forwarded_Host", "evil.example")
+        .header("x.forwarded.for", "6.6.6.6")
+        .header("X_Real_IP", "6.6.6.6")
+        .header("True-Client-IP", "6.6.6.6")
+        .header("X-Original-URL", "/api/admin")
+        .header("X_Rewrite_URL", "/api/admin")
+        .send()
+        .await
+        .expect("request");
+    let reply = Reply::read(response).await;
+    let headers = reply.body["headers"].as_object().expect("echoed headers");
+    let mut names: Vec<&str> = headers.keys().map(String::as_str).collect();
+    names.sort_unstable();
+    for name in &names {
+        let read_as = name.replace(['_', '.'], "-");
+        assert!(
+            !matches!(
+                read_as.as_str(),
+                "x-real-ip" | "true-client-ip" | "x-original-url" | "x-rewrite-url"
+            ),
+            "{name} reached the app: {names:?}"
+        );
+        assert!(
+            !read_as.starts_with("x-forwarded-") || read_as == *name,
+            "{name} reached the app: {names:?}"
+        );
+    }
+    assert_eq!(headers["x-forwarded-host"], app.addr().to_string());
+    assert_eq!(headers["x-forwarded-for"], "127.0.0.1");
+}
+
+#[tokio::test]
+async fn a_trusted_proxys_chain_reaches_the_app_whole_in_every_line() {
+    let upstream = EchoUpstream::start().await;
+    let app = proxy_to("/api", upstream.base(), |config| {
+        config.trusted_proxies = vec!["127.0.0.1".to_owned()];
+    })
+    .await;
+    let (_, _, token) = app.logged_in().await;
+    // HAProxy's `option forwardfor` appends a line of its own rather than extending one.
+    let response = app
+        .http()
+        .get(app.url("/api/orders"))
+        .bearer_auth(&token)
+        .header("x-forwarded-for", "6.6.6.6")
+        .header("x-forwarded-for", "203.0.113.9")
+        .send()
+        .await
+        .expect("request");
+    let reply = Reply::read(response).await;
+    assert_eq!(
+        reply.body["headers"]["x-forwarded-for"], "6.6.6.6, 203.0.113.9, 127.0.0.1",
+        "{reply:?}"
+    );
+}
+
+#[tokio::test]
 async fn the_gateways_own_routes_are_never_shadowed() {
     let upstream = EchoUpstream::start().await;
     let app = proxy_to("/", upstream.base(), |_| {}).await;

@@ -3,9 +3,6 @@
 //! then writes raw bytes that are not HTTP. An eager one switches even unasked. It records each request head it received, so a test
 //! can tell what a proxy in front of it forwarded. Raw TCP on purpose: an HTTP library would
 //! refuse to switch unasked, and that refusal is exactly what the tests must not rely on.
-//!
-//! [`raw_exchange`] is the client side: one request written as bytes, the response head read
-//! back, so tests can send upgrade headers an HTTP client library would not.
 
 use std::net::SocketAddr;
 use std::sync::{Arc, Mutex};
@@ -103,7 +100,16 @@ async fn switch(mut stream: TcpStream, switches: Switches, heads: Arc<Mutex<Vec<
 
 /// Whether a (lower-cased) request head has an `Upgrade` header line.
 pub fn asks_upgrade(head: &str) -> bool {
-    head.contains("\r\nupgrade:")
+    !upgrades_in(head).is_empty()
+}
+
+/// The protocols a (lower-cased) head's `Upgrade` lines name.
+pub fn upgrades_in(head: &str) -> Vec<String> {
+    head.lines()
+        .filter_map(|line| line.strip_prefix("upgrade:"))
+        .flat_map(|value| value.split(','))
+        .map(|protocol| protocol.trim().to_owned())
+        .collect()
 }
 
 /// Reads up to the end of an HTTP head (`\r\n\r\n`); `None` on EOF, error or an oversize head.
@@ -118,33 +124,4 @@ async fn read_head(stream: &mut TcpStream) -> Option<String> {
         buffer.extend_from_slice(&chunk[..read]);
     }
     Some(String::from_utf8_lossy(&buffer).into_owned())
-}
-
-/// The status code and everything read within a short while after sending `request` (raw
-/// bytes, `\r\n` line ends) to `addr`: the head, and any bytes that followed it.
-pub async fn raw_exchange(addr: SocketAddr, request: &str) -> (u16, String) {
-    let mut stream = TcpStream::connect(addr).await.expect("connect");
-    stream
-        .write_all(request.as_bytes())
-        .await
-        .expect("send the request");
-    let mut received = Vec::new();
-    let mut chunk = [0u8; 4096];
-    // Read until the peer closes or goes quiet: what a tunnel would carry arrives right after
-    // the head, so a quiet moment means nothing more is coming.
-    while let Ok(Ok(read)) =
-        tokio::time::timeout(Duration::from_millis(500), stream.read(&mut chunk)).await
-    {
-        if read == 0 || received.len() > HEAD_LIMIT {
-            break;
-        }
-        received.extend_from_slice(&chunk[..read]);
-    }
-    let text = String::from_utf8_lossy(&received).into_owned();
-    let status = text
-        .split_whitespace()
-        .nth(1)
-        .and_then(|code| code.parse().ok())
-        .unwrap_or_else(|| panic!("no HTTP status in {text:?}"));
-    (status, text)
 }

@@ -12,8 +12,18 @@
 //! - a `;params` suffix is ignored when reading a segment, as servlet containers do, so
 //!   `/public/..;/admin` is read as `/admin` — the way such an application would read it;
 //! - empty and `.` segments vanish, `..` removes the previous segment (never above the root);
-//! - a segment ending in a dot or a space, or naming an NTFS stream (`::$`), is refused: Windows
-//!   servers drop or read through those, so `/admin./x` and `/admin%20/x` would be `/admin/x`.
+//! - a segment that some server reads as another name is refused: one ending in a dot or a
+//!   space, naming an NTFS stream (`:$`) or looking like an 8.3 short name (`ADMINI~1`), which
+//!   Windows servers read through, so `/admin./x` and `/admin%20/x` would be `/admin/x`; and one
+//!   with a character that Unicode compatibility normalisation turns into ASCII (`ª`, `ⓐ`,
+//!   fullwidth `ａ` or `．`), which normalising stacks read as that ASCII.
+//!
+//! That reading serves the built-in proxy, which forwards the path it judged. A forward-auth
+//! check is different: the proxy in front forwards the *original* target, and the application
+//! may resolve it otherwise (Express leaves `..` alone, RFC 3986 lets `..` remove an empty
+//! segment, only servlet containers drop `;params`). So [`RequestPath::parse_exact`] also
+//! refuses every target that needed resolving at all: dot segments, empty segments, `;params`,
+//! and percent escapes of unreserved characters (`%61`, `%2e`).
 //!
 //! Spelling is judged once more against configured prefixes ([`RequestPath::within`]): a path
 //! that names a prefix only when case and look-alike characters are ignored (`/API/admin`,
@@ -22,6 +32,7 @@
 
 use crate::spelling::same_name;
 use std::fmt;
+use unicode_normalization::UnicodeNormalization;
 
 /// Why a request path was refused.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
@@ -32,8 +43,18 @@ pub enum PathError {
     MalformedEscape,
     #[error("the request path contains an ambiguous or forbidden character")]
     ForbiddenCharacter,
-    #[error("a request path segment ends in a dot or a space, which some servers drop")]
-    TrailingDotOrSpace,
+    #[error(
+        "a request path segment names a file another way on Windows (a trailing dot or space, \
+         an NTFS stream or an 8.3 short name)"
+    )]
+    WindowsAlias,
+    #[error("a request path segment has a character that Unicode normalisation turns into ASCII")]
+    CompatibilityCharacter,
+    #[error(
+        "the request path is not in canonical form (dot or empty segments, ;params, or escaped \
+         letters): send it as the application should read it"
+    )]
+    NotCanonical,
     #[error(
         "the request path spells a configured prefix in another case or with look-alike characters"
     )]
@@ -47,30 +68,55 @@ pub struct RequestPath {
 }
 
 impl RequestPath {
-    /// Reads the path of a request target (`/a/b?query` — the query is ignored).
+    /// Reads the path of a request target (`/a/b?query` — the query is ignored), resolving
+    /// dot and empty segments and dropping `;params`: for a path the gateway forwards itself.
     pub fn parse(target: &str) -> Result<Self, PathError> {
+        Self::read(target).map(|(path, _)| path)
+    }
+
+    /// Reads the path of a request target that is forwarded as it is, by another proxy: it must
+    /// already be canonical, or the application might resolve it to another resource than the
+    /// one judged. A trailing `/` and the query are fine.
+    pub fn parse_exact(target: &str) -> Result<Self, PathError> {
+        match Self::read(target)? {
+            (path, Reading::Exact) => Ok(path),
+            (_, Reading::Resolved) => Err(PathError::NotCanonical),
+        }
+    }
+
+    fn read(target: &str) -> Result<(Self, Reading), PathError> {
         let path = target.split(['?', '#']).next().unwrap_or_default();
         let rest = path.strip_prefix('/').ok_or(PathError::NotAbsolute)?;
         let mut segments: Vec<String> = Vec::new();
-        for raw in rest.split('/') {
-            let decoded = decode_segment(raw)?;
+        let mut reading = Reading::Exact;
+        let raws: Vec<&str> = rest.split('/').collect();
+        for (index, raw) in raws.iter().enumerate() {
+            let (decoded, escaped_unreserved) = decode_segment(raw)?;
             // Servlet containers drop `;params` before resolving dot segments; do the same.
-            let segment = match decoded.split_once(';') {
-                Some((name, _params)) => name.to_owned(),
-                None => decoded,
+            let (segment, had_params) = match decoded.split_once(';') {
+                Some((name, _params)) => (name.to_owned(), true),
+                None => (decoded, false),
             };
+            let trailing_slash = index == raws.len() - 1 && raw.is_empty();
+            let resolves = matches!(segment.as_str(), "." | "..")
+                || (segment.is_empty() && !trailing_slash)
+                || had_params
+                || escaped_unreserved;
+            if resolves {
+                reading = Reading::Resolved;
+            }
             match segment.as_str() {
                 "" | "." => {}
                 ".." => {
                     segments.pop();
                 }
-                _ if read_differently_on_windows(&segment) => {
-                    return Err(PathError::TrailingDotOrSpace)
+                _ => {
+                    check_segment(&segment)?;
+                    segments.push(segment);
                 }
-                _ => segments.push(segment),
             }
         }
-        Ok(Self { segments })
+        Ok((Self { segments }, reading))
     }
 
     /// Reads a configured prefix, which must already be in canonical form (a trailing `/`
@@ -136,19 +182,43 @@ impl fmt::Display for RequestPath {
     }
 }
 
-/// Windows servers drop trailing dots and spaces from a name and read `name::$DATA` (an NTFS
-/// stream) as `name`, so such a segment names something other than what it spells.
-fn read_differently_on_windows(segment: &str) -> bool {
-    segment.ends_with(|c: char| c == '.' || c.is_whitespace()) || segment.contains("::$")
+/// Whether a path needed resolving before it could be judged.
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Reading {
+    Exact,
+    Resolved,
 }
 
-fn decode_segment(raw: &str) -> Result<String, PathError> {
+/// Refuses a segment that some server reads as another name than it spells.
+fn check_segment(segment: &str) -> Result<(), PathError> {
+    // Windows drops trailing dots and spaces, reads `name::$DATA` or `name:$i30:$INDEX_ALLOCATION`
+    // (NTFS streams) as `name`, and `ADMINI~1` as the 8.3 short name of `administration`.
+    let windows_alias = segment.ends_with(|c: char| c == '.' || c.is_whitespace())
+        || segment.contains(":$")
+        || segment
+            .as_bytes()
+            .windows(2)
+            .any(|pair| pair[0] == b'~' && pair[1].is_ascii_digit());
+    if windows_alias {
+        return Err(PathError::WindowsAlias);
+    }
+    let turns_ascii = |c: char| !c.is_ascii() && std::iter::once(c).nfkc().any(|n| n.is_ascii());
+    if segment.chars().any(turns_ascii) {
+        return Err(PathError::CompatibilityCharacter);
+    }
+    Ok(())
+}
+
+/// The segment percent-decoded, and whether an escape stood for an unreserved character
+/// (RFC 3986 §2.3), which no client needs to escape.
+fn decode_segment(raw: &str) -> Result<(String, bool), PathError> {
     let forbidden_raw = |c: char| c == '\\' || c.is_control();
     if raw.chars().any(forbidden_raw) {
         return Err(PathError::ForbiddenCharacter);
     }
     let bytes = raw.as_bytes();
     let mut decoded = Vec::with_capacity(bytes.len());
+    let mut escaped_unreserved = false;
     let mut i = 0;
     while i < bytes.len() {
         if bytes[i] == b'%' {
@@ -158,6 +228,7 @@ fn decode_segment(raw: &str) -> Result<String, PathError> {
             if matches!(byte, b'/' | b'\\' | b';' | b'%') || byte.is_ascii_control() {
                 return Err(PathError::ForbiddenCharacter);
             }
+            escaped_unreserved |= byte.is_ascii_alphanumeric() || b"-._~".contains(&byte);
             decoded.push(byte);
             i += 3;
         } else {
@@ -165,7 +236,8 @@ fn decode_segment(raw: &str) -> Result<String, PathError> {
             i += 1;
         }
     }
-    String::from_utf8(decoded).map_err(|_| PathError::MalformedEscape)
+    let decoded = String::from_utf8(decoded).map_err(|_| PathError::MalformedEscape)?;
+    Ok((decoded, escaped_unreserved))
 }
 
 #[cfg(test)]
@@ -238,7 +310,58 @@ mod tests {
         }
     }
 
+    #[test]
+    fn a_forwarded_as_is_target_must_already_be_canonical() {
+        for target in [
+            "/",
+            "/api/orders",
+            "/api/orders/",
+            "/api/orders?a=1",
+            "/caf%C3%A9/a%20b",
+        ] {
+            assert!(RequestPath::parse_exact(target).is_ok(), "{target}");
+        }
+        for target in [
+            "/api/admin/settings/../../public/x",
+            "/api/admin/settings/%2e%2e/%2e%2e/public/x",
+            "/api/admin/settings/..;/..;/public/x",
+            "/api/admin//../public/x",
+            "/api/./x",
+            "//api/x",
+            "/api//x",
+            "/api/admin;jsessionid=1/x",
+            "/%61pi/x",
+            "/api/%7Euser",
+        ] {
+            assert_eq!(
+                RequestPath::parse_exact(target),
+                Err(PathError::NotCanonical),
+                "{target}"
+            );
+        }
+    }
+
     proptest::proptest! {
+        #![proptest_config(proptest::prelude::ProptestConfig::with_cases(2048))]
+
+        /// What forward-auth accepts is read the same by every resolver: segment for segment,
+        /// the target decodes to exactly the path judged, so no application resolves it to
+        /// another resource.
+        #[test]
+        fn an_exact_target_is_its_own_canonical_path(target in "(/[a-zA-Z0-9._;%~-]{0,6}){0,6}/?") {
+            if let Ok(path) = RequestPath::parse_exact(&target) {
+                let raw = target.strip_prefix('/').unwrap_or_default();
+                let raw = raw.strip_suffix('/').unwrap_or(raw);
+                let decoded: Vec<String> = raw
+                    .split('/')
+                    .filter(|_| !raw.is_empty())
+                    .map(|segment| decode_segment(segment).map(|(text, _)| text))
+                    .collect::<Result<_, _>>()
+                    .expect("accepted, so decodable");
+                proptest::prop_assert_eq!(decoded.as_slice(), path.segments());
+            }
+        }
+
         /// Reading is idempotent: what is forwarded reads back as the same path, so the
         /// application sees exactly what the policy judged.
         #[test]

@@ -16,17 +16,21 @@ use portcullis_service::{AuthError, Authorization};
 /// Every identity header starts with this; client-sent headers with it are never trusted.
 pub const IDENTITY_HEADER_PREFIX: &str = "x-auth-";
 
-/// Whether some server could read header `name` as an identity header. CGI, WSGI, PHP and
-/// others map `-`, `_` (and some `.`) to one character and ignore case, so `X_Auth_User_Id`
-/// and `x.auth.roles` reach the application as `X-Auth-User-Id` and `X-Auth-Roles` do.
+/// Header `name` as some server behind the gateway may read it. CGI, WSGI, PHP and others map
+/// `-`, `_` (and some `.`) to one character and ignore case, so `X_Auth_User_Id` and
+/// `x.auth.roles` reach the application as `X-Auth-User-Id` and `X-Auth-Roles` do.
+pub fn header_name_as_read(name: &str) -> String {
+    name.bytes()
+        .map(|byte| match byte {
+            b'_' | b'.' => '-',
+            other => char::from(other.to_ascii_lowercase()),
+        })
+        .collect()
+}
+
+/// Whether some server could read header `name` as an identity header.
 pub fn is_identity_header_spelling(name: &str) -> bool {
-    let normalised = name.bytes().map(|byte| match byte {
-        b'_' | b'.' => b'-',
-        other => other.to_ascii_lowercase(),
-    });
-    normalised
-        .take(IDENTITY_HEADER_PREFIX.len())
-        .eq(IDENTITY_HEADER_PREFIX.bytes())
+    header_name_as_read(name).starts_with(IDENTITY_HEADER_PREFIX)
 }
 
 /// The path under which Envoy-style checks append the original path.
@@ -134,23 +138,21 @@ const METHOD_OVERRIDE_PARAM: &str = "_method";
 /// must pass all of them, or a `GET` the policy judged public becomes a `DELETE` behind it.
 pub fn methods_read_as(method: &str, target: &str, headers: &HeaderMap) -> Vec<String> {
     let mut methods = vec![method.to_owned()];
-    for name in METHOD_OVERRIDE_HEADERS {
-        let values = headers
-            .get_all(name)
-            .iter()
-            .map(|value| String::from_utf8_lossy(value.as_bytes()).into_owned());
-        methods.extend(values.flat_map(|value| {
-            value
-                .split(',')
-                .map(|one| one.trim().to_owned())
-                .collect::<Vec<_>>()
-        }));
+    // Every spelling a CGI-style server reads as an override header (X_HTTP_Method_Override).
+    let overrides = headers
+        .iter()
+        .filter(|(name, _)| {
+            METHOD_OVERRIDE_HEADERS.contains(&header_name_as_read(name.as_str()).as_str())
+        })
+        .map(|(_, value)| String::from_utf8_lossy(value.as_bytes()).into_owned());
+    for value in overrides {
+        methods.extend(value.split(',').map(|one| one.trim().to_owned()));
     }
     if let Some((_, query)) = target.split_once('?') {
         let query = query.split('#').next().unwrap_or_default();
         methods.extend(
             form_urlencoded::parse(query.as_bytes())
-                .filter(|(name, _)| name == METHOD_OVERRIDE_PARAM)
+                .filter(|(name, _)| param_name_as_read(name) == METHOD_OVERRIDE_PARAM)
                 .map(|(_, value)| value.trim().to_owned()),
         );
     }
@@ -160,10 +162,32 @@ pub fn methods_read_as(method: &str, target: &str, headers: &HeaderMap) -> Vec<S
     methods
 }
 
-/// The path of a request target (path and query) as route policies read it; an ambiguous one is
-/// refused with 400 `invalid_path`.
+/// A query parameter's name as PHP reads it (and so Symfony and Laravel): cut at a NUL, leading
+/// spaces dropped, spaces, dots and `[` turned into `_`; case is ignored to be safe, so that
+/// `.method`, `_method%00x` and ` _method` all count as `_method`.
+fn param_name_as_read(name: &str) -> String {
+    let name = name.split('\0').next().unwrap_or_default();
+    name.trim_start_matches(' ')
+        .chars()
+        .map(|c| match c {
+            ' ' | '.' | '[' => '_',
+            c => c.to_ascii_lowercase(),
+        })
+        .collect()
+}
+
+/// The path of a request target (path and query) as route policies read it, for a request the
+/// gateway forwards itself (in canonical form); an ambiguous one is refused with 400
+/// `invalid_path`.
 pub fn request_path(target: &str) -> Result<RequestPath, ApiError> {
     RequestPath::parse(target).map_err(|error| AuthError::from(error).into())
+}
+
+/// The path of the original request a proxy asks about. That proxy forwards the target as it
+/// is, so it must already be canonical (no dot or empty segments, `;params` or escaped
+/// letters): the application could resolve anything else to another resource.
+pub fn original_request_path(target: &str) -> Result<RequestPath, ApiError> {
+    RequestPath::parse_exact(target).map_err(|error| AuthError::from(error).into())
 }
 
 /// The path and query of a request, as sent.
@@ -346,6 +370,32 @@ mod tests {
             methods_read_as("GET", "/api/x?method=DELETE", &none),
             ["GET"]
         );
+        for target in [
+            "/api/x?.method=DELETE",
+            "/api/x?_method%00=DELETE",
+            "/api/x?%20_method=DELETE",
+            "/api/x?_METHOD=DELETE",
+        ] {
+            assert!(
+                methods_read_as("POST", target, &none).contains(&"DELETE".to_owned()),
+                "{target}"
+            );
+        }
+        for name in [
+            "X_HTTP_METHOD_OVERRIDE",
+            "x.http.method.override",
+            "X-Http_Method",
+        ] {
+            let mut headers = HeaderMap::new();
+            headers.insert(
+                HeaderName::from_bytes(name.as_bytes()).expect("name"),
+                HeaderValue::from_static("DELETE"),
+            );
+            assert!(
+                methods_read_as("POST", "/api/x", &headers).contains(&"DELETE".to_owned()),
+                "{name}"
+            );
+        }
     }
 
     #[test]

@@ -9,7 +9,7 @@
 //! Identity headers come only from the gateway; forwarding headers come from the client only
 //! when it is a trusted proxy.
 
-use crate::forward_auth::strip_identity_headers;
+use crate::forward_auth::{header_name_as_read, strip_identity_headers};
 use axum::http::{header, HeaderMap, HeaderName, HeaderValue, Method};
 use std::net::IpAddr;
 
@@ -25,14 +25,36 @@ const HOP_BY_HOP: [HeaderName; 9] = [
     header::TRANSFER_ENCODING,
 ];
 
-/// Headers a client could use to lie about where a request came from.
-const FORWARDING: [HeaderName; 5] = [
-    header::FORWARDED,
-    HeaderName::from_static("x-forwarded-for"),
-    HeaderName::from_static("x-forwarded-proto"),
-    HeaderName::from_static("x-forwarded-host"),
-    HeaderName::from_static("x-real-ip"),
+/// Headers, besides every `X-Forwarded-*`, a client could use to lie about where a request came
+/// from; believed only from a trusted proxy, and only in their canonical spelling.
+const FORWARDING: [&str; 5] = [
+    "forwarded",
+    "x-real-ip",
+    "x-client-ip",
+    "true-client-ip",
+    "x-cluster-client-ip",
 ];
+
+/// Headers some frameworks route on instead of the request line (IIS and older Symfony and
+/// Zend read `X-Original-URL` and `X-Rewrite-URL`), or that describe an original request to a
+/// forward-auth endpoint: a client must never hand them to an application.
+const ROUTING_OVERRIDES: [&str; 4] = [
+    "x-original-url",
+    "x-rewrite-url",
+    "x-original-uri",
+    "x-original-method",
+];
+
+/// Whether a client-sent header must not reach the upstream: a routing override in any
+/// spelling, and a forwarding header unless the peer is a trusted proxy and the name is
+/// spelled as such (a CGI-style server reads `X_Forwarded_Host` as `X-Forwarded-Host`, and a
+/// trusted proxy in front passes such spellings on untouched).
+fn is_spoofable(name: &HeaderName, peer_trusted: bool) -> bool {
+    let read_as = header_name_as_read(name.as_str());
+    let forwarding = read_as.starts_with("x-forwarded-") || FORWARDING.contains(&read_as.as_str());
+    ROUTING_OVERRIDES.contains(&read_as.as_str())
+        || (forwarding && (!peer_trusted || read_as != name.as_str()))
+}
 
 /// Whether a request is a WebSocket opening handshake (RFC 6455 §4.1): `GET`, `Connection:
 /// upgrade`, exactly `Upgrade: websocket`, version 13 and a key. It is the only upgrade relayed.
@@ -82,16 +104,23 @@ pub fn upstream_request_headers(
     remove_hop_by_hop(&mut headers);
     strip_identity_headers(&mut headers);
     headers.extend(identity);
-    if !forwarding.peer_trusted {
-        for name in &FORWARDING {
-            headers.remove(name);
-        }
+    let spoofable: Vec<HeaderName> = headers
+        .keys()
+        .filter(|name| is_spoofable(name, forwarding.peer_trusted))
+        .cloned()
+        .collect();
+    for name in spoofable {
+        headers.remove(name);
     }
-    let peer = forwarding.peer.to_string();
-    let forwarded_for = match headers.get("x-forwarded-for").and_then(|v| v.to_str().ok()) {
-        Some(earlier) => format!("{earlier}, {peer}"),
-        None => peer,
-    };
+    // Every line of a trusted chain, in order (a proxy may append a line of its own), then us.
+    let mut chain: Vec<String> = headers
+        .get_all("x-forwarded-for")
+        .iter()
+        .filter_map(|value| value.to_str().ok())
+        .map(str::to_owned)
+        .collect();
+    chain.push(forwarding.peer.to_string());
+    let forwarded_for = chain.join(", ");
     if let Ok(value) = HeaderValue::from_str(&forwarded_for) {
         headers.insert("x-forwarded-for", value);
     }
@@ -188,6 +217,62 @@ mod tests {
         assert_eq!(get(&out, "x-forwarded-host"), Some("app.example"));
         assert_eq!(get(&out, "host"), None);
         assert_eq!(get(&out, "authorization"), Some("Bearer t"));
+    }
+
+    #[test]
+    fn no_spelling_of_a_forwarding_or_routing_header_gets_through() {
+        let incoming = map(&[
+            ("x_forwarded_host", "evil.example"),
+            ("x.forwarded.proto", "https"),
+            ("x_real_ip", "6.6.6.6"),
+            ("true-client-ip", "6.6.6.6"),
+            ("x-forwarded-prefix", "/admin"),
+            ("x-original-url", "/admin"),
+            ("X_Rewrite_URL", "/admin"),
+            ("x-kept", "yes"),
+        ]);
+        for peer_trusted in [false, true] {
+            let forwarding = Forwarding {
+                peer: "10.0.0.2".parse().expect("ip"),
+                peer_trusted,
+            };
+            let out = upstream_request_headers(&incoming, HeaderMap::new(), &forwarding, false);
+            let mut names: Vec<&str> = out.keys().map(HeaderName::as_str).collect();
+            names.sort_unstable();
+            let expected = match peer_trusted {
+                // A trusted proxy's canonical spellings stay; its passed-on aliases do not.
+                true => vec![
+                    "true-client-ip",
+                    "x-forwarded-for",
+                    "x-forwarded-prefix",
+                    "x-forwarded-proto",
+                    "x-kept",
+                ],
+                false => vec!["x-forwarded-for", "x-forwarded-proto", "x-kept"],
+            };
+            assert_eq!(names, expected, "peer trusted: {peer_trusted}");
+            assert_eq!(get(&out, "x-forwarded-proto"), Some("http"));
+        }
+    }
+
+    #[test]
+    fn every_line_of_a_trusted_chain_is_kept_in_order() {
+        let mut incoming = map(&[("x-forwarded-for", "198.51.100.1")]);
+        incoming.append("x-forwarded-for", HeaderValue::from_static("203.0.113.9"));
+        let forwarding = Forwarding {
+            peer: "10.0.0.2".parse().expect("ip"),
+            peer_trusted: true,
+        };
+        let out = upstream_request_headers(&incoming, HeaderMap::new(), &forwarding, false);
+        assert_eq!(
+            out.get_all("x-forwarded-for").iter().count(),
+            1,
+            "one joined line"
+        );
+        assert_eq!(
+            get(&out, "x-forwarded-for"),
+            Some("198.51.100.1, 203.0.113.9, 10.0.0.2")
+        );
     }
 
     #[test]

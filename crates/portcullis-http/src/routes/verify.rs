@@ -4,7 +4,8 @@
 use crate::error::ApiResult;
 use crate::extract::bearer_token;
 use crate::forward_auth::{
-    identity_headers, methods_read_as, original_request, refuse_foreign_upgrade, request_path,
+    identity_headers, methods_read_as, original_request, original_request_path,
+    refuse_foreign_upgrade,
 };
 use crate::AppState;
 use axum::extract::State;
@@ -29,7 +30,7 @@ async fn verify(
     let bearer = bearer_token(&headers);
     let authorization = match original_request(&method, &uri, &headers)? {
         Some(original) => {
-            let path = request_path(&original.target)?;
+            let path = original_request_path(&original.target)?;
             let methods = methods_read_as(&original.method, &original.target, &headers);
             let methods: Vec<&str> = methods.iter().map(String::as_str).collect();
             state.gateway.authorize(bearer, &methods, &path).await?

@@ -360,15 +360,25 @@ impl Config {
     }
 }
 
-/// An address or CIDR range.
+/// An address or CIDR range, canonical: peers are compared in canonical form, so
+/// `::ffff:10.0.0.0/104` is `10.0.0.0/8` (written mapped, it would never match).
 fn parse_net(text: &str) -> anyhow::Result<ipnet::IpNet> {
-    text.parse::<ipnet::IpNet>()
+    let net = text
+        .parse::<ipnet::IpNet>()
         .or_else(|_| text.parse::<std::net::IpAddr>().map(ipnet::IpNet::from))
         .map_err(|_| {
             anyhow::anyhow!(
                 "trusted_proxies entries must be addresses or CIDR ranges, not {text:?}"
             )
-        })
+        })?;
+    let mapped_v4 = match net {
+        ipnet::IpNet::V6(v6) if v6.prefix_len() >= 96 => v6
+            .addr()
+            .to_ipv4_mapped()
+            .and_then(|v4| ipnet::Ipv4Net::new(v4, v6.prefix_len() - 96).ok()),
+        _ => None,
+    };
+    Ok(mapped_v4.map_or(net, ipnet::IpNet::V4))
 }
 
 #[cfg(test)]
@@ -476,6 +486,22 @@ mod tests {
         assert!(route(Some("public"), Some(vec!["admin".into()]))
             .validate()
             .is_err());
+    }
+
+    #[test]
+    fn mapped_trusted_proxies_are_read_as_ipv4() {
+        for (text, expected) in [
+            ("::ffff:10.0.0.2", "10.0.0.2/32"),
+            ("::ffff:10.0.0.0/104", "10.0.0.0/8"),
+            ("10.0.0.0/8", "10.0.0.0/8"),
+            ("2001:db8::/32", "2001:db8::/32"),
+        ] {
+            assert_eq!(
+                parse_net(text).expect("net").to_string(),
+                expected,
+                "{text}"
+            );
+        }
     }
 
     #[test]
