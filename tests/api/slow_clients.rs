@@ -1,7 +1,9 @@
 //! Slow and idle clients cannot starve the gateway: a head must arrive within
 //! `http_header_timeout`, an idle connection goes after `http_idle_timeout`, a stalled body
-//! fails with 408 after `http_body_timeout` (a steady one may take as long as it needs), and
-//! with a low file-descriptor limit a thousand slow connections leave `/healthz` answering.
+//! fails with 408 after `http_body_timeout` (a steady one may take as long as it needs), a
+//! request to the gateway's own routes ends at that deadline however it trickles, a response
+//! nobody reads is cut after `http_idle_timeout`, and with a low file-descriptor limit a
+//! thousand slow connections leave `/healthz` answering.
 //!
 //! Clients here speak raw HTTP/1.1 over TCP: the point is what the server does with bytes that
 //! come late or never, which a well-behaved HTTP client cannot be made to do.
@@ -16,8 +18,8 @@ use std::process::{Child, Command, Stdio};
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::Arc;
 use std::time::Duration;
-use tokio::io::{AsyncReadExt, AsyncWriteExt};
-use tokio::net::TcpStream;
+use tokio::io::{AsyncRead, AsyncReadExt, AsyncWriteExt};
+use tokio::net::{TcpSocket, TcpStream};
 use tokio::task::JoinSet;
 use tokio::time::{sleep, timeout, Instant};
 
@@ -27,6 +29,10 @@ const HEADER_TIMEOUT: Duration = Duration::from_secs(2);
 /// Scheduling slack on top of a server deadline.
 const MARGIN: Duration = Duration::from_secs(1);
 const TRICKLE_EVERY: Duration = Duration::from_millis(250);
+/// Well under the body timeouts used here: the inactivity deadline alone never fires.
+const TRICKLE_BODY_EVERY: Duration = Duration::from_millis(300);
+/// Far more than every buffer between the upstream and a client that does not read.
+const DOWNLOAD_BYTES: usize = 64 * 1024 * 1024;
 
 #[tokio::test]
 async fn a_thousand_slow_clients_neither_starve_healthz_nor_outstay_the_header_timeout() {
@@ -204,6 +210,122 @@ async fn a_stalled_upload_through_the_proxy_is_a_408_too() {
     assert_eq!(body["error"], "request_timeout");
 }
 
+#[tokio::test]
+async fn a_body_trickled_below_the_inactivity_timeout_still_ends_at_the_deadline() {
+    let body_timeout = Duration::from_secs(1);
+    let app = TestApp::spawn_with(|config| config.http_body_timeout = body_timeout).await;
+    let mut stream = TcpStream::connect(app.addr()).await.expect("connect");
+    start_login(&mut stream).await.expect("a request head");
+    let started = Instant::now();
+
+    let answer = trickle_until_answered(&mut stream, body_timeout + MARGIN + MARGIN).await;
+    let waited = started.elapsed();
+    let (status, body) = answer.unwrap_or_else(|| panic!("no answer after {waited:?}"));
+    assert_eq!(status, 408, "{body}");
+    assert_eq!(body["error"], "request_timeout");
+    assert!(body["message"].as_str().is_some_and(|m| !m.is_empty()));
+    assert!(
+        waited >= body_timeout - Duration::from_millis(100),
+        "{waited:?}"
+    );
+    assert!(waited <= body_timeout + MARGIN, "answered after {waited:?}");
+}
+
+#[tokio::test]
+async fn a_response_the_client_never_reads_does_not_hold_its_connection() {
+    let upstream = EchoUpstream::start().await;
+    let idle_timeout = Duration::from_secs(2);
+    let url = upstream.base();
+    let app = TestApp::spawn_with(move |config| {
+        config.upstreams = vec![UpstreamConfig {
+            prefix: "/api".to_owned(),
+            url,
+        }];
+        config.http_idle_timeout = idle_timeout;
+    })
+    .await;
+    let (_, _, token) = app.logged_in().await;
+
+    let socket = TcpSocket::new_v4().expect("a socket");
+    // Small, so the response stalls as soon as the few buffers in between are full.
+    socket
+        .set_recv_buffer_size(4096)
+        .expect("a small receive buffer");
+    let mut stream = socket.connect(app.addr()).await.expect("connect");
+    let request = format!(
+        "GET /api/download?n={DOWNLOAD_BYTES} HTTP/1.1\r\nHost: gateway\r\n\
+         Authorization: Bearer {token}\r\n\r\n"
+    );
+    stream.write_all(request.as_bytes()).await.expect("request");
+    // The buffers fill within milliseconds; from then on nothing moves until we read.
+    sleep(idle_timeout + MARGIN).await;
+
+    let (received, head) = timeout(Duration::from_secs(20), drain(&mut stream))
+        .await
+        .expect("reading ends");
+    assert!(
+        head.starts_with(b"HTTP/1.1 200"),
+        "{}",
+        String::from_utf8_lossy(&head)
+    );
+    assert!(
+        received < DOWNLOAD_BYTES,
+        "all {received} bytes came: the stalled connection was still open {:?} after the stall",
+        idle_timeout + MARGIN
+    );
+}
+
+#[tokio::test]
+async fn trickled_bodies_at_the_connection_cap_keep_healthz_out_only_until_the_deadline() {
+    let body_timeout = Duration::from_secs(1);
+    let cap = 4;
+    let app = TestApp::spawn_with(|config| {
+        config.http_body_timeout = body_timeout;
+        config.max_connections = cap;
+    })
+    .await;
+    let mut tricklers = JoinSet::new();
+    for _ in 0..cap {
+        let mut stream = TcpStream::connect(app.addr()).await.expect("connect");
+        start_login(&mut stream).await.expect("a request head");
+        tricklers.spawn(async move {
+            trickle_until_answered(&mut stream, Duration::from_secs(10)).await
+        });
+    }
+    let started = Instant::now();
+    // Let the server take in the heads: every connection then has a request in flight.
+    sleep(Duration::from_millis(200)).await;
+    let refused = timeout(Duration::from_secs(1), get(app.addr(), "/healthz")).await;
+    assert!(
+        matches!(refused, Ok(None)),
+        "at the cap with every connection busy, a newcomer is refused: {refused:?}"
+    );
+
+    let mut answered = None;
+    while answered.is_none() && started.elapsed() < body_timeout + MARGIN {
+        let probe = timeout(Duration::from_millis(500), get(app.addr(), "/healthz")).await;
+        if matches!(probe, Ok(Some((200, _)))) {
+            answered = Some(started.elapsed());
+        } else {
+            sleep(Duration::from_millis(50)).await;
+        }
+    }
+    let answered = answered.unwrap_or_else(|| {
+        panic!(
+            "/healthz still refused {:?} after the bodies began",
+            started.elapsed()
+        )
+    });
+    eprintln!("/healthz answered {answered:?} after the trickling bodies began");
+    while let Some(outcome) = tricklers.join_next().await {
+        let (status, body) = outcome.expect("trickler task").expect("an answer");
+        assert_eq!(
+            (status, &body["error"]),
+            (408, &Value::from("request_timeout"))
+        );
+    }
+}
+
 async fn proxied_app(upstream: &EchoUpstream, body_timeout: Duration) -> TestApp {
     let url = upstream.base();
     TestApp::spawn_with(move |config| {
@@ -256,6 +378,52 @@ async fn slow_client(
     Ok(None)
 }
 
+/// Sends the head of a login whose body will never be complete, and the body's first byte.
+async fn start_login(stream: &mut TcpStream) -> std::io::Result<()> {
+    let head = b"POST /auth/login HTTP/1.1\r\nHost: gateway\r\nContent-Type: application/json\r\n\
+                 Content-Length: 1000\r\n\r\n{";
+    stream.write_all(head).await
+}
+
+/// Adds a byte of (JSON) whitespace every [`TRICKLE_BODY_EVERY`] until the server answers, or
+/// `limit` passes (`None`).
+async fn trickle_until_answered(stream: &mut TcpStream, limit: Duration) -> Option<(u16, Value)> {
+    let (mut reader, mut writer) = stream.split();
+    let trickle = async {
+        loop {
+            sleep(TRICKLE_BODY_EVERY).await;
+            if writer.write_all(b" ").await.is_err() {
+                // Closed after answering, perhaps: the answer is still to be read.
+                return std::future::pending().await;
+            }
+        }
+    };
+    tokio::select! {
+        answer = read_response(&mut reader) => answer,
+        () = trickle => None,
+        () = sleep(limit) => None,
+    }
+}
+
+/// Reads until the server ends the connection (or more than [`DOWNLOAD_BYTES`] came): how
+/// many bytes came, and the first of them.
+async fn drain(stream: &mut TcpStream) -> (usize, Vec<u8>) {
+    let mut buf = vec![0u8; 64 * 1024];
+    let (mut received, mut head) = (0, Vec::new());
+    while received <= DOWNLOAD_BYTES {
+        match stream.read(&mut buf).await {
+            Ok(0) | Err(_) => break,
+            Ok(n) => {
+                if head.len() < 64 {
+                    head.extend_from_slice(&buf[..n.min(64)]);
+                }
+                received += n;
+            }
+        }
+    }
+    (received, head)
+}
+
 /// How long until the peer closes `stream`, if it does within `limit`.
 async fn closed_within(stream: &mut TcpStream, limit: Duration) -> Option<Duration> {
     let since = Instant::now();
@@ -278,7 +446,7 @@ async fn get(addr: SocketAddr, path: &str) -> Option<(u16, Value)> {
 }
 
 /// One response: the status and the JSON body (by `Content-Length`, else up to the close).
-async fn read_response(stream: &mut TcpStream) -> Option<(u16, Value)> {
+async fn read_response(stream: &mut (impl AsyncRead + Unpin)) -> Option<(u16, Value)> {
     let mut received = Vec::new();
     let mut buf = [0u8; 4096];
     let head_end = loop {

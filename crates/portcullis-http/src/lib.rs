@@ -18,15 +18,18 @@ pub use cookies::CookieSettings;
 pub use error::ApiError;
 pub use proxy::{Upstream, RESERVED_PREFIXES};
 
+use axum::body::HttpBody;
 use axum::extract::DefaultBodyLimit;
-use axum::http::{header, HeaderName, HeaderValue, Method};
-use axum::response::Response;
+use axum::http::{header, HeaderName, HeaderValue, Method, StatusCode};
+use axum::response::{IntoResponse, Response};
 use axum::Router;
 use portcullis_service::Gateway;
 use proxy::{Proxied, Proxy};
 use std::sync::Arc;
 use std::time::Duration;
+use tower::ServiceBuilder;
 use tower_http::cors::{AllowOrigin, CorsLayer};
+use tower_http::timeout::TimeoutLayer;
 use tower_http::trace::TraceLayer;
 
 /// JSON bodies larger than this are refused with 413.
@@ -45,6 +48,9 @@ pub struct WebSettings {
     pub upstreams: Vec<Upstream>,
     /// How long an upstream may take to start answering before the client gets a 504.
     pub upstream_timeout: Duration,
+    /// How long a request to the gateway's own routes may take in all, body included (then
+    /// 408). Proxied requests have no such bound: they stream for as long as they move.
+    pub own_request_timeout: Duration,
     /// Development mode: serve the demo single-page app under `/demo/`.
     pub demo: bool,
 }
@@ -89,12 +95,23 @@ pub fn router(state: AppState) -> Router {
         true => routes::demo::router(),
         false => Router::new(),
     };
+    // The gateway's own bodies are small (`MAX_BODY_BYTES`), so the whole request gets a
+    // deadline: a body trickled just fast enough to dodge the inactivity timeout would
+    // otherwise hold its connection (never evictable while in flight) for good.
+    // `route_layer`, not `layer`: the latter would also wrap the proxy fallback below.
+    let deadline = ServiceBuilder::new()
+        .layer(axum::middleware::map_response(timed_out_as_json))
+        .layer(TimeoutLayer::with_status_code(
+            StatusCode::REQUEST_TIMEOUT,
+            state.web.own_request_timeout,
+        ));
     Router::new()
         .merge(browser_facing)
         .merge(routes::verify::router())
         .merge(routes::admin::router())
         .merge(routes::meta::router())
         .merge(demo)
+        .route_layer(deadline)
         .fallback(proxy::fallback)
         .method_not_allowed_fallback(routes::meta::method_not_allowed)
         .layer(DefaultBodyLimit::max(MAX_BODY_BYTES))
@@ -126,6 +143,20 @@ fn cors(allowed_origins: &[String]) -> Option<CorsLayer> {
             .expose_headers([header::WWW_AUTHENTICATE, header::RETRY_AFTER])
             .max_age(Duration::from_secs(600)),
     )
+}
+
+/// tower-http's timeout answers with an empty 408; give it the API's error shape. Nothing else
+/// answers an empty 408: handlers do so only through [`ApiError`], whose body is never empty.
+async fn timed_out_as_json(response: Response) -> Response {
+    if response.status() != StatusCode::REQUEST_TIMEOUT || !response.body().is_end_stream() {
+        return response;
+    }
+    ApiError::new(
+        StatusCode::REQUEST_TIMEOUT,
+        "request_timeout",
+        "the request was not complete in time",
+    )
+    .into_response()
 }
 
 /// Security headers of the gateway's own responses. Responses relayed from an upstream are

@@ -106,10 +106,12 @@ pub struct Config {
     /// first byte of a request on a kept-alive connection) before the connection is closed.
     #[serde(deserialize_with = "crate::duration::deserialize")]
     pub http_header_timeout: Duration,
-    /// How long a connection with no request in flight stays open.
+    /// How long a connection with no request in flight stays open, and how long one with a
+    /// request in flight may move no byte at all.
     #[serde(deserialize_with = "crate::duration::deserialize")]
     pub http_idle_timeout: Duration,
-    /// How long a request body may stall (no bytes at all) before the request fails with 408.
+    /// The total deadline of a request to the gateway's own routes, and how long a proxied
+    /// request body may stall (no bytes at all); past either, 408.
     #[serde(deserialize_with = "crate::duration::deserialize")]
     pub http_body_timeout: Duration,
     /// Open client connections at most (fewer if the file-descriptor limit is lower).
@@ -355,6 +357,7 @@ impl Config {
                 .collect::<anyhow::Result<_>>()?,
             upstreams: front_door::upstreams(&self.upstreams)?,
             upstream_timeout: self.upstream_timeout,
+            own_request_timeout: self.http_body_timeout,
             demo: self.demo,
         })
     }

@@ -1,6 +1,6 @@
 //! One client connection from accept to close: HTTP/1.1 (with upgrades) over a socket that
-//! reports arriving bytes to the registry, raced against the registry's verdict (timeout,
-//! eviction) and the server's shutdown. It never decides deadlines itself.
+//! reports bytes read and written to the registry, raced against the registry's verdict
+//! (timeout, stall, eviction) and the server's shutdown. It never decides deadlines itself.
 
 use super::registry::{Admitted, Connection, Slot};
 use super::service::ConnectionService;
@@ -77,7 +77,8 @@ pub async fn serve(
 }
 
 /// The client socket, telling the registry when bytes arrive (the start of a request head is
-/// only visible here) and holding the registry slot for as long as the socket is open.
+/// only visible here) and when they leave (a response still moving is not stalled), and
+/// holding the registry slot for as long as the socket is open.
 struct Tracked {
     stream: TcpStream,
     connection: Arc<Connection>,
@@ -99,13 +100,23 @@ impl AsyncRead for Tracked {
     }
 }
 
+impl Tracked {
+    fn note_written(&self, polled: &Poll<io::Result<usize>>) {
+        if matches!(polled, Poll::Ready(Ok(written)) if *written > 0) {
+            self.connection.bytes_sent();
+        }
+    }
+}
+
 impl AsyncWrite for Tracked {
     fn poll_write(
         mut self: Pin<&mut Self>,
         cx: &mut Context<'_>,
         buf: &[u8],
     ) -> Poll<io::Result<usize>> {
-        Pin::new(&mut self.stream).poll_write(cx, buf)
+        let polled = Pin::new(&mut self.stream).poll_write(cx, buf);
+        self.note_written(&polled);
+        polled
     }
 
     fn poll_write_vectored(
@@ -113,7 +124,9 @@ impl AsyncWrite for Tracked {
         cx: &mut Context<'_>,
         bufs: &[io::IoSlice<'_>],
     ) -> Poll<io::Result<usize>> {
-        Pin::new(&mut self.stream).poll_write_vectored(cx, bufs)
+        let polled = Pin::new(&mut self.stream).poll_write_vectored(cx, bufs);
+        self.note_written(&polled);
+        polled
     }
 
     fn is_write_vectored(&self) -> bool {

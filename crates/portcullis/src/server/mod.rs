@@ -6,8 +6,21 @@
 //! - the request head must arrive within `http_header_timeout`, counted from accept (or from
 //!   the first byte after an idle spell), never reset by trickled bytes;
 //! - a connection with no request in flight is closed after `http_idle_timeout`;
+//! - a connection with a request in flight is closed once no byte has been read or written
+//!   for `http_idle_timeout` (a client that stopped reading its response, an upstream that
+//!   stopped answering): nginx's `send_timeout` and `proxy_read_timeout`. The socket wrapper
+//!   reports the bytes; the registry's watchdog keeps the deadline;
 //! - a request body that stops for `http_body_timeout` fails (tower-http `TimeoutBody`);
+//! - a request to the gateway's own routes must be complete, body included, within
+//!   `http_body_timeout` in all, or it is a 408 (the HTTP layer's `TimeoutLayer`). Their bodies
+//!   are small; without it one trickled just under the inactivity timeout would stay in flight,
+//!   and so never evictable, for good;
 //! - at most `max_connections` are open, fewer if the file-descriptor limit says so.
+//!
+//! What no deadline here bounds: a proxied request that keeps moving, however slowly (uploads
+//! and downloads stream for as long as they need, as through nginx), and WebSocket tunnels.
+//! Once upgraded a connection is detached: no timeout, no stall check, never evicted, though it
+//! still counts against the cap until its socket closes.
 //!
 //! Why not hyper's `header_read_timeout` (checked in hyper 1.12): it is a fixed deadline and it
 //! covers connections that send nothing, but it starts whenever hyper waits for a head, which

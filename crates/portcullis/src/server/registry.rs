@@ -1,7 +1,7 @@
 //! The open client connections: how many there are, which have a request in flight, when each
 //! must be closed, and which one to give up when the cap is reached. It decides; the connection
 //! tasks act (they wait on [`Connection::closed_by_server`] and drop the socket). It never
-//! touches a socket itself.
+//! touches a socket itself: the socket's wrapper reports bytes read and written.
 
 use std::collections::BTreeMap;
 use std::pin::pin;
@@ -20,6 +20,9 @@ pub enum Closing {
     IdleTimeout,
     /// The cap was reached and this was the oldest connection without a request in flight.
     Evicted,
+    /// A request was in flight, but no byte was read or written for `http_idle_timeout`: a
+    /// client that stopped reading its response, say.
+    Stalled,
 }
 
 pub struct Registry {
@@ -127,6 +130,11 @@ impl Drop for Slot {
 pub struct Connection {
     header_timeout: Duration,
     idle_timeout: Duration,
+    /// What [`Self::last_progress`] counts from.
+    opened: Instant,
+    /// Milliseconds from `opened` to the last byte read or written. An atomic, not part of
+    /// `state`: it is stored on every read and write, and only the watchdog looks at it.
+    last_progress: AtomicU64,
     state: Mutex<State>,
     /// Set while idle: the next byte read starts a request head, and its deadline.
     awaiting_head: AtomicBool,
@@ -137,7 +145,7 @@ pub struct Connection {
 struct State {
     requests_in_flight: usize,
     /// When the server closes the connection unless a request arrives first; `None` while a
-    /// request is in flight (bodies have their own deadline).
+    /// request is in flight (then it is closed only once nothing moves for the idle timeout).
     deadline: Option<(Instant, Closing)>,
     evicted: bool,
     /// No longer served as HTTP (upgraded to a tunnel): never evicted, never timed out here.
@@ -149,6 +157,8 @@ impl Connection {
         Self {
             header_timeout,
             idle_timeout,
+            opened: Instant::now(),
+            last_progress: AtomicU64::new(0),
             state: Mutex::new(State {
                 requests_in_flight: 0,
                 // A new connection gets the header timeout from the moment it is accepted, so
@@ -165,9 +175,13 @@ impl Connection {
     /// A request reached the service; it is in flight until the returned guard is dropped
     /// (with the response body).
     pub fn request_started(self: &Arc<Self>) -> InFlight {
+        self.progressed();
         let mut state = lock(&self.state);
         state.requests_in_flight += 1;
         state.deadline = None;
+        drop(state);
+        // The watchdog may be sleeping towards a later idle or head deadline.
+        self.wake.notify_one();
         InFlight(Arc::clone(self))
     }
 
@@ -185,6 +199,7 @@ impl Connection {
     /// Bytes arrived from the client. The first ones after an idle spell start a request head,
     /// which must then be complete within the header timeout, however slowly it trickles.
     pub fn bytes_arrived(&self) {
+        self.progressed();
         if !self.awaiting_head.swap(false, Ordering::AcqRel) {
             return;
         }
@@ -194,6 +209,25 @@ impl Connection {
             drop(state);
             self.wake.notify_one();
         }
+    }
+
+    /// Bytes were written to the client: a response in flight is still moving.
+    pub fn bytes_sent(&self) {
+        self.progressed();
+    }
+
+    /// Only ever moves the stall deadline later, so the watchdog need not be woken: it looks
+    /// again when the deadline it slept towards has passed.
+    fn progressed(&self) {
+        let since = Instant::now().saturating_duration_since(self.opened);
+        let millis = u64::try_from(since.as_millis()).unwrap_or(u64::MAX);
+        self.last_progress.fetch_max(millis, Ordering::Relaxed);
+    }
+
+    /// When a request in flight counts as stalled unless a byte moves first.
+    fn stalls_at(&self) -> Instant {
+        let millis = self.last_progress.load(Ordering::Relaxed);
+        self.opened + Duration::from_millis(millis) + self.idle_timeout
     }
 
     /// The HTTP connection is over but the socket lives on (an upgrade): leave it alone.
@@ -223,7 +257,12 @@ impl Connection {
         loop {
             let (deadline, evicted) = {
                 let state = lock(&self.state);
-                (state.deadline, state.evicted)
+                let stalls = state.requests_in_flight > 0 && !state.detached;
+                let deadline = match state.deadline {
+                    None if stalls => Some((self.stalls_at(), Closing::Stalled)),
+                    deadline => deadline,
+                };
+                (deadline, state.evicted)
             };
             if evicted {
                 return Closing::Evicted;
@@ -365,6 +404,32 @@ mod tests {
         let idle_since = Instant::now();
         assert_eq!(connection.closed_by_server().await, Closing::IdleTimeout);
         assert!(idle_since.elapsed() >= Duration::from_secs(1));
+    }
+
+    #[tokio::test]
+    async fn a_request_in_flight_is_closed_once_nothing_moves_for_the_idle_timeout() {
+        let Admitted {
+            slot: _slot,
+            connection,
+            ..
+        } = quick_registry().admit().expect("room");
+        let _busy = connection.request_started();
+        // Bytes keep moving for longer than the idle timeout: no stall yet.
+        let moving = async {
+            for _ in 0..5 {
+                tokio::time::sleep(Duration::from_millis(300)).await;
+                connection.bytes_sent();
+            }
+        };
+        tokio::select! {
+            why = connection.closed_by_server() => panic!("closed while moving: {why:?}"),
+            () = moving => {}
+        }
+        let still_since = Instant::now();
+        assert_eq!(connection.closed_by_server().await, Closing::Stalled);
+        let waited = still_since.elapsed();
+        assert!(waited >= Duration::from_millis(950), "{waited:?}");
+        assert!(waited < Duration::from_millis(1500), "{waited:?}");
     }
 
     #[tokio::test]
