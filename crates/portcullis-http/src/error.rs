@@ -60,7 +60,11 @@ impl From<AuthError> for ApiError {
             AuthError::Forbidden => (StatusCode::FORBIDDEN, "forbidden"),
             AuthError::InvalidPath(_) => (StatusCode::BAD_REQUEST, "invalid_path"),
             AuthError::NotFound => (StatusCode::NOT_FOUND, "not_found"),
-            AuthError::EmptyFilter => (StatusCode::BAD_REQUEST, "invalid_request"),
+            // An admin's malformed input: a 401 here would read as "your admin key is bad".
+            AuthError::EmptyFilter
+            | AuthError::InvalidUserReference
+            | AuthError::ForeignToken(_)
+            | AuthError::InvalidExpiry => (StatusCode::BAD_REQUEST, "invalid_request"),
             AuthError::InvalidAdminKey => (StatusCode::UNAUTHORIZED, "invalid_token"),
             AuthError::Unavailable(detail) => {
                 tracing::warn!(%detail, "backend unavailable");

@@ -1,14 +1,14 @@
-//! Extractors: JSON bodies whose rejections come out in the API's error shape, and bearer
-//! authentication. Also the one answer to a request body that stopped arriving (408), which
-//! the proxy gives too.
+//! Extractors: JSON bodies and path parameters whose rejections come out in the API's error
+//! shape, and bearer authentication. Also the one answer to a request body that stopped
+//! arriving (408), which the proxy gives too.
 
 use crate::error::ApiError;
 use crate::AppState;
 use axum::extract::rejection::JsonRejection;
-use axum::extract::{FromRequest, FromRequestParts, Request};
+use axum::extract::{FromRequest, FromRequestParts, Path, Request};
 use axum::http::request::Parts;
 use axum::http::{header, HeaderMap, StatusCode};
-use portcullis_service::Principal;
+use portcullis_service::{AuthError, Principal};
 use serde::de::DeserializeOwned;
 
 /// A JSON body. Wrong content type → 415, too large → 413, stalled → 408, anything
@@ -49,6 +49,31 @@ fn json_rejection(rejection: &JsonRejection) -> ApiError {
             "invalid_request",
             rejection.body_text(),
         ),
+    }
+}
+
+/// Path parameters. A segment that cannot be one (say, not UTF-8 once percent-decoded) is
+/// 400 `invalid_request` in the API's shape rather than axum's plain text; a route whose
+/// parameters do not fit its handler is our bug, a 500.
+pub struct ApiPath<T>(pub T);
+
+impl<T, S> FromRequestParts<S> for ApiPath<T>
+where
+    T: DeserializeOwned + Send,
+    S: Send + Sync,
+{
+    type Rejection = ApiError;
+
+    async fn from_request_parts(parts: &mut Parts, state: &S) -> Result<Self, Self::Rejection> {
+        match Path::<T>::from_request_parts(parts, state).await {
+            Ok(Path(value)) => Ok(Self(value)),
+            Err(rejection) if rejection.status().is_client_error() => Err(ApiError::new(
+                StatusCode::BAD_REQUEST,
+                "invalid_request",
+                rejection.body_text(),
+            )),
+            Err(rejection) => Err(AuthError::Internal(rejection.body_text()).into()),
+        }
     }
 }
 

@@ -36,6 +36,15 @@ pub enum AuthError {
     InvalidPath(#[from] PathError),
     #[error("not found")]
     NotFound,
+    /// An admin named a user by something that is neither a user id nor an email address.
+    #[error("a user is named by their id (a UUID) or their email address")]
+    InvalidUserReference,
+    /// An admin asked to revoke a token this gateway did not sign (or that is not a JWT).
+    #[error("not a token this gateway signed ({0})")]
+    ForeignToken(TokenError),
+    /// An admin gave a token expiry outside the range of times.
+    #[error("exp must be a Unix time in seconds")]
+    InvalidExpiry,
     #[error("a mass revocation needs at least one criterion")]
     EmptyFilter,
     #[error("the admin key is missing, invalid or revoked")]

@@ -6,6 +6,7 @@ mod admin_cli;
 pub mod cli;
 pub mod config;
 mod duration;
+mod private_files;
 mod server;
 pub mod startup;
 mod storage;

@@ -1,15 +1,15 @@
 //! Chooses and opens the storage tier from configuration.
 
 use crate::config::Config;
+use crate::private_files;
 use anyhow::{bail, Context};
 use portcullis_core::Backends;
 use portcullis_core::{RevocationCache, SessionStore};
 use portcullis_service::KeyEncryptionKey;
 use portcullis_store_postgres::{PgOptions, PgStore};
 use portcullis_store_redis::{RedisAttemptCounter, RedisCacheOptions, RedisRevocationCache};
-use portcullis_store_sqlite::{MemoryAttemptCounter, MemoryRevocationCache, SqliteStore};
-use std::io::Write;
-use std::path::{Path, PathBuf};
+use portcullis_store_sqlite::{MemoryRevocationCache, SqliteStore};
+use std::path::Path;
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -37,10 +37,7 @@ pub async fn open(config: &Config) -> anyhow::Result<Backends> {
                 })?;
             open_embedded(Path::new(path)).await
         }
-        None => {
-            ensure_private_dir(&config.data_dir)?;
-            open_embedded(&config.data_dir.join("portcullis.db")).await
-        }
+        None => open_embedded(&config.data_dir.join("portcullis.db")).await,
     }
 }
 
@@ -78,6 +75,7 @@ async fn open_production(database_url: &str, config: &Config) -> anyhow::Result<
 }
 
 async fn open_embedded(path: &Path) -> anyhow::Result<Backends> {
+    private_files::prepare_database(path)?;
     let store = SqliteStore::open(path)
         .await
         .with_context(|| format!("cannot open the SQLite database at {}", path.display()))?;
@@ -85,12 +83,14 @@ async fn open_embedded(path: &Path) -> anyhow::Result<Backends> {
         .migrate()
         .await
         .context("cannot migrate the SQLite database")?;
+    private_files::narrow_journals(path)?;
     let cache = Arc::new(MemoryRevocationCache::new());
     follow_other_writers(&store, &cache).await?;
     Ok(Backends {
+        // Login-attempt counters are rows of the same database (they survive a restart).
+        attempts: Arc::new(store.clone()),
         durable: Arc::new(store),
         revocations: cache,
-        attempts: Arc::new(MemoryAttemptCounter::new()),
     })
 }
 
@@ -132,8 +132,8 @@ async fn follow_other_writers(
     Ok(())
 }
 
-/// The key-encryption key: from config, from a key file, or (embedded tier) generated once into
-/// `<data_dir>/kek` with owner-only permissions.
+/// The key-encryption key: from config, from a key file only its owner can open, or (embedded
+/// tier) generated once into `<data_dir>/kek` with owner-only permissions.
 pub fn key_encryption_key(config: &Config) -> anyhow::Result<KeyEncryptionKey> {
     if let Some(text) = &config.key_encryption_key {
         return KeyEncryptionKey::from_base64(text).map_err(anyhow::Error::msg);
@@ -143,6 +143,7 @@ pub fn key_encryption_key(config: &Config) -> anyhow::Result<KeyEncryptionKey> {
         .clone()
         .unwrap_or_else(|| config.data_dir.join("kek"));
     if file.exists() {
+        private_files::check_key_file(&file)?;
         let text = std::fs::read_to_string(&file)
             .with_context(|| format!("cannot read {}", file.display()))?;
         return KeyEncryptionKey::from_base64(&text).map_err(anyhow::Error::msg);
@@ -151,37 +152,7 @@ pub fn key_encryption_key(config: &Config) -> anyhow::Result<KeyEncryptionKey> {
         bail!("the production tier needs key_encryption_key (or key_encryption_key_file) shared by every replica");
     }
     let key = KeyEncryptionKey::generate().map_err(anyhow::Error::msg)?;
-    write_private_file(&file, key.to_base64().as_bytes())?;
+    private_files::write_new(&file, key.to_base64().as_bytes())?;
     tracing::info!(path = %file.display(), "generated a new key-encryption key");
     Ok(key)
-}
-
-fn ensure_private_dir(dir: &Path) -> anyhow::Result<()> {
-    std::fs::create_dir_all(dir).with_context(|| format!("cannot create {}", dir.display()))?;
-    #[cfg(unix)]
-    {
-        use std::os::unix::fs::PermissionsExt;
-        std::fs::set_permissions(dir, std::fs::Permissions::from_mode(0o700))
-            .with_context(|| format!("cannot restrict permissions of {}", dir.display()))?;
-    }
-    Ok(())
-}
-
-fn write_private_file(path: &PathBuf, contents: &[u8]) -> anyhow::Result<()> {
-    if let Some(parent) = path.parent() {
-        ensure_private_dir(parent)?;
-    }
-    let mut options = std::fs::OpenOptions::new();
-    options.write(true).create_new(true);
-    #[cfg(unix)]
-    {
-        use std::os::unix::fs::OpenOptionsExt;
-        options.mode(0o600);
-    }
-    let mut file = options
-        .open(path)
-        .with_context(|| format!("cannot create {}", path.display()))?;
-    file.write_all(contents)?;
-    file.sync_all()?;
-    Ok(())
 }

@@ -1,18 +1,21 @@
 //! `/admin/*`: the security team's API, authenticated by admin API keys only (a user's access
 //! token is never accepted here). Every action is recorded with the key's name.
+//!
+//! A 401 here only ever means the admin key: the key is checked before anything else is read,
+//! and every malformed input after it (a token to revoke included) is 400 `invalid_request`.
 
 use crate::error::{ApiError, ApiResult};
-use crate::extract::{bearer_token, ApiJson};
+use crate::extract::{bearer_token, ApiJson, ApiPath};
 use crate::views::{event_json, session_json};
 use crate::AppState;
-use axum::extract::{FromRequestParts, Path, Query, State};
+use axum::extract::{FromRequestParts, Query, State};
 use axum::http::request::Parts;
 use axum::http::StatusCode;
 use axum::routing::{delete, get, patch, post};
 use axum::{Json, Router};
 use portcullis_core::admin::{EventQuery, SessionFilter};
 use portcullis_core::{EventKind, SessionId};
-use portcullis_service::{AuthError, Password, TokenToRevoke};
+use portcullis_service::{Password, TokenToRevoke};
 use serde::Deserialize;
 use serde_json::{json, Value};
 use std::collections::HashMap;
@@ -103,7 +106,7 @@ struct Roles {
 async fn change_roles(
     State(state): State<AppState>,
     Admin(actor): Admin,
-    Path(user): Path<String>,
+    ApiPath(user): ApiPath<String>,
     ApiJson(body): ApiJson<Roles>,
 ) -> ApiResult<Json<Value>> {
     let user = state.gateway.find_user(&user).await?;
@@ -121,7 +124,7 @@ async fn change_roles(
 async fn revoke_user(
     State(state): State<AppState>,
     Admin(actor): Admin,
-    Path(user): Path<String>,
+    ApiPath(user): ApiPath<String>,
 ) -> ApiResult<Json<Value>> {
     let user = state.gateway.find_user(&user).await?;
     let revocation = state.gateway.revoke_user(user.id, &actor).await?;
@@ -134,7 +137,7 @@ async fn revoke_user(
 async fn lock_user(
     State(state): State<AppState>,
     Admin(actor): Admin,
-    Path(user): Path<String>,
+    ApiPath(user): ApiPath<String>,
 ) -> ApiResult<Json<Value>> {
     let user = state.gateway.find_user(&user).await?;
     let revocation = state.gateway.lock_user(user.id, &actor).await?;
@@ -148,7 +151,7 @@ async fn lock_user(
 async fn unlock_user(
     State(state): State<AppState>,
     Admin(actor): Admin,
-    Path(user): Path<String>,
+    ApiPath(user): ApiPath<String>,
 ) -> ApiResult<Json<Value>> {
     let user = state.gateway.find_user(&user).await?;
     state.gateway.unlock_user(user.id, &actor).await?;
@@ -158,7 +161,7 @@ async fn unlock_user(
 async fn user_sessions(
     State(state): State<AppState>,
     _admin: Admin,
-    Path(user): Path<String>,
+    ApiPath(user): ApiPath<String>,
 ) -> ApiResult<Json<Value>> {
     let user = state.gateway.find_user(&user).await?;
     let sessions = state.gateway.user_sessions(user.id).await?;
@@ -170,9 +173,11 @@ async fn user_sessions(
 async fn revoke_session(
     State(state): State<AppState>,
     Admin(actor): Admin,
-    Path(id): Path<String>,
+    ApiPath(id): ApiPath<String>,
 ) -> ApiResult<StatusCode> {
-    let id = uuid::Uuid::parse_str(&id).map_err(|_| AuthError::NotFound)?;
+    // Malformed, unlike a well-formed id of no session (404): the caller has something to fix.
+    let id =
+        uuid::Uuid::parse_str(&id).map_err(|_| bad_request("the session id must be a UUID"))?;
     state
         .gateway
         .admin_revoke_session(SessionId(id), &actor)

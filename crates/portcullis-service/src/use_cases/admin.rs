@@ -2,7 +2,6 @@
 //! revoke sessions and tokens one by one or by the thousand, read the audit trail. Every action
 //! is recorded with its `actor` (an admin key name, or `cli`).
 
-use crate::access_token::TokenError;
 use crate::error::{AuthError, AuthResult};
 use crate::gateway::Gateway;
 use crate::secret::Password;
@@ -18,8 +17,9 @@ use std::time::Duration;
 use time::OffsetDateTime;
 use uuid::Uuid;
 
-/// How far back the admin session listing shows revoked sessions.
-const RECENTLY_REVOKED: Duration = Duration::from_secs(30 * 86_400);
+/// How far back the admin session listing shows revoked sessions: the retention pass keeps a
+/// revoked family at least this long (`portcullis_core::retention`).
+const RECENTLY_REVOKED: Duration = portcullis_core::retention::REVOKED_SESSIONS_LISTED;
 
 /// What a mass revocation hit (or, in a dry run, would hit).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -43,14 +43,16 @@ pub enum TokenToRevoke {
 }
 
 impl Gateway {
-    /// Finds a user by id (UUID) or email.
+    /// Finds a user by id (UUID) or email. Something that is neither is the caller's mistake,
+    /// not an unknown user, and is answered as such.
     pub async fn find_user(&self, reference: &str) -> AuthResult<User> {
         let user = match Uuid::parse_str(reference.trim()) {
             Ok(id) => self.durable.user_by_id(UserId(id)).await?,
-            Err(_) => match normalize_email(reference) {
-                Ok(email) => self.durable.user_by_email(&email).await?,
-                Err(_) => None,
-            },
+            Err(_) => {
+                let email =
+                    normalize_email(reference).map_err(|_| AuthError::InvalidUserReference)?;
+                self.durable.user_by_email(&email).await?
+            }
         };
         user.ok_or(AuthError::NotFound)
     }
@@ -169,23 +171,29 @@ impl Gateway {
         Ok(family)
     }
 
-    /// Denylists one access token until it would have expired anyway. A token must be one this
-    /// gateway signed; a bare jti needs its `exp`.
+    /// Denylists one access token until it would have expired anyway (an expired one is only
+    /// recorded). A token must be one this gateway signed; a bare jti needs its `exp`. The
+    /// token is the caller's input, not their credential: a bad one is `ForeignToken`, never
+    /// `InvalidToken`, which would read as a refused caller.
     pub async fn revoke_token(&self, token: &TokenToRevoke, actor: &str) -> AuthResult<Uuid> {
         let (jti, exp, user, session) = match token {
             TokenToRevoke::Token(text) => {
                 let claims = self
                     .access
                     .verify_signature_only(text)
-                    .map_err(AuthError::InvalidToken)?;
+                    .map_err(AuthError::ForeignToken)?;
                 (claims.jti, claims.exp, Some(claims.sub), Some(claims.sid))
             }
             TokenToRevoke::Id { jti, exp } => (*jti, *exp, None, None),
         };
-        let expires = OffsetDateTime::from_unix_timestamp(exp)
-            .map_err(|_| AuthError::InvalidToken(TokenError::Malformed))?;
+        // Checked: `exp` may come from the caller, and the last second of year 9999 plus the
+        // leeway does not fit in a time.
+        let until = OffsetDateTime::from_unix_timestamp(exp)
+            .ok()
+            .zip(time::Duration::try_from(self.settings.leeway).ok())
+            .and_then(|(expires, leeway)| expires.checked_add(leeway))
+            .ok_or(AuthError::InvalidExpiry)?;
         let now = Self::now();
-        let until = expires + self.settings.leeway;
         if until > now {
             self.durable.deny_jti(jti, until).await?;
             self.revocations
