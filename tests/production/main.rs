@@ -4,4 +4,5 @@
 //! server or through a proxy of the harness; the shared servers are never disturbed.
 
 mod faults;
+mod login_limits;
 mod replicas;

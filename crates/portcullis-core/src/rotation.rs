@@ -31,6 +31,9 @@ pub struct FamilyState {
     pub current_generation: i64,
     pub absolute_expires_at: OffsetDateTime,
     pub revoked: bool,
+    /// Whether the family's user is locked, as read under the user-row lock of the rotation's
+    /// transaction (so a concurrent lock is either seen here or waits for this rotation).
+    pub user_locked: bool,
 }
 
 /// What to do with a presented refresh token.
@@ -47,12 +50,14 @@ pub enum Decision {
     ReuseDetected,
     /// The family was already revoked.
     FamilyRevoked,
+    /// The user is locked: revoke the family (reason `user_locked`) and issue nothing.
+    UserLocked,
     /// The token or its family has expired.
     Expired,
 }
 
 /// Decides what a refresh presentation means. Order matters: a revoked family wins over
-/// everything, an expired family makes old tokens merely invalid, and a used token is judged
+/// everything, then a locked user (no token of a locked account is ever issued), an expired family makes old tokens merely invalid, and a used token is judged
 /// for replay before its own idle expiry (a replayed token is a theft signal even when stale).
 pub fn decide(
     token: TokenState,
@@ -62,6 +67,9 @@ pub fn decide(
 ) -> Decision {
     if family.revoked {
         return Decision::FamilyRevoked;
+    }
+    if family.user_locked {
+        return Decision::UserLocked;
     }
     if now >= family.absolute_expires_at {
         return Decision::Expired;
@@ -105,6 +113,7 @@ mod tests {
             current_generation,
             absolute_expires_at: T0 + secs(30 * 86_400),
             revoked: false,
+            user_locked: false,
         }
     }
 
@@ -187,6 +196,37 @@ mod tests {
                     ..family(1)
                 },
                 T0 + secs(1),
+                Decision::FamilyRevoked,
+            ),
+            (
+                "a locked user's family ends, even on a fresh token",
+                fresh(0),
+                FamilyState {
+                    user_locked: true,
+                    ..family(0)
+                },
+                T0 + secs(60),
+                Decision::UserLocked,
+            ),
+            (
+                "a locked user's replay is not served from the grace window",
+                used(0, T0),
+                FamilyState {
+                    user_locked: true,
+                    ..family(1)
+                },
+                T0 + secs(1),
+                Decision::UserLocked,
+            ),
+            (
+                "an already revoked family of a locked user stays merely revoked",
+                fresh(0),
+                FamilyState {
+                    revoked: true,
+                    user_locked: true,
+                    ..family(0)
+                },
+                T0,
                 Decision::FamilyRevoked,
             ),
             (

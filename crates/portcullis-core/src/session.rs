@@ -56,6 +56,8 @@ pub enum RevocationReason {
     RefreshTokenReused,
     SessionDeleted,
     AdminRevoked,
+    /// The account was locked; a family that reaches rotation anyway is ended there.
+    UserLocked,
 }
 
 impl RevocationReason {
@@ -67,6 +69,7 @@ impl RevocationReason {
             Self::RefreshTokenReused => "refresh_token_reused",
             Self::SessionDeleted => "session_deleted",
             Self::AdminRevoked => "admin_revoked",
+            Self::UserLocked => "user_locked",
         }
     }
 
@@ -78,6 +81,7 @@ impl RevocationReason {
             Self::RefreshTokenReused,
             Self::SessionDeleted,
             Self::AdminRevoked,
+            Self::UserLocked,
         ]
         .into_iter()
         .find(|reason| reason.as_str() == text)
@@ -97,6 +101,7 @@ mod tests {
             RevocationReason::RefreshTokenReused,
             RevocationReason::SessionDeleted,
             RevocationReason::AdminRevoked,
+            RevocationReason::UserLocked,
         ] {
             assert_eq!(RevocationReason::parse(reason.as_str()), Some(reason));
         }

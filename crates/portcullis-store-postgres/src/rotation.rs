@@ -1,5 +1,7 @@
 //! The atomic refresh rotation in Postgres. Concurrent presentations of one family's tokens
-//! serialise on the family row (`SELECT ... FOR UPDATE`); the decision itself is always
+//! serialise on the family row (`SELECT ... FOR UPDATE`); before it, the user row is share-locked
+//! so a lock or token-version bump either committed first (and is seen) or waits for this
+//! rotation (and then revokes what it produced). The decision itself is always
 //! [`portcullis_core::rotation::decide`], never a rule of this module.
 
 use crate::error::db_error;
@@ -9,8 +11,22 @@ use crate::users::user_in;
 use crate::{Conn, PgStore};
 use portcullis_core::rotation::{decide, Decision, FamilyState, TokenState};
 use portcullis_core::store::{RotationOutcome, RotationRequest};
-use portcullis_core::{Family, RefreshToken, RevocationReason, SessionId, StoreError, StoreResult};
+use portcullis_core::{
+    Family, RefreshToken, RevocationReason, SessionId, StoreError, StoreResult, User, UserId,
+};
 use time::OffsetDateTime;
+use uuid::Uuid;
+
+/// The owner of a family; never changes, so it is read without a lock.
+async fn family_owner(conn: &mut Conn, family: Uuid) -> StoreResult<Option<UserId>> {
+    let owner: Option<Uuid> =
+        sqlx::query_scalar("SELECT user_id FROM refresh_families WHERE id = $1")
+            .bind(family)
+            .fetch_optional(conn)
+            .await
+            .map_err(db_error)?;
+    Ok(owner.map(UserId))
+}
 
 async fn token_in(conn: &mut Conn, request: &RotationRequest) -> StoreResult<Option<TokenRow>> {
     sqlx::query_as(
@@ -103,6 +119,7 @@ async fn apply_decision(
     request: &RotationRequest,
     token: &TokenRow,
     family: Family,
+    user: User,
     decision: Decision,
 ) -> StoreResult<RotationOutcome> {
     Ok(match decision {
@@ -113,7 +130,6 @@ async fn apply_decision(
             let family = family_in(conn, token.family_id, false)
                 .await?
                 .ok_or_else(|| StoreError::Backend("family vanished".into()))?;
-            let user = user_in(conn, family.user_id).await?;
             RotationOutcome::Rotated {
                 user,
                 family,
@@ -121,20 +137,29 @@ async fn apply_decision(
             }
         }
         Decision::ReplayWithinGrace => match successor_expiry(conn, request, token).await? {
-            Some(successor_expires_at) => {
-                let user = user_in(conn, family.user_id).await?;
-                RotationOutcome::Replayed {
-                    user,
-                    family,
-                    successor_expires_at,
-                }
-            }
+            Some(successor_expires_at) => RotationOutcome::Replayed {
+                user,
+                family,
+                successor_expires_at,
+            },
             // The stored successor is not the one this token derives: the idempotent answer
             // cannot be given, so treat the presentation as the reuse it looks like.
             None => reuse_detected(conn, request, family).await?,
         },
         Decision::ReuseDetected => reuse_detected(conn, request, family).await?,
         Decision::FamilyRevoked => RotationOutcome::FamilyRevoked { family },
+        Decision::UserLocked => {
+            let revoked = revoke_family_in(
+                conn,
+                family.id,
+                RevocationReason::UserLocked,
+                request.session_deny_until,
+                request.now,
+            )
+            .await?
+            .unwrap_or(family);
+            RotationOutcome::UserLocked { family: revoked }
+        }
         Decision::Expired => RotationOutcome::Invalid,
     })
 }
@@ -150,6 +175,13 @@ impl PgStore {
             return Ok(RotationOutcome::Invalid);
         };
         tracing::Span::current().record("session_id", tracing::field::display(family_id));
+        let Some(owner) = family_owner(&mut tx, family_id).await? else {
+            return Ok(RotationOutcome::Invalid);
+        };
+        // User row before family row: the order of every transaction that takes both.
+        let Some(user) = user_in(&mut tx, owner).await? else {
+            return Ok(RotationOutcome::Invalid);
+        };
         let Some(family) = family_in(&mut tx, family_id, true).await? else {
             return Ok(RotationOutcome::Invalid);
         };
@@ -161,11 +193,11 @@ impl PgStore {
         };
         let decision = decide(
             token_state(&token),
-            family_state(&family),
+            family_state(&family, &user),
             request.now,
             request.policy,
         );
-        let outcome = apply_decision(&mut tx, request, &token, family, decision).await?;
+        let outcome = apply_decision(&mut tx, request, &token, family, user, decision).await?;
         tx.commit().await.map_err(db_error)?;
         Ok(outcome)
     }
@@ -179,10 +211,11 @@ fn token_state(token: &TokenRow) -> TokenState {
     }
 }
 
-fn family_state(family: &Family) -> FamilyState {
+fn family_state(family: &Family, user: &User) -> FamilyState {
     FamilyState {
         current_generation: family.current_generation,
         absolute_expires_at: family.absolute_expires_at,
         revoked: family.revoked_at.is_some(),
+        user_locked: user.locked,
     }
 }

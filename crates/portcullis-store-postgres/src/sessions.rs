@@ -3,9 +3,10 @@
 
 use crate::error::db_error;
 use crate::rows::{FamilyRow, FAMILY_COLUMNS};
+use crate::users::user_in;
 use crate::{Conn, PgStore};
 use async_trait::async_trait;
-use portcullis_core::store::{RotationOutcome, RotationRequest, SessionStore};
+use portcullis_core::store::{FamilyOpening, RotationOutcome, RotationRequest, SessionStore};
 use portcullis_core::{
     Family, RefreshToken, RevocationProbe, RevocationReason, RevocationSnapshot, RevocationState,
     SessionId, StoreResult, TokenHash, UserId, UserRevocation,
@@ -83,8 +84,17 @@ impl PgStore {
         &self,
         family: &Family,
         first_token: &RefreshToken,
-    ) -> StoreResult<()> {
+    ) -> StoreResult<FamilyOpening> {
         let mut tx = self.begin().await?;
+        // The foreign key alone takes only a KEY SHARE lock, which does not conflict with the
+        // lock's `UPDATE users`: without this read a family could land after the lock revoked
+        // every family, and live on.
+        let Some(user) = user_in(&mut tx, family.user_id).await? else {
+            return Ok(FamilyOpening::UserGone);
+        };
+        if user.locked {
+            return Ok(FamilyOpening::Locked);
+        }
         sqlx::query(
             "INSERT INTO refresh_families (id, user_id, created_at, last_used_at, idle_expires_at, \
              absolute_expires_at, current_generation, last_ip, last_user_agent) \
@@ -103,7 +113,8 @@ impl PgStore {
         .await
         .map_err(db_error)?;
         insert_token(&mut tx, first_token).await?;
-        tx.commit().await.map_err(db_error)
+        tx.commit().await.map_err(db_error)?;
+        Ok(FamilyOpening::Opened(user))
     }
 
     #[tracing::instrument(skip_all)]
@@ -163,7 +174,11 @@ impl PgStore {
 
 #[async_trait]
 impl SessionStore for PgStore {
-    async fn insert_family(&self, family: &Family, first_token: &RefreshToken) -> StoreResult<()> {
+    async fn insert_family(
+        &self,
+        family: &Family,
+        first_token: &RefreshToken,
+    ) -> StoreResult<FamilyOpening> {
         self.insert_family_row(family, first_token).await
     }
 

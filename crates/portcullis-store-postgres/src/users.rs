@@ -6,7 +6,7 @@ use crate::rows::{UserRow, USER_COLUMNS};
 use crate::PgStore;
 use async_trait::async_trait;
 use portcullis_core::store::UserStore;
-use portcullis_core::{StoreError, StoreResult, User, UserId};
+use portcullis_core::{StoreResult, User, UserId};
 
 #[async_trait]
 impl UserStore for PgStore {
@@ -86,14 +86,16 @@ impl UserStore for PgStore {
     }
 }
 
-/// Reads one user inside a transaction; the user must exist (a family references it).
-pub(crate) async fn user_in(conn: &mut crate::Conn, id: UserId) -> StoreResult<User> {
-    let sql = format!("SELECT {USER_COLUMNS} FROM users WHERE id = $1");
+/// Reads one user inside a transaction, taking a share lock on its row until the transaction
+/// ends: a lock or token-version bump (`UPDATE users`) then waits for this transaction, and one
+/// already committed is what this read returns. Always taken before any family row lock, the
+/// order [`PgStore::revoke_user_families`](crate::PgStore) uses too, so the two never deadlock.
+pub(crate) async fn user_in(conn: &mut crate::Conn, id: UserId) -> StoreResult<Option<User>> {
+    let sql = format!("SELECT {USER_COLUMNS} FROM users WHERE id = $1 FOR SHARE");
     let row: Option<UserRow> = sqlx::query_as(&sql)
         .bind(id.0)
         .fetch_optional(conn)
         .await
         .map_err(db_error)?;
-    row.map(User::from)
-        .ok_or_else(|| StoreError::Backend("a family's user is missing".into()))
+    Ok(row.map(User::from))
 }

@@ -1,21 +1,24 @@
-//! Failed-login counters in Redis, shared by every replica: one key per counter, incremented
-//! atomically, expiring when its window ends.
+//! Login-attempt counters in Redis, shared by every replica. A reservation is one Lua script
+//! ([`crate::scripts`]), so the check against the limit and the increment cannot be split by
+//! another replica's attempt.
 
 use crate::error::bounded;
 use crate::keys::Keys;
 use crate::RedisRevocationCache;
 use async_trait::async_trait;
-use portcullis_core::throttle::Window;
+use portcullis_core::throttle::{Limit, LimitHit, Reservation};
 use portcullis_core::{AttemptCounter, StoreResult};
 use redis::aio::ConnectionManager;
+use std::sync::Arc;
 use std::time::Duration;
 use time::OffsetDateTime;
 
-/// Login-failure counters on the same Redis connection as the revocation cache.
+/// Login-attempt counters on the same Redis connection as the revocation cache.
 #[derive(Clone)]
 pub struct RedisAttemptCounter {
     conn: ConnectionManager,
     keys: Keys,
+    scripts: Arc<crate::scripts::Scripts>,
     timeout: Duration,
 }
 
@@ -24,70 +27,62 @@ impl RedisAttemptCounter {
         Self {
             conn: cache.conn.clone(),
             keys: Keys::new(&cache.options.prefix),
+            scripts: Arc::clone(&cache.scripts),
             timeout: cache.options.write_timeout,
         }
     }
 }
 
-fn window(count: Option<u32>, ttl_ms: i64, now: OffsetDateTime) -> Option<Window> {
-    // PTTL is -2 for a missing key and -1 for one without expiry (never written by us).
-    let count = count.filter(|&count| count > 0)?;
-    (ttl_ms > 0).then(|| Window {
-        count,
-        resets_at: now + Duration::from_millis(ttl_ms.unsigned_abs()),
-    })
+fn millis(duration: Duration) -> u64 {
+    u64::try_from(duration.as_millis())
+        .unwrap_or(u64::MAX)
+        .max(1)
 }
 
 #[async_trait]
 impl AttemptCounter for RedisAttemptCounter {
-    async fn windows(
+    #[tracing::instrument(skip_all, fields(counters = counters.len()))]
+    async fn reserve(
         &self,
-        keys: &[String],
-        now: OffsetDateTime,
-    ) -> StoreResult<Vec<Option<Window>>> {
-        let mut pipe = redis::pipe();
-        for key in keys {
-            let key = self.keys.attempts(key);
-            pipe.get(&key).cmd("PTTL").arg(&key);
+        counters: &[(String, Limit)],
+        _now: OffsetDateTime,
+    ) -> StoreResult<Reservation> {
+        let mut invocation = self.scripts.reserve.prepare_invoke();
+        for (key, limit) in counters {
+            invocation
+                .key(self.keys.attempts(key))
+                .arg(limit.max_failures)
+                .arg(millis(limit.window));
         }
         let mut conn = self.conn.clone();
-        let replies: Vec<(Option<u32>, i64)> =
-            bounded(self.timeout, "attempts", pipe.query_async(&mut conn)).await?;
-        Ok(replies
+        // Empty when reserved; otherwise one (index from 1, count, ms left, first) per limit hit.
+        let refused: Vec<(usize, u32, u64, u8)> =
+            bounded(self.timeout, "attempts", invocation.invoke_async(&mut conn)).await?;
+        if refused.is_empty() {
+            return Ok(Reservation::Reserved);
+        }
+        let retry_after = refused
+            .iter()
+            .map(|&(_, _, left, _)| Duration::from_millis(left))
+            .max()
+            .unwrap_or_default();
+        let hits = refused
             .into_iter()
-            .map(|(count, ttl)| window(count, ttl, now))
-            .collect())
+            .map(|(index, failures, _, first)| LimitHit {
+                index: index.saturating_sub(1),
+                failures,
+                first: first == 1,
+            })
+            .collect();
+        Ok(Reservation::Refused { retry_after, hits })
     }
 
-    async fn add_failure(
-        &self,
-        key: &str,
-        window_length: Duration,
-        now: OffsetDateTime,
-    ) -> StoreResult<Window> {
-        let key = self.keys.attempts(key);
-        let window_ms = u64::try_from(window_length.as_millis())
-            .unwrap_or(u64::MAX)
-            .max(1);
-        // INCR and "expire only if no expiry is set" in one transaction: the window opens with
-        // the first failure and is never pushed back by later ones.
-        let mut pipe = redis::pipe();
-        pipe.atomic()
-            .incr(&key, 1u32)
-            .cmd("PEXPIRE")
-            .arg(&key)
-            .arg(window_ms)
-            .arg("NX")
-            .ignore()
-            .cmd("PTTL")
-            .arg(&key);
+    async fn release(&self, key: &str, _now: OffsetDateTime) -> StoreResult<()> {
+        let mut invocation = self.scripts.release.prepare_invoke();
+        invocation.key(self.keys.attempts(key));
         let mut conn = self.conn.clone();
-        let (count, ttl): (u32, i64) =
-            bounded(self.timeout, "attempts", pipe.query_async(&mut conn)).await?;
-        Ok(window(Some(count), ttl, now).unwrap_or(Window {
-            count,
-            resets_at: now + window_length,
-        }))
+        let () = bounded(self.timeout, "attempts", invocation.invoke_async(&mut conn)).await?;
+        Ok(())
     }
 
     async fn clear(&self, key: &str) -> StoreResult<()> {

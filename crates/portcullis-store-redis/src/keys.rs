@@ -7,6 +7,7 @@
 //! | `{prefix}sid:{session}`    | deny-until, Unix ms    | at deny-until              |
 //! | `{prefix}jti:{jti}`        | deny-until, Unix ms    | at deny-until              |
 //! | `{prefix}loaded`           | epoch of the last load | none                       |
+//! | `{prefix}throttle:{key}`   | hash: `n` attempts, `r` refusal recorded | at the window's end |
 //! | `{prefix}loading:{epoch}`  | sentinel of one load   | [`LOAD_SENTINEL_TTL_MS`]   |
 
 use portcullis_core::{RevocationProbe, SessionId, UserId};
@@ -39,13 +40,14 @@ impl Keys {
         format!("{}jti:{}", self.prefix, jti)
     }
 
-    /// Present only while the cache vouches for its contents: written last by a complete load,
-    /// gone when Redis loses its data.
-    /// A failed-login counter (see `portcullis_core::throttle` for the key names).
+    /// A login-attempt counter (see `portcullis_core::throttle` for the key names). Named apart
+    /// from the string counters of earlier versions (`attempts:`), which a hash cannot reuse.
     pub fn attempts(&self, key: &str) -> String {
-        format!("{}attempts:{key}", self.prefix)
+        format!("{}throttle:{key}", self.prefix)
     }
 
+    /// Present only while the cache vouches for its contents: written last by a complete load,
+    /// gone when Redis loses its data.
     pub fn loaded(&self) -> String {
         format!("{}loaded", self.prefix)
     }

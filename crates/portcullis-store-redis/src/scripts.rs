@@ -37,9 +37,53 @@ end
 return 0
 "#;
 
+/// Reserves one login attempt under every counter, or none: `portcullis_core::throttle`'s
+/// `retry_after` and `reserved`, transcribed so the decision and the write are one atomic step
+/// that every replica's attempts serialise on.
+///
+/// Each counter `KEYS[i]` is a hash (`n`: attempts reserved, `r`: a refusal was recorded) that
+/// expires when its window ends; `ARGV[2i-1]` is its limit (0: none) and `ARGV[2i]` its window
+/// in ms. A counter whose count has reached its limit refuses; then nothing is reserved and the
+/// script returns `{i, count, ms left, first}` for each such counter, `first` being 1 only for
+/// the first refusal of the window. Otherwise it returns an empty list.
+const RESERVE: &str = r#"
+local refused = {}
+for i, key in ipairs(KEYS) do
+  local limit = tonumber(ARGV[2 * i - 1])
+  if limit > 0 then
+    local count = tonumber(redis.call('HGET', key, 'n') or '0')
+    local left = redis.call('PTTL', key)
+    if count >= limit and left > 0 then
+      local first = redis.call('HSETNX', key, 'r', 1)
+      table.insert(refused, {i, count, left, first})
+    end
+  end
+end
+if #refused > 0 then
+  return refused
+end
+for i, key in ipairs(KEYS) do
+  redis.call('HINCRBY', key, 'n', 1)
+  redis.call('PEXPIRE', key, ARGV[2 * i], 'NX')
+end
+return {}
+"#;
+
+/// Gives back one reservation of `KEYS[1]`, never below zero, and never recreates a counter
+/// whose window has ended (it would have no expiry).
+const RELEASE: &str = r#"
+if redis.call('EXISTS', KEYS[1]) == 1 then
+  if redis.call('HINCRBY', KEYS[1], 'n', -1) < 0 then
+    redis.call('HSET', KEYS[1], 'n', 0)
+  end
+end
+"#;
+
 pub(crate) struct Scripts {
     pub raise: Script,
     pub mark_loaded: Script,
+    pub reserve: Script,
+    pub release: Script,
 }
 
 impl Scripts {
@@ -47,6 +91,8 @@ impl Scripts {
         Self {
             raise: Script::new(RAISE),
             mark_loaded: Script::new(MARK_LOADED),
+            reserve: Script::new(RESERVE),
+            release: Script::new(RELEASE),
         }
     }
 }

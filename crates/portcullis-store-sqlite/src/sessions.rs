@@ -7,7 +7,7 @@ use crate::rows::{
 use crate::{db_error, SqliteStore};
 use async_trait::async_trait;
 use portcullis_core::rotation::{decide, Decision, FamilyState, TokenState};
-use portcullis_core::store::{RotationOutcome, RotationRequest};
+use portcullis_core::store::{FamilyOpening, RotationOutcome, RotationRequest};
 use portcullis_core::{
     Family, RefreshToken, RevocationReason, SessionId, StoreError, StoreResult, TokenHash, User,
     UserId,
@@ -42,14 +42,16 @@ impl SqliteStore {
         .map_err(db_error)
     }
 
-    async fn user_in(conn: &mut SqliteConnection, id: UserId) -> StoreResult<User> {
+    /// Reads one user inside a write transaction: `BEGIN IMMEDIATE` holds SQLite's write lock,
+    /// so no lock or token-version bump can commit between this read and the commit.
+    async fn user_in(conn: &mut SqliteConnection, id: UserId) -> StoreResult<Option<User>> {
         let sql = format!("SELECT {USER_COLUMNS} FROM users WHERE id = ?");
-        let row: UserRow = sqlx::query_as(&sql)
+        let row: Option<UserRow> = sqlx::query_as(&sql)
             .bind(id.0.to_string())
-            .fetch_one(conn)
+            .fetch_optional(conn)
             .await
             .map_err(db_error)?;
-        User::try_from(row)
+        row.map(User::try_from).transpose()
     }
 
     /// Marks one family revoked (if it is not already) and returns it as it now stands.
@@ -139,8 +141,20 @@ impl SqliteStore {
 #[async_trait]
 impl portcullis_core::SessionStore for SqliteStore {
     #[tracing::instrument(skip_all, fields(session_id = %family.id))]
-    async fn insert_family(&self, family: &Family, first_token: &RefreshToken) -> StoreResult<()> {
+    async fn insert_family(
+        &self,
+        family: &Family,
+        first_token: &RefreshToken,
+    ) -> StoreResult<FamilyOpening> {
         let mut tx = self.begin_write().await?;
+        // Re-read under the write lock: the caller's copy of the user predates the password
+        // check, and a lock committed since must win.
+        let Some(user) = Self::user_in(&mut tx, family.user_id).await? else {
+            return Ok(FamilyOpening::UserGone);
+        };
+        if user.locked {
+            return Ok(FamilyOpening::Locked);
+        }
         sqlx::query(
             "INSERT INTO refresh_families (id, user_id, created_at, last_used_at, idle_expires_at, \
              absolute_expires_at, current_generation, last_ip, last_user_agent) \
@@ -170,7 +184,8 @@ impl portcullis_core::SessionStore for SqliteStore {
         .execute(&mut *tx)
         .await
         .map_err(db_error)?;
-        tx.commit().await.map_err(db_error)
+        tx.commit().await.map_err(db_error)?;
+        Ok(FamilyOpening::Opened(user))
     }
 
     #[tracing::instrument(skip_all)]
@@ -182,6 +197,9 @@ impl portcullis_core::SessionStore for SqliteStore {
         let family = Self::family_in(&mut tx, &token.family_id)
             .await?
             .ok_or_else(|| StoreError::Backend("refresh token without a family".into()))?;
+        let Some(user) = Self::user_in(&mut tx, family.user_id).await? else {
+            return Ok(RotationOutcome::Invalid);
+        };
         let token_state = TokenState {
             generation: token.generation,
             expires_at: from_ms(token.expires_at),
@@ -191,6 +209,7 @@ impl portcullis_core::SessionStore for SqliteStore {
             current_generation: family.current_generation,
             absolute_expires_at: family.absolute_expires_at,
             revoked: family.revoked_at.is_some(),
+            user_locked: user.locked,
         };
         let outcome = match decide(token_state, family_state, request.now, request.policy) {
             Decision::Rotate {
@@ -200,7 +219,6 @@ impl portcullis_core::SessionStore for SqliteStore {
                 let family = Self::family_in(&mut tx, &token.family_id)
                     .await?
                     .ok_or_else(|| StoreError::Backend("family vanished".into()))?;
-                let user = Self::user_in(&mut tx, family.user_id).await?;
                 RotationOutcome::Rotated {
                     user,
                     family,
@@ -209,14 +227,11 @@ impl portcullis_core::SessionStore for SqliteStore {
             }
             Decision::ReplayWithinGrace => {
                 match Self::successor_expiry(&mut tx, request, &token).await? {
-                    Some(successor_expires_at) => {
-                        let user = Self::user_in(&mut tx, family.user_id).await?;
-                        RotationOutcome::Replayed {
-                            user,
-                            family,
-                            successor_expires_at,
-                        }
-                    }
+                    Some(successor_expires_at) => RotationOutcome::Replayed {
+                        user,
+                        family,
+                        successor_expires_at,
+                    },
                     // The stored successor is not the one this token derives: the idempotent
                     // answer cannot be given, so treat the presentation as the reuse it looks like.
                     None => Self::reuse_detected(&mut tx, request, family).await?,
@@ -224,6 +239,18 @@ impl portcullis_core::SessionStore for SqliteStore {
             }
             Decision::ReuseDetected => Self::reuse_detected(&mut tx, request, family).await?,
             Decision::FamilyRevoked => RotationOutcome::FamilyRevoked { family },
+            Decision::UserLocked => {
+                let revoked = Self::revoke_family_in(
+                    &mut tx,
+                    family.id,
+                    RevocationReason::UserLocked,
+                    request.session_deny_until,
+                    request.now,
+                )
+                .await?
+                .unwrap_or(family);
+                RotationOutcome::UserLocked { family: revoked }
+            }
             Decision::Expired => RotationOutcome::Invalid,
         };
         tx.commit().await.map_err(db_error)?;

@@ -3,9 +3,11 @@
 use crate::error::{AuthError, AuthResult};
 use crate::gateway::{bounded, Gateway, Issued};
 use crate::secret::Password;
+use crate::throttle::Refused;
 use portcullis_core::user::{check_password, normalize_email, normalize_roles};
 use portcullis_core::{
-    ClientInfo, EventKind, Family, RefreshToken, SecurityEvent, SessionId, User, UserId,
+    ClientInfo, EventKind, Family, FamilyOpening, RefreshToken, SecurityEvent, SessionId, User,
+    UserId,
 };
 use serde_json::json;
 
@@ -87,52 +89,81 @@ impl Gateway {
                 .collect(),
         };
         let ip = client.ip.as_deref();
-        if let Some(retry_after) = self.login_guard.wait(&account, ip, Self::now()).await {
-            let event =
-                SecurityEvent::new(EventKind::LoginRateLimited, Self::now()).client(&client);
-            self.record(
-                event.details(json!({ "retry_after_secs": retry_after.as_secs() }).to_string()),
-            )
-            .await;
-            return Err(AuthError::RateLimited { retry_after });
+        // Reserved before the password is looked at: the limit is decided where the count is
+        // written, so parallel attempts cannot all pass one early check.
+        if let Err(refused) = self.login_guard.reserve(&account, ip, Self::now()).await {
+            self.record_rate_limited(&account, &client, &refused).await;
+            return Err(AuthError::RateLimited {
+                retry_after: refused.retry_after,
+            });
         }
         let user = match normalized {
-            Ok(email) => self.durable.user_by_email(&email).await?,
+            Ok(email) => match self.durable.user_by_email(&email).await {
+                Ok(user) => user,
+                Err(error) => {
+                    self.login_guard.abandoned(&account, ip, Self::now()).await;
+                    return Err(error.into());
+                }
+            },
             Err(_) => None,
         };
-        let check = self
+        let check = match self
             .passwords
             .verify(password, user.as_ref().map(|u| u.password_hash.as_str()))
             .await
-            .map_err(AuthError::Internal)?;
+        {
+            Ok(check) => check,
+            Err(error) => {
+                self.login_guard.abandoned(&account, ip, Self::now()).await;
+                return Err(AuthError::Internal(error));
+            }
+        };
         let user = match user {
             Some(user) if check.valid => user,
             user => {
+                // The failure keeps its reservation: that reservation is the count.
                 let mut event =
                     SecurityEvent::new(EventKind::LoginFailed, Self::now()).client(&client);
                 if let Some(user) = &user {
                     event = event.user(user.id);
                 }
-                self.record(event.details(json!({ "email_known": user.is_some() }).to_string()))
-                    .await;
-                self.login_guard.failed(&account, ip, Self::now()).await;
+                let details = json!({ "email": account, "email_known": user.is_some() });
+                self.record(event.details(details.to_string())).await;
                 return Err(AuthError::InvalidCredentials);
             }
         };
-        self.login_guard.succeeded(&account).await;
+        self.login_guard.succeeded(&account, ip, Self::now()).await;
         if user.locked {
             return Err(AuthError::AccountLocked);
         }
         if check.needs_rehash {
             self.upgrade_hash(&user, password).await;
         }
-        let issued = self.open_session(&user, &client).await?;
+        let issued = self.open_session(user.id, &client).await?;
         let event = SecurityEvent::new(EventKind::LoginSucceeded, Self::now())
             .user(user.id)
             .session(issued.session_id)
             .client(&client);
         self.record(event).await;
         Ok(issued)
+    }
+
+    /// Records a refused attempt once per exhausted limit and window (the first refusal), with
+    /// the email it targeted and the failures that exhausted the limit; later refusals in the
+    /// window only answer 429, so an attack cannot bury real events.
+    async fn record_rate_limited(&self, account: &str, client: &ClientInfo, refused: &Refused) {
+        for limit in refused.limits.iter().filter(|limit| limit.first) {
+            let details = json!({
+                "email": account,
+                "limit": limit.kind.as_str(),
+                "failures": limit.failures,
+                "retry_after_secs": refused.retry_after.as_secs(),
+            });
+            let event = SecurityEvent::new(EventKind::LoginRateLimited, Self::now())
+                .client(client)
+                .details(details.to_string());
+            self.record(event).await;
+        }
     }
 
     async fn upgrade_hash(&self, user: &User, password: &Password) {
@@ -149,13 +180,16 @@ impl Gateway {
         }
     }
 
-    async fn open_session(&self, user: &User, client: &ClientInfo) -> AuthResult<Issued> {
+    /// Stores a new family and signs its first access token with the user as read in the
+    /// family's transaction, not the copy read before the password check: a lock or version
+    /// bump that committed meanwhile must win.
+    async fn open_session(&self, user: UserId, client: &ClientInfo) -> AuthResult<Issued> {
         let now = Self::now();
         let absolute_expires_at = now + self.settings.session_max_ttl;
         let idle_expires_at = (now + self.settings.refresh_idle_ttl).min(absolute_expires_at);
         let family = Family {
             id: SessionId::new(),
-            user_id: user.id,
+            user_id: user,
             created_at: now,
             last_used_at: now,
             idle_expires_at,
@@ -174,8 +208,12 @@ impl Gateway {
             expires_at: idle_expires_at,
             used_at: None,
         };
-        self.durable.insert_family(&family, &first).await?;
-        let (access_token, expires_in) = self.issue_access_token(user, family.id, now)?;
+        let user = match self.durable.insert_family(&family, &first).await? {
+            FamilyOpening::Opened(user) => user,
+            FamilyOpening::Locked => return Err(AuthError::AccountLocked),
+            FamilyOpening::UserGone => return Err(AuthError::InvalidCredentials),
+        };
+        let (access_token, expires_in) = self.issue_access_token(&user, family.id, now)?;
         Ok(Issued {
             access_token,
             expires_in,

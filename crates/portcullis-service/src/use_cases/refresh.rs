@@ -79,6 +79,21 @@ impl Gateway {
                 Err(AuthError::RefreshTokenReused)
             }
             RotationOutcome::FamilyRevoked { .. } => Err(AuthError::SessionRevoked),
+            RotationOutcome::UserLocked { family } => {
+                // The lock already denied the family's tokens, unless the family escaped it; deny
+                // them again so this answer never depends on which.
+                let until = self.session_deny_until(now);
+                self.revocations
+                    .publish(
+                        &[RevocationChange::SessionDenied {
+                            session: family.id,
+                            until,
+                        }],
+                        now,
+                    )
+                    .await;
+                Err(AuthError::SessionRevoked)
+            }
             RotationOutcome::Invalid => Err(AuthError::InvalidRefreshToken),
         }
     }
