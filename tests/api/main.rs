@@ -1,18 +1,23 @@
 //! The behavioural suite: the real gateway over real HTTP, one test binary.
 
 mod admin;
+mod admin_errors;
 mod cli;
 mod client_address;
 mod contract;
 mod cors;
 mod demo;
+mod file_modes;
 mod forward_auth;
 mod front_door;
+mod lock_race;
+mod login_limits;
 mod policy_example;
 mod proxy;
 mod refresh;
 mod refresh_cookie;
 mod register_login;
+mod retention;
 mod revocation;
 mod slow_clients;
 mod throttle;

@@ -9,6 +9,7 @@ pub mod claims;
 pub mod event;
 pub mod ids;
 pub mod request_path;
+pub mod retention;
 pub mod revocation;
 pub mod rotation;
 pub mod route_policy;
@@ -27,8 +28,8 @@ pub use rotation::{Decision, FamilyState, RotationPolicy, TokenState};
 pub use route_policy::{Access, RoutePolicy, RouteRule, RuleError};
 pub use session::{ClientInfo, Family, RefreshToken, RevocationReason};
 pub use store::{
-    AdminKeyStore, AttemptCounter, Backends, Durable, EventStore, KeyStore, RevocationCache,
-    RotationOutcome, RotationRequest, SessionStore, StoreError, StoreResult, StoredSigningKey,
-    UserRevocation, UserStore,
+    AdminKeyStore, AttemptCounter, Backends, Durable, EventStore, FamilyOpening, KeyStore,
+    RevocationCache, RotationOutcome, RotationRequest, SessionStore, StoreError, StoreResult,
+    StoredSigningKey, UserRevocation, UserStore,
 };
 pub use user::User;

@@ -9,10 +9,11 @@
 use crate::admin::{AdminKey, EventQuery, SessionFilter, StoredEvent};
 use crate::event::SecurityEvent;
 use crate::ids::{SessionId, TokenHash, UserId};
+use crate::retention::{Cutoffs, Purged};
 use crate::revocation::{RevocationChange, RevocationProbe, RevocationSnapshot, RevocationState};
 use crate::rotation::RotationPolicy;
 use crate::session::{ClientInfo, Family, RefreshToken, RevocationReason};
-use crate::throttle::Window;
+use crate::throttle::{Limit, Reservation};
 use crate::user::User;
 use async_trait::async_trait;
 use std::sync::Arc;
@@ -70,8 +71,25 @@ pub enum RotationOutcome {
     FamilyRevoked {
         family: Family,
     },
+    /// The user is locked: the family was revoked by this presentation (reason `user_locked`).
+    UserLocked {
+        family: Family,
+    },
     /// Unknown token, or expired token or family.
     Invalid,
+}
+
+/// What opening a session found. The user is read, and its row locked against a concurrent
+/// lock or token-version bump, in the same transaction as the insert.
+#[derive(Clone, Debug)]
+pub enum FamilyOpening {
+    /// The family is stored; the user as read in that transaction, whose `token_version` and
+    /// roles the first access token must carry.
+    Opened(User),
+    /// The account is locked: nothing was stored.
+    Locked,
+    /// The user no longer exists: nothing was stored.
+    UserGone,
 }
 
 /// A revocation of all of a user's tokens and sessions.
@@ -107,9 +125,17 @@ pub trait UserStore: Send + Sync {
 
 #[async_trait]
 pub trait SessionStore: Send + Sync {
-    async fn insert_family(&self, family: &Family, first_token: &RefreshToken) -> StoreResult<()>;
-    /// Loads the token and family, calls [`crate::rotation::decide`] and applies its decision,
-    /// all in one transaction that concurrent presentations of the same token serialise on.
+    /// Stores a new family and its first token, unless the user is locked or gone, reading the
+    /// user in the same transaction and holding its row until commit: a concurrent lock or
+    /// version bump either sees the new family (and revokes it) or is seen here.
+    async fn insert_family(
+        &self,
+        family: &Family,
+        first_token: &RefreshToken,
+    ) -> StoreResult<FamilyOpening>;
+    /// Loads the token, the family and its user, calls [`crate::rotation::decide`] and applies
+    /// its decision, all in one transaction that concurrent presentations of the same token
+    /// serialise on, holding the user's row so a lock or version bump cannot commit in between.
     async fn rotate(&self, request: &RotationRequest) -> StoreResult<RotationOutcome>;
     /// Revokes the family holding this token (any generation). `None` when the token is unknown.
     async fn revoke_session_by_token(
@@ -200,9 +226,20 @@ pub trait AdminKeyStore: Send + Sync {
     async fn revoke_admin_key(&self, name: &str, now: OffsetDateTime) -> StoreResult<bool>;
 }
 
+/// Deleting what can no longer change a decision (see [`crate::retention`]).
+#[async_trait]
+pub trait RetentionStore: Send + Sync {
+    /// Deletes every row the cut-offs let go, at most `batch` rows per statement, each batch
+    /// committed on its own so no lock is held for long. Refresh tokens go before their family.
+    /// `None` when another replica is running a pass right now (this one is then skipped).
+    async fn purge(&self, cutoffs: &Cutoffs, batch: u32) -> StoreResult<Option<Purged>>;
+}
+
 /// The durable source of truth.
 #[async_trait]
-pub trait Durable: UserStore + SessionStore + KeyStore + EventStore + AdminKeyStore {
+pub trait Durable:
+    UserStore + SessionStore + KeyStore + EventStore + AdminKeyStore + RetentionStore
+{
     /// Answers when the store can serve requests.
     async fn ping(&self) -> StoreResult<()>;
 }
@@ -223,22 +260,22 @@ pub trait RevocationCache: Send + Sync {
     async fn ping(&self) -> StoreResult<()>;
 }
 
-/// Counters of failed login attempts, shared by every replica of a deployment.
+/// Counters of login attempts, shared by every replica of a deployment (see
+/// [`crate::throttle`] for what a reservation is).
 #[async_trait]
 pub trait AttemptCounter: Send + Sync {
-    /// The open window of each key (`None` where nothing is counted), in one round trip.
-    async fn windows(
+    /// In one atomic step: decides with [`crate::throttle::retry_after`] on the open windows of
+    /// `counters`, then either reserves one attempt under each (opening windows as
+    /// [`crate::throttle::reserved`] says) or reserves nothing and reports the exhausted limits,
+    /// noting which of them refuse for the first time in their window.
+    async fn reserve(
         &self,
-        keys: &[String],
+        counters: &[(String, Limit)],
         now: OffsetDateTime,
-    ) -> StoreResult<Vec<Option<Window>>>;
-    /// Counts one failure under `key`, opening a window of `window` if none is open.
-    async fn add_failure(
-        &self,
-        key: &str,
-        window: std::time::Duration,
-        now: OffsetDateTime,
-    ) -> StoreResult<Window>;
+    ) -> StoreResult<Reservation>;
+    /// Gives back one reservation under `key` (an attempt that did not fail), if its window is
+    /// still open.
+    async fn release(&self, key: &str, now: OffsetDateTime) -> StoreResult<()>;
     async fn clear(&self, key: &str) -> StoreResult<()>;
 }
 

@@ -5,7 +5,9 @@
 
 use async_trait::async_trait;
 use portcullis_core::admin::{AdminKey, EventQuery, SessionFilter, StoredEvent};
-use portcullis_core::store::{RotationOutcome, RotationRequest};
+use portcullis_core::retention::{Cutoffs, Purged};
+use portcullis_core::store::RetentionStore;
+use portcullis_core::store::{FamilyOpening, RotationOutcome, RotationRequest};
 use portcullis_core::{
     AdminKeyStore, Durable, EventStore, Family, KeyStore, RefreshToken, RevocationProbe,
     RevocationReason, RevocationSnapshot, RevocationState, SecurityEvent, SessionId, SessionStore,
@@ -64,7 +66,11 @@ impl UserStore for Deadline {
 
 #[async_trait]
 impl SessionStore for Deadline {
-    async fn insert_family(&self, family: &Family, first_token: &RefreshToken) -> StoreResult<()> {
+    async fn insert_family(
+        &self,
+        family: &Family,
+        first_token: &RefreshToken,
+    ) -> StoreResult<FamilyOpening> {
         self.within(self.inner.insert_family(family, first_token))
             .await
     }
@@ -190,6 +196,15 @@ impl AdminKeyStore for Deadline {
     }
     async fn revoke_admin_key(&self, name: &str, now: OffsetDateTime) -> StoreResult<bool> {
         self.within(self.inner.revoke_admin_key(name, now)).await
+    }
+}
+
+#[async_trait]
+impl RetentionStore for Deadline {
+    /// No per-call deadline: a pass is many batches, each bounded by the backend, and runs off
+    /// the request path; the retention job bounds the whole pass instead.
+    async fn purge(&self, cutoffs: &Cutoffs, batch: u32) -> StoreResult<Option<Purged>> {
+        self.inner.purge(cutoffs, batch).await
     }
 }
 

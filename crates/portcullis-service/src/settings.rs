@@ -3,6 +3,7 @@
 use crate::keys::SigningAlg;
 use crate::revocations::RevocationFallback;
 use crate::webhook::WebhookSettings;
+use portcullis_core::retention::RetentionPolicy;
 use portcullis_core::throttle::LoginThrottle;
 use portcullis_core::RoutePolicy;
 use std::time::Duration;
@@ -28,6 +29,10 @@ pub struct Settings {
     pub webhook: Option<WebhookSettings>,
     /// Who may make which request through the gateway (forward-auth and the built-in proxy).
     pub route_policy: RoutePolicy,
+    /// How long security events are kept; zero keeps them forever.
+    pub event_retention: Duration,
+    /// How often the retention pass runs (see `crate::retention`).
+    pub retention_interval: Duration,
 }
 
 impl Default for Settings {
@@ -48,6 +53,8 @@ impl Default for Settings {
             database_timeout: Duration::from_secs(5),
             webhook: None,
             route_policy: RoutePolicy::default(),
+            event_retention: Duration::from_secs(90 * 86_400),
+            retention_interval: Duration::from_secs(10 * 60),
         }
     }
 }
@@ -57,5 +64,15 @@ impl Settings {
     /// issued before the revocation can still be accepted.
     pub fn session_deny_window(&self) -> Duration {
         self.access_ttl + self.leeway
+    }
+
+    /// What the retention pass needs to know to compute its cut-offs.
+    pub fn retention_policy(&self) -> RetentionPolicy {
+        RetentionPolicy {
+            access_ttl: self.access_ttl,
+            reuse_grace: self.reuse_grace,
+            leeway: self.leeway,
+            event_retention: Some(self.event_retention).filter(|keep| !keep.is_zero()),
+        }
     }
 }

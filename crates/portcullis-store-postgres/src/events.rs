@@ -1,4 +1,5 @@
-//! The security-event audit trail in Postgres: append and read back, never update or delete.
+//! The security-event audit trail in Postgres: append and read back, never update. Events older
+//! than `event_retention` are deleted only by the retention pass (`retention.rs`).
 //! Details are stored as jsonb, so they come back as equivalent JSON, not byte-identical text.
 
 use crate::error::db_error;

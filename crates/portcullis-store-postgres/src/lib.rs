@@ -12,6 +12,7 @@ mod admin_keys;
 mod error;
 mod events;
 mod keys;
+mod retention;
 mod revocations;
 mod rotation;
 mod rows;

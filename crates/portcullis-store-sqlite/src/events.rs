@@ -1,4 +1,5 @@
-//! The security-event audit trail in SQLite (append-only).
+//! The security-event audit trail in SQLite (append-only; events older than `event_retention`
+//! are deleted only by the retention pass, `retention.rs`).
 
 use crate::rows::{from_ms, parse_uuid, to_ms};
 use crate::{db_error, SqliteStore};

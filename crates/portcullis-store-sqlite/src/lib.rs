@@ -1,5 +1,6 @@
 //! The embedded storage tier: SQLite (WAL) through sqlx as the durable store, an in-process
-//! revocation cache filled from it at start, and in-process login-failure counters.
+//! revocation cache filled from it at start; the login-attempt counters live in the database
+//! too, so they survive a restart.
 //!
 //! Writes go through a single-connection pool and `BEGIN IMMEDIATE`, so transactions in this
 //! process never race each other for SQLite's write lock; reads use a separate read-only pool.
@@ -7,17 +8,17 @@
 //! `portcullis-core`.
 
 mod admin_keys;
+mod attempts;
 mod events;
 mod keys;
-mod memory_attempts;
 mod memory_cache;
+mod retention;
 mod revocations;
 mod rows;
 mod sessions;
 mod sessions_admin;
 mod users;
 
-pub use memory_attempts::MemoryAttemptCounter;
 pub use memory_cache::MemoryRevocationCache;
 
 use async_trait::async_trait;

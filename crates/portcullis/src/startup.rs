@@ -44,12 +44,16 @@ impl Application {
         Arc::clone(&self.gateway)
     }
 
-    /// Serves until `shutdown` resolves, then lets in-flight requests finish.
+    /// Serves until `shutdown` resolves, then lets in-flight requests finish. The retention
+    /// job runs alongside, only while serving (never for one-off CLI commands).
     pub async fn run_until(
         self,
         shutdown: impl Future<Output = ()> + Send + 'static,
     ) -> std::io::Result<()> {
-        server::serve(self.listener, self.router, self.server, shutdown).await
+        let retention = self.gateway.start_retention();
+        let served = server::serve(self.listener, self.router, self.server, shutdown).await;
+        retention.stop().await;
+        served
     }
 }
 

@@ -118,6 +118,12 @@ pub struct Config {
     pub max_connections: usize,
     /// Development mode: serve the demo single-page app under `/demo/`.
     pub demo: bool,
+    /// How long security events are kept; `0` keeps them forever.
+    #[serde(deserialize_with = "crate::duration::deserialize")]
+    pub event_retention: Duration,
+    /// How often the retention pass deletes what can no longer change a decision.
+    #[serde(deserialize_with = "crate::duration::deserialize")]
+    pub retention_interval: Duration,
 }
 
 impl Default for Config {
@@ -170,6 +176,8 @@ impl Default for Config {
             http_body_timeout: Duration::from_secs(30),
             max_connections: 10_000,
             demo: false,
+            event_retention: settings.event_retention,
+            retention_interval: settings.retention_interval,
         }
     }
 }
@@ -223,6 +231,7 @@ impl Config {
             ("http_header_timeout", self.http_header_timeout),
             ("http_idle_timeout", self.http_idle_timeout),
             ("http_body_timeout", self.http_body_timeout),
+            ("retention_interval", self.retention_interval),
         ] {
             if value.is_zero() {
                 bail!("{name} must be longer than zero");
@@ -262,6 +271,8 @@ impl Config {
             webhook: self.webhook_settings()?,
             route_policy: front_door::route_policy(&self.routes)?,
             database_timeout: self.database_timeout,
+            event_retention: self.event_retention,
+            retention_interval: self.retention_interval,
             login_throttle: LoginThrottle {
                 per_account: Limit {
                     max_failures: self.login_max_failures_per_account,
@@ -489,6 +500,28 @@ mod tests {
         assert!(route(Some("public"), Some(vec!["admin".into()]))
             .validate()
             .is_err());
+    }
+
+    #[test]
+    #[allow(clippy::result_large_err)] // figment's Jail API returns its own large error type
+    fn retention_defaults_and_zero_event_retention_are_read() {
+        let config = Config::default();
+        assert_eq!(config.event_retention, Duration::from_secs(90 * 86_400));
+        assert_eq!(config.retention_interval, Duration::from_secs(600));
+        figment::Jail::expect_with(|jail| {
+            jail.create_file("portcullis.toml", "event_retention = 0\n")?;
+            jail.set_env("PORTCULLIS_RETENTION_INTERVAL", "1h");
+            let config =
+                Config::load(Some(Path::new("portcullis.toml"))).map_err(|e| e.to_string())?;
+            assert_eq!(config.event_retention, Duration::ZERO);
+            assert_eq!(config.retention_interval, Duration::from_secs(3600));
+            Ok(())
+        });
+        let never = Config {
+            retention_interval: Duration::ZERO,
+            ..Config::default()
+        };
+        assert!(never.validate().is_err());
     }
 
     #[test]

@@ -1,0 +1,92 @@
+//! The retention job: every `retention_interval`, delete what can no longer change a decision
+//! (ended refresh families and their tokens, lapsed jti denylist entries, security events
+//! older than `event_retention`), so nothing the gateway stores grows forever.
+//!
+//! Which rows may go is decided by `portcullis_core::retention`; the store deletes them in
+//! bounded batches and, on the production tier, lets one replica at a time run a pass. This
+//! module only schedules passes, logs what each did, and stops when told to. It never runs on
+//! the request path.
+
+use crate::error::AuthResult;
+use crate::gateway::Gateway;
+use portcullis_core::retention::{cutoffs, Purged};
+use std::sync::Arc;
+use time::OffsetDateTime;
+use tokio::sync::watch;
+use tokio::task::JoinHandle;
+use tokio::time::MissedTickBehavior;
+
+/// Rows per delete statement: small enough that each batch's transaction is short, large
+/// enough that a pass over a day's worth of rows takes few round trips.
+const BATCH: u32 = 1_000;
+
+/// The running job; [`RetentionJob::stop`] ends it.
+pub struct RetentionJob {
+    stop: watch::Sender<bool>,
+    task: JoinHandle<()>,
+}
+
+impl RetentionJob {
+    /// Stops the job and waits for it. A pass in progress is abandoned: every batch it
+    /// committed stays done, the one in flight is rolled back.
+    pub async fn stop(self) {
+        let _ = self.stop.send(true);
+        if let Err(error) = self.task.await {
+            tracing::warn!(%error, "retention job ended abnormally");
+        }
+    }
+}
+
+impl Gateway {
+    /// Runs one retention pass as of `now` and logs its counts. `None` when another replica
+    /// was running a pass (production tier), so this one did nothing.
+    pub async fn run_retention_once(&self, now: OffsetDateTime) -> AuthResult<Option<Purged>> {
+        let cutoffs = cutoffs(&self.settings.retention_policy(), now);
+        let purged = self.durable.purge(&cutoffs, BATCH).await?;
+        match &purged {
+            Some(purged) => tracing::info!(
+                refresh_tokens = purged.refresh_tokens,
+                families = purged.families,
+                denied_jtis = purged.denied_jtis,
+                events = purged.events,
+                "retention pass done"
+            ),
+            None => tracing::info!("retention pass skipped: another replica is running one"),
+        }
+        Ok(purged)
+    }
+
+    /// Starts the retention job: one pass every `retention_interval`, the first one interval
+    /// after start (so replicas restarting together do not all try at once). Call it once, in
+    /// the serving process; one-off commands never need it.
+    pub fn start_retention(self: &Arc<Self>) -> RetentionJob {
+        let (stop, mut stopped) = watch::channel(false);
+        let gateway = Arc::clone(self);
+        let interval = self.settings.retention_interval;
+        let task = tokio::spawn(async move {
+            let mut ticks =
+                tokio::time::interval_at(tokio::time::Instant::now() + interval, interval);
+            ticks.set_missed_tick_behavior(MissedTickBehavior::Delay);
+            loop {
+                tokio::select! {
+                    _ = stopped.changed() => return,
+                    _ = ticks.tick() => {}
+                }
+                // A pass that outlasts its interval is cut off; its committed batches stay.
+                let pass = tokio::time::timeout(
+                    interval,
+                    gateway.run_retention_once(OffsetDateTime::now_utc()),
+                );
+                tokio::select! {
+                    _ = stopped.changed() => return,
+                    outcome = pass => match outcome {
+                        Ok(Ok(_)) => {}
+                        Ok(Err(error)) => tracing::warn!(%error, "retention pass failed; retrying at the next interval"),
+                        Err(_) => tracing::warn!(?interval, "retention pass did not finish within its interval; continuing at the next"),
+                    },
+                }
+            }
+        });
+        RetentionJob { stop, task }
+    }
+}
