@@ -231,3 +231,55 @@ async fn an_admin_key_made_on_the_command_line_works_once_and_stops_when_revoked
         StatusCode::UNAUTHORIZED
     );
 }
+
+/// As [`portcullis`], off the test's runtime thread: the server under test runs on that thread
+/// and must keep serving (and following the database) while the command runs.
+async fn portcullis_while_serving(
+    storage: &std::sync::Arc<TestStorage>,
+    args: &[&str],
+) -> std::process::Output {
+    let storage = std::sync::Arc::clone(storage);
+    let args: Vec<String> = args.iter().map(|arg| (*arg).to_owned()).collect();
+    tokio::task::spawn_blocking(move || {
+        let args: Vec<&str> = args.iter().map(String::as_str).collect();
+        portcullis(&storage, &args, "")
+    })
+    .await
+    .expect("the command ran")
+}
+
+#[tokio::test]
+async fn a_revoking_command_is_in_force_in_a_running_server_when_it_returns() {
+    let app = TestApp::spawn().await;
+    let storage = app.storage();
+    for round in 0..6 {
+        let (_, email, token) = app.logged_in().await;
+        assert_eq!(app.verify(&token).await.status, StatusCode::OK);
+        let session = app
+            .verify(&token)
+            .await
+            .header("x-auth-session-id")
+            .map(str::to_owned);
+        let args: Vec<String> = match round % 3 {
+            0 => vec!["admin".into(), "lock".into(), email.clone()],
+            1 => vec!["admin".into(), "revoke-user".into(), email.clone()],
+            _ => vec![
+                "admin".into(),
+                "revoke-session".into(),
+                session.expect("a session id"),
+            ],
+        };
+        let args: Vec<&str> = args.iter().map(String::as_str).collect();
+        let output = portcullis_while_serving(&storage, &args).await;
+        let stderr = String::from_utf8_lossy(&output.stderr);
+        assert!(output.status.success(), "{args:?}: {stderr}");
+        assert!(!stderr.contains("warning"), "{args:?}: {stderr}");
+        // Not `eventually`: the command has returned, so the revocation is in force now.
+        let reply = app.verify(&token).await;
+        assert_eq!(
+            reply.status,
+            StatusCode::UNAUTHORIZED,
+            "round {round}, {args:?}: the token still verified after the command returned"
+        );
+    }
+}

@@ -10,6 +10,7 @@
 mod admin_keys;
 mod attempts;
 mod events;
+mod followers;
 mod keys;
 mod memory_cache;
 mod retention;
@@ -19,6 +20,7 @@ mod sessions;
 mod sessions_admin;
 mod users;
 
+pub use followers::Follower;
 pub use memory_cache::MemoryRevocationCache;
 
 use async_trait::async_trait;

@@ -1,8 +1,10 @@
 //! `portcullis admin ...`: the security team's actions from the command line. They work on the
 //! configured database directly (so they work when the HTTP API is down) and reach running
 //! replicas at once: through Redis on the production tier, through the shared database file on
-//! the embedded tier. Output is for people by default and JSON with `--json`.
+//! the embedded tier, where a revoking command returns only once every running server has
+//! confirmed it holds the revocation. Output is for people by default and JSON with `--json`.
 
+use crate::config::Config;
 use anyhow::{bail, Context};
 use clap::Subcommand;
 use portcullis_core::admin::{EventQuery, StoredEvent};
@@ -74,8 +76,37 @@ pub enum KeyCommand {
     Revoke { name: String },
 }
 
-pub async fn run(gateway: &Gateway, command: AdminCommand, as_json: bool) -> anyhow::Result<()> {
+impl AdminCommand {
+    /// Whether the command takes something away (a token, a session, a key, an account's
+    /// access), which must hold in running servers by the time the command returns.
+    fn revokes(&self) -> bool {
+        matches!(
+            self,
+            Self::Key {
+                command: KeyCommand::Revoke { .. }
+            } | Self::RevokeUser { .. }
+                | Self::Lock { .. }
+                | Self::RevokeSession { .. }
+                | Self::RevokeToken { .. }
+        )
+    }
+}
+
+pub async fn run(
+    gateway: &Gateway,
+    config: &Config,
+    command: AdminCommand,
+    as_json: bool,
+) -> anyhow::Result<()> {
+    let revokes = command.revokes();
     let output = execute(gateway, command).await?;
+    if revokes {
+        // The revocation is committed; on the embedded tier, wait until every running server
+        // holds it in memory, so that "the command has returned" means "it is in force".
+        if let Some(warning) = crate::storage::confirm_revocations(config).await? {
+            eprintln!("warning: {warning}");
+        }
+    }
     if as_json {
         println!("{}", serde_json::to_string_pretty(&output.json)?);
     } else {

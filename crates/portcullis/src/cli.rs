@@ -80,7 +80,7 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
         }
         Command::Admin { json, command } => {
             let gateway = startup::build_gateway(&config).await?;
-            admin_cli::run(&gateway, command, json).await
+            admin_cli::run(&gateway, &config, command, json).await
         }
     }
 }

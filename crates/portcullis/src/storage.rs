@@ -9,7 +9,7 @@ use portcullis_service::KeyEncryptionKey;
 use portcullis_store_postgres::{PgOptions, PgStore};
 use portcullis_store_redis::{RedisAttemptCounter, RedisCacheOptions, RedisRevocationCache};
 use portcullis_store_sqlite::{MemoryRevocationCache, SqliteStore};
-use std::path::Path;
+use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -26,8 +26,17 @@ pub async fn open(config: &Config) -> anyhow::Result<Backends> {
     if config.redis_url.is_some() && !is_production(config) {
         bail!("redis_url is only used with a postgres:// database_url (the production tier)");
     }
+    match (config.database_url.as_deref(), embedded_database(config)?) {
+        (Some(url), None) => open_production(url, config).await,
+        (_, Some(path)) => open_embedded(&path).await,
+        (None, None) => bail!("no database configured"),
+    }
+}
+
+/// The SQLite file of the embedded tier, or `None` on the production tier.
+fn embedded_database(config: &Config) -> anyhow::Result<Option<PathBuf>> {
     match config.database_url.as_deref() {
-        Some(url) if is_production(config) => open_production(url, config).await,
+        Some(_) if is_production(config) => Ok(None),
         Some(url) => {
             let path = url
                 .strip_prefix("sqlite://")
@@ -35,9 +44,9 @@ pub async fn open(config: &Config) -> anyhow::Result<Backends> {
                 .with_context(|| {
                     format!("database_url must start with sqlite:// or postgres://, got {url:?}")
                 })?;
-            open_embedded(Path::new(path)).await
+            Ok(Some(PathBuf::from(path)))
         }
-        None => open_embedded(&config.data_dir.join("portcullis.db")).await,
+        None => Ok(Some(config.data_dir.join("portcullis.db"))),
     }
 }
 
@@ -95,11 +104,14 @@ async fn open_embedded(path: &Path) -> anyhow::Result<Backends> {
 }
 
 /// How often the embedded tier looks for revocations written by another process.
-const FOLLOW_INTERVAL: Duration = Duration::from_millis(250);
+const FOLLOW_INTERVAL: Duration = Duration::from_millis(100);
+/// How long a revoking command waits for running servers to confirm they hold its revocation.
+const CONFIRM_WITHIN: Duration = Duration::from_secs(3);
 
 /// The embedded tier's cache lives in this process, but the `portcullis admin` CLI writes to the
 /// same database from another one. Watch for commits and merge the durable revocation facts
-/// in, so a revocation made from the command line holds here within `FOLLOW_INTERVAL`.
+/// in; then acknowledge the newest revocation notice read before merging, which the command
+/// waits for (see [`confirm_revocations`]).
 async fn follow_other_writers(
     store: &SqliteStore,
     cache: &Arc<MemoryRevocationCache>,
@@ -108,21 +120,40 @@ async fn follow_other_writers(
         .change_watcher()
         .await
         .context("cannot watch the SQLite database")?;
+    let id = uuid::Uuid::new_v4().to_string();
+    forget_dead_followers(store).await;
+    store
+        .register_follower(&id, std::process::id())
+        .await
+        .context("cannot register with the SQLite database")?;
     let (store, cache) = (store.clone(), Arc::clone(cache));
     tokio::spawn(async move {
         let mut ticks = tokio::time::interval(FOLLOW_INTERVAL);
+        let mut acknowledged = 0;
         loop {
             ticks.tick().await;
             match watcher.changed().await {
                 Ok(false) => {}
                 Ok(true) => {
                     let now = time::OffsetDateTime::now_utc();
+                    // Read before merging: the acknowledgement never claims more than merged.
+                    let notice = store.latest_notice().await;
                     let merged = match store.revocation_snapshot(now).await {
                         Ok(snapshot) => cache.load(&snapshot, now).await,
                         Err(error) => Err(error),
                     };
-                    if let Err(error) = merged {
-                        tracing::warn!(%error, "could not merge revocations written elsewhere");
+                    let acknowledged_now = match (merged, notice) {
+                        (Ok(()), Ok(notice)) if notice > acknowledged => {
+                            store.acknowledge(&id, notice).await.map(|()| notice)
+                        }
+                        (Ok(()), _) => Ok(acknowledged),
+                        (Err(error), _) => Err(error),
+                    };
+                    match acknowledged_now {
+                        Ok(notice) => acknowledged = notice,
+                        Err(error) => {
+                            tracing::warn!(%error, "could not merge revocations written elsewhere");
+                        }
                     }
                 }
                 Err(error) => tracing::warn!(%error, "could not poll the SQLite database"),
@@ -130,6 +161,70 @@ async fn follow_other_writers(
         }
     });
     Ok(())
+}
+
+/// Removes the registrations of processes that no longer run (a server that crashed).
+async fn forget_dead_followers(store: &SqliteStore) {
+    let Ok(followers) = store.followers().await else {
+        return;
+    };
+    for follower in followers.iter().filter(|f| !is_running(f.pid)) {
+        let _ = store.forget_followers_of(follower.pid).await;
+    }
+}
+
+/// Whether process `pid` exists (signal 0 tests for it without sending anything).
+fn is_running(pid: u32) -> bool {
+    let Some(pid) = i32::try_from(pid)
+        .ok()
+        .and_then(rustix::process::Pid::from_raw)
+    else {
+        return false;
+    };
+    match rustix::process::test_kill_process(pid) {
+        Ok(()) => true,
+        // It exists but belongs to someone else.
+        Err(error) => error == rustix::io::Errno::PERM,
+    }
+}
+
+/// After a command has committed revocations on the embedded tier: posts a notice and waits
+/// until every running server has merged it into the state it verifies tokens with, so that
+/// "once the command has returned" holds there as it does on the production tier. A server
+/// that does not confirm within `CONFIRM_WITHIN` (stopped, or a process id reused) is named
+/// in the returned warning; the revocation is committed either way.
+pub async fn confirm_revocations(config: &Config) -> anyhow::Result<Option<String>> {
+    let Some(path) = embedded_database(config)? else {
+        return Ok(None);
+    };
+    let store = SqliteStore::open(&path)
+        .await
+        .with_context(|| format!("cannot open the SQLite database at {}", path.display()))?;
+    // This command's own copy (it opened the store too) is not a running server.
+    let _ = store.forget_followers_of(std::process::id()).await;
+    let notice = store.post_notice().await?;
+    let deadline = tokio::time::Instant::now() + CONFIRM_WITHIN;
+    loop {
+        let mut waiting: Vec<u32> = store
+            .followers()
+            .await?
+            .into_iter()
+            .filter(|follower| follower.acknowledged < notice && is_running(follower.pid))
+            .map(|follower| follower.pid)
+            .collect();
+        waiting.dedup();
+        if waiting.is_empty() {
+            return Ok(None);
+        }
+        if tokio::time::Instant::now() >= deadline {
+            return Ok(Some(format!(
+                "the server process {waiting:?} did not confirm the revocation within {}s; it \
+                 applies it as soon as it reads the database",
+                CONFIRM_WITHIN.as_secs()
+            )));
+        }
+        tokio::time::sleep(Duration::from_millis(10)).await;
+    }
 }
 
 /// The key-encryption key: from config, from a key file only its owner can open, or (embedded
