@@ -4,6 +4,7 @@
 
 use futures::future::join_all;
 use portcullis_core::EventKind;
+use portcullis_tests::reply::login_burst_tally;
 use portcullis_tests::{Reply, TestApp, PASSWORD};
 use reqwest::StatusCode;
 use std::time::Duration;
@@ -40,16 +41,7 @@ async fn burst(app: &TestApp, emails: &[String]) -> (usize, usize) {
             .map(|email| attempt(app, email, "wrong password")),
     )
     .await;
-    let evaluated = replies
-        .iter()
-        .filter(|reply| reply.error() == "invalid_credentials")
-        .count();
-    let refused = replies
-        .iter()
-        .filter(|reply| reply.status == StatusCode::TOO_MANY_REQUESTS)
-        .count();
-    assert_eq!(evaluated + refused, emails.len(), "unexpected answers");
-    (evaluated, refused)
+    login_burst_tally(&replies)
 }
 
 /// The `details` of every event of `kind`, read through the admin events API.

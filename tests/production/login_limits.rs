@@ -4,6 +4,7 @@
 
 use futures::future::join_all;
 use portcullis_tests::replica::Replica;
+use portcullis_tests::reply::login_burst_tally;
 use portcullis_tests::tier::{TestStorage, Tier};
 use portcullis_tests::{Reply, PASSWORD};
 use reqwest::StatusCode;
@@ -37,16 +38,7 @@ async fn burst(replicas: &[&Replica], emails: &[String]) -> (usize, usize) {
         post(&http, base, "/auth/login", email)
     }))
     .await;
-    let evaluated = replies
-        .iter()
-        .filter(|reply| reply.error() == "invalid_credentials")
-        .count();
-    let refused = replies
-        .iter()
-        .filter(|reply| reply.status == StatusCode::TOO_MANY_REQUESTS)
-        .count();
-    assert_eq!(evaluated + refused, emails.len(), "unexpected answers");
-    (evaluated, refused)
+    login_burst_tally(&replies)
 }
 
 async fn register(base: &str) -> String {

@@ -79,3 +79,18 @@ impl Reply {
             .find(|value| value.starts_with(&format!("{COOKIE_NAME}=")))
     }
 }
+
+/// How a burst of login attempts was answered: (passwords evaluated, i.e. 401
+/// `invalid_credentials`; attempts refused unevaluated, i.e. 429). Any other answer fails.
+pub fn login_burst_tally(replies: &[Reply]) -> (usize, usize) {
+    let evaluated = replies
+        .iter()
+        .filter(|reply| reply.error() == "invalid_credentials")
+        .count();
+    let refused = replies
+        .iter()
+        .filter(|reply| reply.status == StatusCode::TOO_MANY_REQUESTS)
+        .count();
+    assert_eq!(evaluated + refused, replies.len(), "unexpected answers");
+    (evaluated, refused)
+}

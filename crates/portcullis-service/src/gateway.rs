@@ -14,7 +14,8 @@ use crate::throttle::LoginGuard;
 use crate::webhook::Webhook;
 use portcullis_core::admin::EventQuery;
 use portcullis_core::{
-    AccessClaims, Backends, ClientInfo, Durable, EventKind, Family, SecurityEvent, SessionId, User,
+    AccessClaims, Backends, ClientInfo, Durable, EventKind, Family, RevocationChange,
+    SecurityEvent, SessionId, User,
 };
 use std::sync::Arc;
 use time::OffsetDateTime;
@@ -183,6 +184,18 @@ impl Gateway {
     /// Until when a family revoked now must keep its access tokens denied.
     pub(crate) fn session_deny_until(&self, now: OffsetDateTime) -> OffsetDateTime {
         now + self.settings.session_deny_window()
+    }
+
+    /// Publishes that `session`'s access tokens are denied until `until`.
+    pub(crate) async fn publish_session_denied(
+        &self,
+        session: SessionId,
+        until: OffsetDateTime,
+        now: OffsetDateTime,
+    ) {
+        self.revocations
+            .publish(&[RevocationChange::SessionDenied { session, until }], now)
+            .await;
     }
 
     /// Appends to the audit trail and emits the event as one structured log line. A failure to

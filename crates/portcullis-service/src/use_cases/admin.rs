@@ -159,9 +159,7 @@ impl Gateway {
             .revoke_session(session, None, RevocationReason::AdminRevoked, until, now)
             .await?
             .ok_or(AuthError::NotFound)?;
-        self.revocations
-            .publish(&[RevocationChange::SessionDenied { session, until }], now)
-            .await;
+        self.publish_session_denied(session, until, now).await;
         let event = SecurityEvent::new(EventKind::SessionRevoked, now)
             .user(family.user_id)
             .session(session)

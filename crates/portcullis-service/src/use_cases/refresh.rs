@@ -53,15 +53,7 @@ impl Gateway {
                 })
             }
             RotationOutcome::ReuseDetected { family } => {
-                let until = self.session_deny_until(now);
-                self.revocations
-                    .publish(
-                        &[RevocationChange::SessionDenied {
-                            session: family.id,
-                            until,
-                        }],
-                        now,
-                    )
+                self.publish_session_denied(family.id, self.session_deny_until(now), now)
                     .await;
                 let details = json!({
                     "holder_last_used_at": family.last_used_at.unix_timestamp(),
@@ -82,15 +74,7 @@ impl Gateway {
             RotationOutcome::UserLocked { family } => {
                 // The lock already denied the family's tokens, unless the family escaped it; deny
                 // them again so this answer never depends on which.
-                let until = self.session_deny_until(now);
-                self.revocations
-                    .publish(
-                        &[RevocationChange::SessionDenied {
-                            session: family.id,
-                            until,
-                        }],
-                        now,
-                    )
+                self.publish_session_denied(family.id, self.session_deny_until(now), now)
                     .await;
                 Err(AuthError::SessionRevoked)
             }

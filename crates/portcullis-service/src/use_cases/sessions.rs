@@ -62,15 +62,7 @@ impl Gateway {
             )
             .await?
             .ok_or(AuthError::NotFound)?;
-        self.revocations
-            .publish(
-                &[RevocationChange::SessionDenied {
-                    session: family.id,
-                    until,
-                }],
-                now,
-            )
-            .await;
+        self.publish_session_denied(family.id, until, now).await;
         let event = SecurityEvent::new(EventKind::SessionRevoked, now)
             .user(family.user_id)
             .session(family.id)
