@@ -1,5 +1,5 @@
 //! The forward-auth conversation with reverse proxies: which original request a proxy is asking
-//! about, and the identity headers the answer carries to the application.
+//! about, and how its path is read (the identity headers of the answer are in `identity.rs`).
 //!
 //! Proxies describe the original request in different ways: Traefik sends `X-Forwarded-Method`
 //! and `X-Forwarded-Uri`, nginx configs conventionally send `X-Original-Method` and
@@ -9,29 +9,9 @@
 //! preferred over another: every description present must agree, or the request is refused.
 
 use crate::error::ApiError;
-use axum::http::{header, HeaderMap, HeaderName, HeaderValue, Method, StatusCode, Uri};
+use axum::http::{header, HeaderMap, Method, StatusCode, Uri};
 use portcullis_core::RequestPath;
-use portcullis_service::{AuthError, Authorization};
-
-/// Every identity header starts with this; client-sent headers with it are never trusted.
-pub const IDENTITY_HEADER_PREFIX: &str = "x-auth-";
-
-/// Header `name` as some server behind the gateway may read it. CGI, WSGI, PHP and others map
-/// `-`, `_` (and some `.`) to one character and ignore case, so `X_Auth_User_Id` and
-/// `x.auth.roles` reach the application as `X-Auth-User-Id` and `X-Auth-Roles` do.
-pub fn header_name_as_read(name: &str) -> String {
-    name.bytes()
-        .map(|byte| match byte {
-            b'_' | b'.' => '-',
-            other => char::from(other.to_ascii_lowercase()),
-        })
-        .collect()
-}
-
-/// Whether some server could read header `name` as an identity header.
-pub fn is_identity_header_spelling(name: &str) -> bool {
-    header_name_as_read(name).starts_with(IDENTITY_HEADER_PREFIX)
-}
+use portcullis_service::AuthError;
 
 /// The path under which Envoy-style checks append the original path.
 pub const VERIFY_PATH: &str = "/auth/verify";
@@ -123,59 +103,6 @@ fn conflict(message: &str) -> ApiError {
     ApiError::new(StatusCode::BAD_REQUEST, "invalid_request", message)
 }
 
-/// Headers that frameworks read as a request's real method (Express's method-override,
-/// Symfony, ASP.NET, Google's APIs, ...).
-const METHOD_OVERRIDE_HEADERS: [&str; 3] = [
-    "x-http-method-override",
-    "x-http-method",
-    "x-method-override",
-];
-/// The query parameter that Express's method-override, Symfony and Laravel read likewise.
-const METHOD_OVERRIDE_PARAM: &str = "_method";
-
-/// Every method the application may read a request as: `method` itself and each value of a
-/// method-override header or `_method` query parameter in `target`'s query. A route policy
-/// must pass all of them, or a `GET` the policy judged public becomes a `DELETE` behind it.
-pub fn methods_read_as(method: &str, target: &str, headers: &HeaderMap) -> Vec<String> {
-    let mut methods = vec![method.to_owned()];
-    // Every spelling a CGI-style server reads as an override header (X_HTTP_Method_Override).
-    let overrides = headers
-        .iter()
-        .filter(|(name, _)| {
-            METHOD_OVERRIDE_HEADERS.contains(&header_name_as_read(name.as_str()).as_str())
-        })
-        .map(|(_, value)| String::from_utf8_lossy(value.as_bytes()).into_owned());
-    for value in overrides {
-        methods.extend(value.split(',').map(|one| one.trim().to_owned()));
-    }
-    if let Some((_, query)) = target.split_once('?') {
-        let query = query.split('#').next().unwrap_or_default();
-        methods.extend(
-            form_urlencoded::parse(query.as_bytes())
-                .filter(|(name, _)| param_name_as_read(name) == METHOD_OVERRIDE_PARAM)
-                .map(|(_, value)| value.trim().to_owned()),
-        );
-    }
-    methods.retain(|method| !method.is_empty());
-    methods.sort_unstable();
-    methods.dedup();
-    methods
-}
-
-/// A query parameter's name as PHP reads it (and so Symfony and Laravel): cut at a NUL, leading
-/// spaces dropped, spaces, dots and `[` turned into `_`; case is ignored to be safe, so that
-/// `.method`, `_method%00x` and ` _method` all count as `_method`.
-fn param_name_as_read(name: &str) -> String {
-    let name = name.split('\0').next().unwrap_or_default();
-    name.trim_start_matches(' ')
-        .chars()
-        .map(|c| match c {
-            ' ' | '.' | '[' => '_',
-            c => c.to_ascii_lowercase(),
-        })
-        .collect()
-}
-
 /// The path of a request target (path and query) as route policies read it, for a request the
 /// gateway forwards itself (in canonical form); an ambiguous one is refused with 400
 /// `invalid_path`.
@@ -195,41 +122,10 @@ pub fn target_of(uri: &Uri) -> &str {
     uri.path_and_query().map_or("/", |pq| pq.as_str())
 }
 
-/// The headers that tell the application who is calling; none for anonymous access.
-pub fn identity_headers(authorization: &Authorization) -> HeaderMap {
-    let mut identity = HeaderMap::new();
-    let Authorization::Identified(principal) = authorization else {
-        return identity;
-    };
-    let claims = &principal.claims;
-    let mut put = |name: &'static str, value: String| {
-        // Every value is ASCII by construction (UUIDs, validated emails and role names).
-        if let Ok(value) = HeaderValue::from_str(&value) {
-            identity.insert(HeaderName::from_static(name), value);
-        }
-    };
-    put("x-auth-user-id", claims.sub.to_string());
-    put("x-auth-email", claims.email.clone());
-    put("x-auth-roles", claims.roles.join(","));
-    put("x-auth-session-id", claims.sid.to_string());
-    identity
-}
-
-/// Removes every header a client could use to claim an identity, in any spelling.
-pub fn strip_identity_headers(headers: &mut HeaderMap) {
-    let spoofable: Vec<HeaderName> = headers
-        .keys()
-        .filter(|name| is_identity_header_spelling(name.as_str()))
-        .cloned()
-        .collect();
-    for name in spoofable {
-        headers.remove(name);
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
+    use axum::http::{HeaderName, HeaderValue};
 
     fn read(
         method: &str,
@@ -343,142 +239,5 @@ mod tests {
             described("GET", "/a"),
             "agreeing descriptions are fine"
         );
-    }
-
-    #[test]
-    fn a_method_override_in_any_form_is_judged_too() {
-        let mut headers = HeaderMap::new();
-        assert_eq!(methods_read_as("GET", "/api/x", &headers), ["GET"]);
-        headers.insert("x-http-method-override", HeaderValue::from_static("DELETE"));
-        headers.insert("x-method-override", HeaderValue::from_static("put, patch"));
-        assert_eq!(
-            methods_read_as("GET", "/api/x", &headers),
-            ["DELETE", "GET", "patch", "put"]
-        );
-        let none = HeaderMap::new();
-        for target in [
-            "/api/x?_method=DELETE",
-            "/api/x?a=1&_method=DELETE#frag",
-            "/api/x?_%6Dethod=DELETE",
-            "/api/x?_method=%44ELETE",
-        ] {
-            let mut methods = methods_read_as("GET", target, &none);
-            methods.sort_unstable();
-            assert_eq!(methods, ["DELETE", "GET"], "{target}");
-        }
-        assert_eq!(
-            methods_read_as("GET", "/api/x?method=DELETE", &none),
-            ["GET"]
-        );
-        for target in [
-            "/api/x?.method=DELETE",
-            "/api/x?_method%00=DELETE",
-            "/api/x?%20_method=DELETE",
-            "/api/x?_METHOD=DELETE",
-        ] {
-            assert!(
-                methods_read_as("POST", target, &none).contains(&"DELETE".to_owned()),
-                "{target}"
-            );
-        }
-        for name in [
-            "X_HTTP_METHOD_OVERRIDE",
-            "x.http.method.override",
-            "X-Http_Method",
-        ] {
-            let mut headers = HeaderMap::new();
-            headers.insert(
-                HeaderName::from_bytes(name.as_bytes()).expect("name"),
-                HeaderValue::from_static("DELETE"),
-            );
-            assert!(
-                methods_read_as("POST", "/api/x", &headers).contains(&"DELETE".to_owned()),
-                "{name}"
-            );
-        }
-    }
-
-    #[test]
-    fn every_client_identity_header_is_stripped() {
-        let mut headers = HeaderMap::new();
-        for name in [
-            "x-auth-user-id",
-            "x-auth-roles",
-            "x-auth-anything",
-            "x_auth_user_id",
-            "x.auth.roles",
-            "x-auth_email",
-            "x_auth-session-id",
-            "authorization",
-            "x-authority",
-            "x-auth",
-        ] {
-            headers.insert(
-                HeaderName::from_static(name),
-                HeaderValue::from_static("spoof"),
-            );
-        }
-        strip_identity_headers(&mut headers);
-        let mut left: Vec<&str> = headers.keys().map(HeaderName::as_str).collect();
-        left.sort_unstable();
-        assert_eq!(left, ["authorization", "x-auth", "x-authority"]);
-    }
-
-    mod header_spellings {
-        use super::*;
-        use proptest::prelude::*;
-
-        const IDENTITY: [&str; 4] = [
-            "x-auth-user-id",
-            "x-auth-email",
-            "x-auth-roles",
-            "x-auth-session-id",
-        ];
-
-        proptest! {
-            #![proptest_config(ProptestConfig::with_cases(1024))]
-
-            /// Every spelling a CGI-style server would read as an identity header is stripped.
-            #[test]
-            fn no_spelling_of_an_identity_header_survives(
-                which in 0..IDENTITY.len(),
-                separators in proptest::collection::vec(prop_oneof![Just('-'), Just('_'), Just('.')], 8),
-                uppercase in proptest::collection::vec(any::<bool>(), 20),
-                suffix in "[a-z0-9_.-]{0,8}",
-            ) {
-                let mut dashes = separators.iter().cycle();
-                let spelled: String = IDENTITY[which]
-                    .chars()
-                    .zip(uppercase.iter().cycle())
-                    .map(|(c, up)| match c {
-                        '-' => dashes.next().copied().unwrap_or('-'),
-                        c if *up => c.to_ascii_uppercase(),
-                        c => c,
-                    })
-                    .collect();
-                let name = format!("{spelled}{suffix}");
-                let mut headers = HeaderMap::new();
-                headers.insert(
-                    HeaderName::from_bytes(name.as_bytes()).expect("a valid header name"),
-                    HeaderValue::from_static("spoof"),
-                );
-                headers.insert("x-kept", HeaderValue::from_static("yes"));
-                strip_identity_headers(&mut headers);
-                prop_assert_eq!(headers.len(), 1, "{} survived", name);
-            }
-
-            /// Names that are not identity headers in any spelling are never stripped.
-            #[test]
-            fn other_headers_are_kept(name in "[a-z][a-z0-9_.-]{0,20}") {
-                prop_assume!(!name.replace(['_', '.'], "-").starts_with("x-auth-"));
-                let mut headers = HeaderMap::new();
-                headers.insert(
-                    HeaderName::from_bytes(name.as_bytes()).expect("a valid header name"),
-                    HeaderValue::from_static("kept"),
-                );
-                strip_identity_headers(&mut headers);
-                prop_assert_eq!(headers.len(), 1);
-            }
-        }
     }
 }

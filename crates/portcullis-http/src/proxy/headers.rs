@@ -9,7 +9,8 @@
 //! Identity headers come only from the gateway; forwarding headers come from the client only
 //! when it is a trusted proxy.
 
-use crate::forward_auth::{header_name_as_read, strip_identity_headers};
+use crate::header_spelling::header_name_as_read;
+use crate::identity::strip_identity_headers;
 use axum::http::{header, HeaderMap, HeaderName, HeaderValue, Method};
 use std::net::IpAddr;
 

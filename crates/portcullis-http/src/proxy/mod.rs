@@ -11,7 +11,9 @@ mod headers;
 
 use crate::error::ApiError;
 use crate::extract::bearer_token;
-use crate::forward_auth::{identity_headers, methods_read_as, request_path, target_of};
+use crate::forward_auth::{request_path, target_of};
+use crate::identity::identity_headers;
+use crate::method_override::methods_read_as;
 use crate::AppState;
 use axum::body::Body;
 use axum::extract::{ConnectInfo, Request, State};

@@ -3,10 +3,9 @@
 
 use crate::error::ApiResult;
 use crate::extract::bearer_token;
-use crate::forward_auth::{
-    identity_headers, methods_read_as, original_request, original_request_path,
-    refuse_foreign_upgrade,
-};
+use crate::forward_auth::{original_request, original_request_path, refuse_foreign_upgrade};
+use crate::identity::identity_headers;
+use crate::method_override::methods_read_as;
 use crate::AppState;
 use axum::extract::State;
 use axum::http::{HeaderMap, Method, StatusCode, Uri};
