@@ -24,7 +24,7 @@ pub use event::{EventKind, SecurityEvent};
 pub use ids::{SessionId, TokenHash, UserId};
 pub use request_path::{PathError, RequestPath};
 pub use revocation::{RevocationChange, RevocationProbe, RevocationSnapshot, RevocationState};
-pub use rotation::{Decision, FamilyState, RotationPolicy, TokenState};
+pub use rotation::{Decision, FamilyState, RotationPolicy, SuccessorState, TokenState};
 pub use route_policy::{Access, RoutePolicy, RouteRule, RuleError};
 pub use session::{ClientInfo, Family, RefreshToken, RevocationReason};
 pub use store::{

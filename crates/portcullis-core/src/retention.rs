@@ -129,7 +129,10 @@ pub struct Purged {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::rotation::{decide, Decision, FamilyState, RotationPolicy, TokenState};
+    use crate::rotation::{
+        decide, Decision, FamilyState, RotationPolicy, SuccessorState, TokenState,
+    };
+    use crate::TokenHash;
     use proptest::prelude::*;
     use time::macros::datetime;
 
@@ -323,14 +326,26 @@ mod tests {
             let family = FamilyState {
                 current_generation: 1, absolute_expires_at, revoked: false, user_locked: false,
             };
-            let newest = TokenState { generation: 1, expires_at: idle_expires_at, used_at: None };
-            let previous = TokenState { generation: 0, expires_at: used_at, used_at: Some(used_at) };
+            let (newest_hash, next_hash) = (TokenHash([1; 32]), TokenHash([2; 32]));
+            let newest = TokenState {
+                generation: 1, expires_at: idle_expires_at, used_at: None,
+                derived_successor: next_hash,
+            };
+            let previous = TokenState {
+                generation: 0, expires_at: used_at, used_at: Some(used_at),
+                derived_successor: newest_hash,
+            };
+            // The previous token's stored successor is the newest, the one it derives.
+            let newest_stored = SuccessorState { hash: newest_hash, expires_at: idle_expires_at };
             if cutoffs(&retention, NOW).family_may_go(&facts) {
                 let at = NOW + secs(later);
-                for token in [newest, previous] {
-                    let decision = decide(token, family, at, rotation);
+                for (token, successor) in [(newest, None), (previous, Some(newest_stored))] {
+                    let decision = decide(token, family, successor, at, rotation);
                     prop_assert!(
-                        !matches!(decision, Decision::Rotate { .. } | Decision::ReplayWithinGrace),
+                        !matches!(
+                            decision,
+                            Decision::Rotate { .. } | Decision::ReplayWithinGrace { .. }
+                        ),
                         "{:?}", decision
                     );
                 }

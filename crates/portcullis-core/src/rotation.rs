@@ -1,9 +1,14 @@
-//! The refresh-rotation rules, as one pure decision.
+//! The refresh-rotation rules, as one pure decision and its one application.
 //!
-//! A backend loads the presented token and its family inside a transaction, asks [`decide`] what
-//! to do, and applies the answer before committing. Keeping the rule here means every backend
-//! rotates the same way and the rule is tested without a database.
+//! A backend, inside one transaction, loads the presented token, its family and the token stored
+//! one generation after it, asks [`decide`] what to do, hands the answer to [`apply`] with its
+//! [`RotationWrites`] and commits. Keeping both here means every backend rotates the same way and
+//! the rules are tested without a database: a backend only says how to read and how to write,
+//! never which write a presentation deserves.
 
+use crate::store::{RotationOutcome, StoreResult};
+use crate::{Family, RevocationReason, SessionId, TokenHash, User};
+use async_trait::async_trait;
 use std::time::Duration;
 use time::OffsetDateTime;
 
@@ -23,6 +28,8 @@ pub struct TokenState {
     pub generation: i64,
     pub expires_at: OffsetDateTime,
     pub used_at: Option<OffsetDateTime>,
+    /// The one successor this token derives (`RotationRequest::successor`).
+    pub derived_successor: TokenHash,
 }
 
 /// What the backend knows about the token's family.
@@ -36,6 +43,25 @@ pub struct FamilyState {
     pub user_locked: bool,
 }
 
+impl FamilyState {
+    /// The state of `family` as of a rotation that read `user` under its lock.
+    pub fn of(family: &Family, user: &User) -> Self {
+        FamilyState {
+            current_generation: family.current_generation,
+            absolute_expires_at: family.absolute_expires_at,
+            revoked: family.revoked_at.is_some(),
+            user_locked: user.locked,
+        }
+    }
+}
+
+/// The token stored in the family one generation after the presented one, if there is one.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct SuccessorState {
+    pub hash: TokenHash,
+    pub expires_at: OffsetDateTime,
+}
+
 /// What to do with a presented refresh token.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Decision {
@@ -43,9 +69,12 @@ pub enum Decision {
     Rotate {
         successor_expires_at: OffsetDateTime,
     },
-    /// The token was just rotated (within the grace window) and its successor is still the
-    /// family's newest: answer with that same successor, change nothing.
-    ReplayWithinGrace,
+    /// The token was just rotated (within the grace window), its successor is still the
+    /// family's newest and is the one this token derives: answer with that same successor
+    /// (which expires at `successor_expires_at`), change nothing.
+    ReplayWithinGrace {
+        successor_expires_at: OffsetDateTime,
+    },
     /// A used token came back outside the rules: revoke the whole family.
     ReuseDetected,
     /// The family was already revoked.
@@ -57,11 +86,15 @@ pub enum Decision {
 }
 
 /// Decides what a refresh presentation means. Order matters: a revoked family wins over
-/// everything, then a locked user (no token of a locked account is ever issued), an expired family makes old tokens merely invalid, and a used token is judged
-/// for replay before its own idle expiry (a replayed token is a theft signal even when stale).
+/// everything, then a locked user (no token of a locked account is ever issued), an expired
+/// family makes old tokens merely invalid, and a used token is judged for replay before its own
+/// idle expiry (a replayed token is a theft signal even when stale). A replay is only answered
+/// with the stored successor when that successor is the one the token derives; any other stored
+/// successor (or none) means the idempotent answer cannot be given, so it is reuse.
 pub fn decide(
     token: TokenState,
     family: FamilyState,
+    successor: Option<SuccessorState>,
     now: OffsetDateTime,
     policy: RotationPolicy,
 ) -> Decision {
@@ -77,10 +110,18 @@ pub fn decide(
     if let Some(used_at) = token.used_at {
         let successor_is_newest = token.generation + 1 == family.current_generation;
         let within_grace = !policy.reuse_grace.is_zero() && now < used_at + policy.reuse_grace;
-        return if successor_is_newest && within_grace {
-            Decision::ReplayWithinGrace
-        } else {
-            Decision::ReuseDetected
+        return match successor {
+            // Hashes, not secrets: an ordinary comparison leaks nothing worth having.
+            Some(successor)
+                if successor_is_newest
+                    && within_grace
+                    && successor.hash == token.derived_successor =>
+            {
+                Decision::ReplayWithinGrace {
+                    successor_expires_at: successor.expires_at,
+                }
+            }
+            _ => Decision::ReuseDetected,
         };
     }
     if now >= token.expires_at || token.generation != family.current_generation {
@@ -90,6 +131,67 @@ pub fn decide(
     Decision::Rotate {
         successor_expires_at: idle_expiry.min(family.absolute_expires_at),
     }
+}
+
+/// The writes a rotation may make, offered by a backend over the transaction that read the
+/// state handed to [`decide`]. Each is plain SQL; which one runs is [`apply`]'s to say.
+#[async_trait]
+pub trait RotationWrites: Send {
+    /// Marks the presented token used, stores its derived successor (one generation on, expiring
+    /// at `successor_expires_at`), moves the family to it and returns the family as it then
+    /// stands.
+    async fn rotate(&mut self, successor_expires_at: OffsetDateTime) -> StoreResult<Family>;
+    /// Revokes `family` for `reason` unless it already is, and returns it as it then stands.
+    async fn revoke_family(
+        &mut self,
+        family: SessionId,
+        reason: RevocationReason,
+    ) -> StoreResult<Option<Family>>;
+}
+
+/// Makes the one write `decision` calls for and gives the answer; `user` and `family` are as
+/// they were read for [`decide`], and the answer carries the family as it stands afterwards.
+pub async fn apply(
+    writes: &mut impl RotationWrites,
+    decision: Decision,
+    user: User,
+    family: Family,
+) -> StoreResult<RotationOutcome> {
+    Ok(match decision {
+        Decision::Rotate {
+            successor_expires_at,
+        } => RotationOutcome::Rotated {
+            user,
+            family: writes.rotate(successor_expires_at).await?,
+            successor_expires_at,
+        },
+        Decision::ReplayWithinGrace {
+            successor_expires_at,
+        } => RotationOutcome::Replayed {
+            user,
+            family,
+            successor_expires_at,
+        },
+        Decision::ReuseDetected => RotationOutcome::ReuseDetected {
+            family: revoke(writes, RevocationReason::RefreshTokenReused, family).await?,
+        },
+        Decision::FamilyRevoked => RotationOutcome::FamilyRevoked { family },
+        Decision::UserLocked => RotationOutcome::UserLocked {
+            family: revoke(writes, RevocationReason::UserLocked, family).await?,
+        },
+        Decision::Expired => RotationOutcome::Invalid,
+    })
+}
+
+async fn revoke(
+    writes: &mut impl RotationWrites,
+    reason: RevocationReason,
+    family: Family,
+) -> StoreResult<Family> {
+    Ok(writes
+        .revoke_family(family.id, reason)
+        .await?
+        .unwrap_or(family))
 }
 
 #[cfg(test)]
@@ -103,10 +205,20 @@ mod tests {
         idle_ttl: Duration::from_secs(7 * 86_400),
         reuse_grace: Duration::from_secs(10),
     };
+    /// When the successor stored by the first rotation (at `T0`) expires.
+    const SUCCESSOR_EXPIRES_AT: OffsetDateTime = datetime!(2026-01-08 00:00 UTC);
 
     fn secs(n: u64) -> Duration {
         Duration::from_secs(n)
     }
+
+    /// The successor the token of `generation` derives; distinct per generation.
+    fn derived(generation: i64) -> TokenHash {
+        TokenHash([generation as u8 + 1; 32])
+    }
+
+    /// A successor that no token of these tests derives.
+    const STRANGER: TokenHash = TokenHash([0xEE; 32]);
 
     fn family(current_generation: i64) -> FamilyState {
         FamilyState {
@@ -122,6 +234,7 @@ mod tests {
             generation,
             expires_at: T0 + POLICY.idle_ttl,
             used_at: None,
+            derived_successor: derived(generation),
         }
     }
 
@@ -132,14 +245,34 @@ mod tests {
         }
     }
 
+    /// The successor stored for the token of `generation`, the one it derives.
+    fn stored(generation: i64) -> Option<SuccessorState> {
+        Some(SuccessorState {
+            hash: derived(generation),
+            expires_at: SUCCESSOR_EXPIRES_AT,
+        })
+    }
+
     #[test]
     fn rotation_table() {
         let absolute = T0 + secs(30 * 86_400);
-        let cases: Vec<(&str, TokenState, FamilyState, OffsetDateTime, Decision)> = vec![
+        let replayed = Decision::ReplayWithinGrace {
+            successor_expires_at: SUCCESSOR_EXPIRES_AT,
+        };
+        type Case = (
+            &'static str,
+            TokenState,
+            FamilyState,
+            Option<SuccessorState>,
+            OffsetDateTime,
+            Decision,
+        );
+        let cases: Vec<Case> = vec![
             (
                 "fresh newest token rotates",
                 fresh(0),
                 family(0),
+                None,
                 T0 + secs(60),
                 Decision::Rotate {
                     successor_expires_at: T0 + secs(60) + POLICY.idle_ttl,
@@ -152,6 +285,7 @@ mod tests {
                     ..fresh(3)
                 },
                 family(3),
+                None,
                 absolute - secs(3600),
                 Decision::Rotate {
                     successor_expires_at: absolute,
@@ -161,13 +295,15 @@ mod tests {
                 "replay of the immediate predecessor inside the grace window is idempotent",
                 used(0, T0),
                 family(1),
+                stored(0),
                 T0 + secs(9),
-                Decision::ReplayWithinGrace,
+                replayed,
             ),
             (
                 "replay at the end of the grace window is reuse",
                 used(0, T0),
                 family(1),
+                stored(0),
                 T0 + secs(10),
                 Decision::ReuseDetected,
             ),
@@ -175,6 +311,26 @@ mod tests {
                 "replay of an older token is reuse even inside the window",
                 used(0, T0),
                 family(2),
+                stored(0),
+                T0 + secs(1),
+                Decision::ReuseDetected,
+            ),
+            (
+                "a stored successor the token does not derive makes a replay reuse",
+                used(0, T0),
+                family(1),
+                Some(SuccessorState {
+                    hash: STRANGER,
+                    expires_at: SUCCESSOR_EXPIRES_AT,
+                }),
+                T0 + secs(1),
+                Decision::ReuseDetected,
+            ),
+            (
+                "a replay whose successor is not stored cannot be answered and is reuse",
+                used(0, T0),
+                family(1),
+                None,
                 T0 + secs(1),
                 Decision::ReuseDetected,
             ),
@@ -185,6 +341,7 @@ mod tests {
                     revoked: true,
                     ..family(0)
                 },
+                None,
                 T0,
                 Decision::FamilyRevoked,
             ),
@@ -195,6 +352,7 @@ mod tests {
                     revoked: true,
                     ..family(1)
                 },
+                stored(0),
                 T0 + secs(1),
                 Decision::FamilyRevoked,
             ),
@@ -205,6 +363,7 @@ mod tests {
                     user_locked: true,
                     ..family(0)
                 },
+                None,
                 T0 + secs(60),
                 Decision::UserLocked,
             ),
@@ -215,6 +374,7 @@ mod tests {
                     user_locked: true,
                     ..family(1)
                 },
+                stored(0),
                 T0 + secs(1),
                 Decision::UserLocked,
             ),
@@ -226,6 +386,7 @@ mod tests {
                     user_locked: true,
                     ..family(0)
                 },
+                None,
                 T0,
                 Decision::FamilyRevoked,
             ),
@@ -233,6 +394,7 @@ mod tests {
                 "idle-expired token is invalid",
                 fresh(0),
                 family(0),
+                None,
                 T0 + POLICY.idle_ttl,
                 Decision::Expired,
             ),
@@ -240,6 +402,7 @@ mod tests {
                 "family past its absolute expiry is invalid",
                 fresh(0),
                 family(0),
+                None,
                 absolute,
                 Decision::Expired,
             ),
@@ -247,12 +410,17 @@ mod tests {
                 "used and stale token is still reuse",
                 used(0, T0),
                 family(1),
+                stored(0),
                 T0 + POLICY.idle_ttl + secs(1),
                 Decision::ReuseDetected,
             ),
         ];
-        for (name, token, family, now, expected) in cases {
-            assert_eq!(decide(token, family, now, POLICY), expected, "{name}");
+        for (name, token, family, successor, now, expected) in cases {
+            assert_eq!(
+                decide(token, family, successor, now, POLICY),
+                expected,
+                "{name}"
+            );
         }
     }
 
@@ -263,27 +431,218 @@ mod tests {
             ..POLICY
         };
         assert_eq!(
-            decide(used(0, T0), family(1), T0, policy),
+            decide(used(0, T0), family(1), stored(0), T0, policy),
             Decision::ReuseDetected
         );
     }
 
+    /// What [`apply`] asked of the fake backend.
+    #[derive(Debug, PartialEq)]
+    enum Call {
+        Rotate(OffsetDateTime),
+        Revoke(RevocationReason),
+    }
+
+    /// Records the writes and answers like a store; `vanished` makes a revoke find no family.
+    struct FakeWrites {
+        family: Family,
+        vanished: bool,
+        calls: Vec<Call>,
+    }
+
+    #[async_trait]
+    impl RotationWrites for FakeWrites {
+        async fn rotate(&mut self, successor_expires_at: OffsetDateTime) -> StoreResult<Family> {
+            self.calls.push(Call::Rotate(successor_expires_at));
+            Ok(Family {
+                current_generation: self.family.current_generation + 1,
+                idle_expires_at: successor_expires_at,
+                ..self.family.clone()
+            })
+        }
+
+        async fn revoke_family(
+            &mut self,
+            family: SessionId,
+            reason: RevocationReason,
+        ) -> StoreResult<Option<Family>> {
+            assert_eq!(family, self.family.id, "the family that was read");
+            self.calls.push(Call::Revoke(reason));
+            Ok((!self.vanished).then(|| Family {
+                revoked_at: Some(T0),
+                revoked_reason: Some(reason),
+                ..self.family.clone()
+            }))
+        }
+    }
+
+    /// The fake's futures never wait, so one poll runs them to the end.
+    fn run<F: std::future::Future>(future: F) -> F::Output {
+        let mut future = std::pin::pin!(future);
+        let mut cx = std::task::Context::from_waker(std::task::Waker::noop());
+        match future.as_mut().poll(&mut cx) {
+            std::task::Poll::Ready(output) => output,
+            std::task::Poll::Pending => panic!("the fake writes never wait"),
+        }
+    }
+
+    fn stored_family() -> Family {
+        Family {
+            id: SessionId(uuid::Uuid::from_u128(7)),
+            user_id: crate::UserId(uuid::Uuid::nil()),
+            created_at: T0,
+            last_used_at: T0,
+            idle_expires_at: T0 + POLICY.idle_ttl,
+            absolute_expires_at: T0 + secs(30 * 86_400),
+            current_generation: 1,
+            last_client: crate::ClientInfo {
+                ip: None,
+                user_agent: None,
+            },
+            revoked_at: None,
+            revoked_reason: None,
+        }
+    }
+
+    fn user() -> User {
+        User {
+            id: crate::UserId(uuid::Uuid::nil()),
+            email: "ada@example.com".into(),
+            password_hash: String::new(),
+            roles: Vec::new(),
+            token_version: 0,
+            locked: false,
+            created_at: T0,
+        }
+    }
+
+    /// The variant, the family's generation and revocation, and the successor's expiry.
+    type Answer = (
+        &'static str,
+        Option<(i64, Option<RevocationReason>)>,
+        Option<OffsetDateTime>,
+    );
+
+    fn answer(outcome: &RotationOutcome) -> Answer {
+        let of = |family: &Family| Some((family.current_generation, family.revoked_reason));
+        match outcome {
+            RotationOutcome::Rotated {
+                family,
+                successor_expires_at,
+                ..
+            } => ("rotated", of(family), Some(*successor_expires_at)),
+            RotationOutcome::Replayed {
+                family,
+                successor_expires_at,
+                ..
+            } => ("replayed", of(family), Some(*successor_expires_at)),
+            RotationOutcome::ReuseDetected { family } => ("reuse_detected", of(family), None),
+            RotationOutcome::FamilyRevoked { family } => ("family_revoked", of(family), None),
+            RotationOutcome::UserLocked { family } => ("user_locked", of(family), None),
+            RotationOutcome::Invalid => ("invalid", None, None),
+        }
+    }
+
+    #[test]
+    fn each_decision_makes_exactly_its_write_and_answers_with_the_family_after_it() {
+        let at = T0 + POLICY.idle_ttl;
+        let reused = RevocationReason::RefreshTokenReused;
+        let locked = RevocationReason::UserLocked;
+        let cases: Vec<(Decision, bool, Vec<Call>, Answer)> = vec![
+            (
+                Decision::Rotate {
+                    successor_expires_at: at,
+                },
+                false,
+                vec![Call::Rotate(at)],
+                ("rotated", Some((2, None)), Some(at)),
+            ),
+            (
+                Decision::ReplayWithinGrace {
+                    successor_expires_at: at,
+                },
+                false,
+                vec![],
+                ("replayed", Some((1, None)), Some(at)),
+            ),
+            (
+                Decision::ReuseDetected,
+                false,
+                vec![Call::Revoke(reused)],
+                ("reuse_detected", Some((1, Some(reused))), None),
+            ),
+            (
+                Decision::ReuseDetected,
+                true,
+                vec![Call::Revoke(reused)],
+                ("reuse_detected", Some((1, None)), None),
+            ),
+            (
+                Decision::FamilyRevoked,
+                false,
+                vec![],
+                ("family_revoked", Some((1, None)), None),
+            ),
+            (
+                Decision::UserLocked,
+                false,
+                vec![Call::Revoke(locked)],
+                ("user_locked", Some((1, Some(locked))), None),
+            ),
+            (
+                Decision::UserLocked,
+                true,
+                vec![Call::Revoke(locked)],
+                ("user_locked", Some((1, None)), None),
+            ),
+            (Decision::Expired, false, vec![], ("invalid", None, None)),
+        ];
+        for (decision, vanished, calls, expected) in cases {
+            let mut writes = FakeWrites {
+                family: stored_family(),
+                vanished,
+                calls: Vec::new(),
+            };
+            let outcome = run(apply(&mut writes, decision, user(), stored_family()));
+            let outcome = outcome.unwrap_or_else(|error| panic!("{decision:?}: {error}"));
+            assert_eq!(writes.calls, calls, "{decision:?} (vanished: {vanished})");
+            assert_eq!(
+                answer(&outcome),
+                expected,
+                "{decision:?} (vanished: {vanished})"
+            );
+        }
+    }
+
     proptest! {
-        /// Whatever the timing, a used token never yields a second, different successor: it is
-        /// either a replay of the existing one or it kills the family.
+        /// Whatever the timing and whatever successor is stored, a used token never yields a
+        /// second, different successor: it is either a replay of the one it derives, answered
+        /// with that one's expiry, or it kills the family.
         #[test]
         fn a_used_token_never_rotates_again(
-            generation in 0i64..50, ahead in 1i64..3, used_after in 0u64..100, presented_after in 0u64..100,
-            grace in 0u64..30,
+            generation in 0i64..50, ahead in 1i64..3, used_after in 0u64..100,
+            presented_after in 0u64..100, grace in 0u64..30,
+            successor in prop_oneof![Just(None), Just(Some(true)), Just(Some(false))],
         ) {
             let policy = RotationPolicy { reuse_grace: secs(grace), ..POLICY };
             let used_at = T0 + secs(used_after);
             let now = used_at + secs(presented_after);
-            let decision = decide(used(generation, used_at), family(generation + ahead), now, policy);
-            prop_assert!(matches!(decision, Decision::ReplayWithinGrace | Decision::ReuseDetected));
-            if decision == Decision::ReplayWithinGrace {
+            let successor = successor.map(|derives| SuccessorState {
+                hash: if derives { derived(generation) } else { STRANGER },
+                expires_at: SUCCESSOR_EXPIRES_AT,
+            });
+            let decision = decide(
+                used(generation, used_at), family(generation + ahead), successor, now, policy,
+            );
+            prop_assert!(
+                matches!(decision, Decision::ReplayWithinGrace { .. } | Decision::ReuseDetected),
+                "{:?}", decision
+            );
+            if let Decision::ReplayWithinGrace { successor_expires_at } = decision {
                 prop_assert_eq!(ahead, 1);
                 prop_assert!(presented_after < grace);
+                prop_assert_eq!(successor.map(|s| s.hash), Some(derived(generation)));
+                prop_assert_eq!(successor_expires_at, SUCCESSOR_EXPIRES_AT);
             }
         }
 
@@ -292,7 +651,9 @@ mod tests {
         fn successors_never_outlive_the_family(elapsed in 0u64..(31 * 86_400)) {
             let now = T0 + secs(elapsed);
             let token = TokenState { expires_at: now + secs(1), ..fresh(0) };
-            if let Decision::Rotate { successor_expires_at } = decide(token, family(0), now, POLICY) {
+            if let Decision::Rotate { successor_expires_at } =
+                decide(token, family(0), None, now, POLICY)
+            {
                 prop_assert!(successor_expires_at <= family(0).absolute_expires_at);
                 prop_assert!(successor_expires_at > now);
             }

@@ -133,9 +133,10 @@ pub trait SessionStore: Send + Sync {
         family: &Family,
         first_token: &RefreshToken,
     ) -> StoreResult<FamilyOpening>;
-    /// Loads the token, the family and its user, calls [`crate::rotation::decide`] and applies
-    /// its decision, all in one transaction that concurrent presentations of the same token
-    /// serialise on, holding the user's row so a lock or version bump cannot commit in between.
+    /// Loads the token, the family, its user and the token's stored successor, calls
+    /// [`crate::rotation::decide`] and [`crate::rotation::apply`], all in one transaction that
+    /// concurrent presentations of the same token serialise on, holding the user's row so a lock
+    /// or version bump cannot commit in between.
     async fn rotate(&self, request: &RotationRequest) -> StoreResult<RotationOutcome>;
     /// Revokes the family holding this token (any generation). `None` when the token is unknown.
     async fn revoke_session_by_token(

@@ -1,18 +1,22 @@
 //! The atomic refresh rotation in Postgres. Concurrent presentations of one family's tokens
 //! serialise on the family row (`SELECT ... FOR UPDATE`); before it, the user row is share-locked
 //! so a lock or token-version bump either committed first (and is seen) or waits for this
-//! rotation (and then revokes what it produced). The decision itself is always
-//! [`portcullis_core::rotation::decide`], never a rule of this module.
+//! rotation (and then revokes what it produced). The decision and which write it makes are always
+//! [`portcullis_core::rotation::decide`] and [`portcullis_core::rotation::apply`]; this module
+//! only reads and writes.
 
 use crate::error::db_error;
 use crate::rows::TokenRow;
 use crate::sessions::{family_in, insert_token, revoke_family_in, token_family};
 use crate::users::user_in;
 use crate::{Conn, PgStore};
-use portcullis_core::rotation::{decide, Decision, FamilyState, TokenState};
+use async_trait::async_trait;
+use portcullis_core::rotation::{
+    apply, decide, FamilyState, RotationWrites, SuccessorState, TokenState,
+};
 use portcullis_core::store::{RotationOutcome, RotationRequest};
 use portcullis_core::{
-    Family, RefreshToken, RevocationReason, SessionId, StoreError, StoreResult, User, UserId,
+    Family, RefreshToken, RevocationReason, SessionId, StoreError, StoreResult, TokenHash, UserId,
 };
 use time::OffsetDateTime;
 use uuid::Uuid;
@@ -78,90 +82,54 @@ async fn apply_rotation(
     Ok(())
 }
 
-/// The stored successor's expiry, if the stored successor is the one this request derived.
-async fn successor_expiry(
-    conn: &mut Conn,
-    request: &RotationRequest,
-    token: &TokenRow,
-) -> StoreResult<Option<OffsetDateTime>> {
-    sqlx::query_scalar(
-        "SELECT expires_at FROM refresh_tokens \
-         WHERE hash = $1 AND family_id = $2 AND generation = $3",
+/// The token stored one generation after `token` in its family, whichever it is: whether it is
+/// the one this request derives is for [`decide`] to judge.
+async fn successor_in(conn: &mut Conn, token: &TokenRow) -> StoreResult<Option<SuccessorState>> {
+    let row: Option<([u8; 32], OffsetDateTime)> = sqlx::query_as(
+        "SELECT hash, expires_at FROM refresh_tokens WHERE family_id = $1 AND generation = $2",
     )
-    .bind(&request.successor.0[..])
     .bind(token.family_id)
     .bind(token.generation + 1)
     .fetch_optional(conn)
     .await
-    .map_err(db_error)
+    .map_err(db_error)?;
+    Ok(row.map(|(hash, expires_at)| SuccessorState {
+        hash: TokenHash(hash),
+        expires_at,
+    }))
 }
 
-async fn reuse_detected(
-    conn: &mut Conn,
-    request: &RotationRequest,
-    family: Family,
-) -> StoreResult<RotationOutcome> {
-    let revoked = revoke_family_in(
-        conn,
-        family.id,
-        RevocationReason::RefreshTokenReused,
-        request.session_deny_until,
-        request.now,
-    )
-    .await?
-    .unwrap_or(family);
-    Ok(RotationOutcome::ReuseDetected { family: revoked })
+/// The writes [`apply`] may make, over the transaction that holds the family lock.
+struct Writes<'a> {
+    conn: &'a mut Conn,
+    request: &'a RotationRequest,
+    token: &'a TokenRow,
 }
 
-/// Applies what [`decide`] said, inside the transaction that holds the family lock.
-async fn apply_decision(
-    conn: &mut Conn,
-    request: &RotationRequest,
-    token: &TokenRow,
-    family: Family,
-    user: User,
-    decision: Decision,
-) -> StoreResult<RotationOutcome> {
-    Ok(match decision {
-        Decision::Rotate {
-            successor_expires_at,
-        } => {
-            apply_rotation(conn, request, token, successor_expires_at).await?;
-            let family = family_in(conn, token.family_id, false)
-                .await?
-                .ok_or_else(|| StoreError::Backend("family vanished".into()))?;
-            RotationOutcome::Rotated {
-                user,
-                family,
-                successor_expires_at,
-            }
-        }
-        Decision::ReplayWithinGrace => match successor_expiry(conn, request, token).await? {
-            Some(successor_expires_at) => RotationOutcome::Replayed {
-                user,
-                family,
-                successor_expires_at,
-            },
-            // The stored successor is not the one this token derives: the idempotent answer
-            // cannot be given, so treat the presentation as the reuse it looks like.
-            None => reuse_detected(conn, request, family).await?,
-        },
-        Decision::ReuseDetected => reuse_detected(conn, request, family).await?,
-        Decision::FamilyRevoked => RotationOutcome::FamilyRevoked { family },
-        Decision::UserLocked => {
-            let revoked = revoke_family_in(
-                conn,
-                family.id,
-                RevocationReason::UserLocked,
-                request.session_deny_until,
-                request.now,
-            )
+#[async_trait]
+impl RotationWrites for Writes<'_> {
+    async fn rotate(&mut self, successor_expires_at: OffsetDateTime) -> StoreResult<Family> {
+        apply_rotation(self.conn, self.request, self.token, successor_expires_at).await?;
+        family_in(self.conn, self.token.family_id, false)
             .await?
-            .unwrap_or(family);
-            RotationOutcome::UserLocked { family: revoked }
-        }
-        Decision::Expired => RotationOutcome::Invalid,
-    })
+            .ok_or_else(|| StoreError::Backend("family vanished".into()))
+    }
+
+    async fn revoke_family(
+        &mut self,
+        family: SessionId,
+        reason: RevocationReason,
+    ) -> StoreResult<Option<Family>> {
+        let request = self.request;
+        revoke_family_in(
+            self.conn,
+            family,
+            reason,
+            request.session_deny_until,
+            request.now,
+        )
+        .await
+    }
 }
 
 impl PgStore {
@@ -191,31 +159,30 @@ impl PgStore {
         let Some(token) = token_in(&mut tx, request).await? else {
             return Ok(RotationOutcome::Invalid);
         };
+        let successor = successor_in(&mut tx, &token).await?;
         let decision = decide(
-            token_state(&token),
-            family_state(&family, &user),
+            token_state(&token, request),
+            FamilyState::of(&family, &user),
+            successor,
             request.now,
             request.policy,
         );
-        let outcome = apply_decision(&mut tx, request, &token, family, user, decision).await?;
+        let writes = &mut Writes {
+            conn: &mut tx,
+            request,
+            token: &token,
+        };
+        let outcome = apply(writes, decision, user, family).await?;
         tx.commit().await.map_err(db_error)?;
         Ok(outcome)
     }
 }
 
-fn token_state(token: &TokenRow) -> TokenState {
+fn token_state(token: &TokenRow, request: &RotationRequest) -> TokenState {
     TokenState {
         generation: token.generation,
         expires_at: token.expires_at,
         used_at: token.used_at,
-    }
-}
-
-fn family_state(family: &Family, user: &User) -> FamilyState {
-    FamilyState {
-        current_generation: family.current_generation,
-        absolute_expires_at: family.absolute_expires_at,
-        revoked: family.revoked_at.is_some(),
-        user_locked: user.locked,
+        derived_successor: request.successor,
     }
 }

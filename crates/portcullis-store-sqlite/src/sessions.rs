@@ -6,7 +6,9 @@ use crate::rows::{
 };
 use crate::{db_error, SqliteStore};
 use async_trait::async_trait;
-use portcullis_core::rotation::{decide, Decision, FamilyState, TokenState};
+use portcullis_core::rotation::{
+    apply, decide, FamilyState, RotationWrites, SuccessorState, TokenState,
+};
 use portcullis_core::store::{FamilyOpening, RotationOutcome, RotationRequest};
 use portcullis_core::{
     Family, RefreshToken, RevocationReason, SessionId, StoreError, StoreResult, TokenHash, User,
@@ -119,22 +121,73 @@ impl SqliteStore {
         Ok(())
     }
 
-    /// The stored successor of `token`, if it is the one the request derived.
-    async fn successor_expiry(
+    /// The token stored one generation after `token` in its family, whichever it is: whether it
+    /// is the one this request derives is for [`decide`] to judge.
+    async fn successor_in(
         conn: &mut SqliteConnection,
-        request: &RotationRequest,
         token: &TokenRow,
-    ) -> StoreResult<Option<OffsetDateTime>> {
-        let expires_at: Option<i64> = sqlx::query_scalar(
-            "SELECT expires_at FROM refresh_tokens WHERE hash = ? AND family_id = ? AND generation = ?",
+    ) -> StoreResult<Option<SuccessorState>> {
+        let row: Option<(Vec<u8>, i64)> = sqlx::query_as(
+            "SELECT hash, expires_at FROM refresh_tokens WHERE family_id = ? AND generation = ?",
         )
-        .bind(&request.successor.0[..])
         .bind(&token.family_id)
         .bind(token.generation + 1)
         .fetch_optional(conn)
         .await
         .map_err(db_error)?;
-        Ok(expires_at.map(from_ms))
+        row.map(|(hash, expires_at)| {
+            let hash: [u8; 32] = hash.try_into().map_err(|_| {
+                StoreError::Backend("refresh token hash of the wrong length".into())
+            })?;
+            Ok(SuccessorState {
+                hash: TokenHash(hash),
+                expires_at: from_ms(expires_at),
+            })
+        })
+        .transpose()
+    }
+}
+
+/// The writes [`apply`] may make, inside the rotation's write transaction.
+struct Writes<'a> {
+    conn: &'a mut SqliteConnection,
+    request: &'a RotationRequest,
+    token: &'a TokenRow,
+}
+
+#[async_trait]
+impl RotationWrites for Writes<'_> {
+    async fn rotate(&mut self, successor_expires_at: OffsetDateTime) -> StoreResult<Family> {
+        SqliteStore::apply_rotation(self.conn, self.request, self.token, successor_expires_at)
+            .await?;
+        SqliteStore::family_in(self.conn, &self.token.family_id)
+            .await?
+            .ok_or_else(|| StoreError::Backend("family vanished".into()))
+    }
+
+    async fn revoke_family(
+        &mut self,
+        family: SessionId,
+        reason: RevocationReason,
+    ) -> StoreResult<Option<Family>> {
+        let request = self.request;
+        SqliteStore::revoke_family_in(
+            self.conn,
+            family,
+            reason,
+            request.session_deny_until,
+            request.now,
+        )
+        .await
+    }
+}
+
+fn token_state(token: &TokenRow, request: &RotationRequest) -> TokenState {
+    TokenState {
+        generation: token.generation,
+        expires_at: from_ms(token.expires_at),
+        used_at: token.used_at.map(from_ms),
+        derived_successor: request.successor,
     }
 }
 
@@ -200,59 +253,20 @@ impl portcullis_core::SessionStore for SqliteStore {
         let Some(user) = Self::user_in(&mut tx, family.user_id).await? else {
             return Ok(RotationOutcome::Invalid);
         };
-        let token_state = TokenState {
-            generation: token.generation,
-            expires_at: from_ms(token.expires_at),
-            used_at: token.used_at.map(from_ms),
+        let successor = Self::successor_in(&mut tx, &token).await?;
+        let decision = decide(
+            token_state(&token, request),
+            FamilyState::of(&family, &user),
+            successor,
+            request.now,
+            request.policy,
+        );
+        let writes = &mut Writes {
+            conn: &mut tx,
+            request,
+            token: &token,
         };
-        let family_state = FamilyState {
-            current_generation: family.current_generation,
-            absolute_expires_at: family.absolute_expires_at,
-            revoked: family.revoked_at.is_some(),
-            user_locked: user.locked,
-        };
-        let outcome = match decide(token_state, family_state, request.now, request.policy) {
-            Decision::Rotate {
-                successor_expires_at,
-            } => {
-                Self::apply_rotation(&mut tx, request, &token, successor_expires_at).await?;
-                let family = Self::family_in(&mut tx, &token.family_id)
-                    .await?
-                    .ok_or_else(|| StoreError::Backend("family vanished".into()))?;
-                RotationOutcome::Rotated {
-                    user,
-                    family,
-                    successor_expires_at,
-                }
-            }
-            Decision::ReplayWithinGrace => {
-                match Self::successor_expiry(&mut tx, request, &token).await? {
-                    Some(successor_expires_at) => RotationOutcome::Replayed {
-                        user,
-                        family,
-                        successor_expires_at,
-                    },
-                    // The stored successor is not the one this token derives: the idempotent
-                    // answer cannot be given, so treat the presentation as the reuse it looks like.
-                    None => Self::reuse_detected(&mut tx, request, family).await?,
-                }
-            }
-            Decision::ReuseDetected => Self::reuse_detected(&mut tx, request, family).await?,
-            Decision::FamilyRevoked => RotationOutcome::FamilyRevoked { family },
-            Decision::UserLocked => {
-                let revoked = Self::revoke_family_in(
-                    &mut tx,
-                    family.id,
-                    RevocationReason::UserLocked,
-                    request.session_deny_until,
-                    request.now,
-                )
-                .await?
-                .unwrap_or(family);
-                RotationOutcome::UserLocked { family: revoked }
-            }
-            Decision::Expired => RotationOutcome::Invalid,
-        };
+        let outcome = apply(writes, decision, user, family).await?;
         tx.commit().await.map_err(db_error)?;
         Ok(outcome)
     }
@@ -372,24 +386,5 @@ impl portcullis_core::SessionStore for SqliteStore {
         now: OffsetDateTime,
     ) -> StoreResult<portcullis_core::RevocationSnapshot> {
         self.durable_revocation_snapshot(now).await
-    }
-}
-
-impl SqliteStore {
-    async fn reuse_detected(
-        conn: &mut SqliteConnection,
-        request: &RotationRequest,
-        family: Family,
-    ) -> StoreResult<RotationOutcome> {
-        let revoked = Self::revoke_family_in(
-            conn,
-            family.id,
-            RevocationReason::RefreshTokenReused,
-            request.session_deny_until,
-            request.now,
-        )
-        .await?
-        .unwrap_or(family);
-        Ok(RotationOutcome::ReuseDetected { family: revoked })
     }
 }
