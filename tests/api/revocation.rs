@@ -222,14 +222,16 @@ async fn a_restart_never_un_revokes_anything() {
 
 #[tokio::test]
 async fn access_tokens_expire_after_a_short_ttl() {
+    // Two seconds, not one: `exp` is counted from a whole-second `iat`, so a token lives at least
+    // one second, and the renewed token below must not expire between refresh and verify.
     let app = TestApp::spawn_with(|config| {
-        config.access_ttl = Duration::from_secs(1);
+        config.access_ttl = Duration::from_secs(2);
         config.leeway = Duration::ZERO;
     })
     .await;
     let (mut browser, _, access) = app.logged_in().await;
     assert_eq!(app.verify(&access).await.status, StatusCode::OK);
-    tokio::time::sleep(Duration::from_millis(2100)).await; // outlive exp (whole seconds)
+    tokio::time::sleep(Duration::from_millis(3100)).await; // outlive exp (whole seconds)
     let reply = app.verify(&access).await;
     assert_eq!(reply.status, StatusCode::UNAUTHORIZED);
     assert_eq!(reply.body["message"], "the token has expired");

@@ -17,8 +17,11 @@ use portcullis_core::{
     AccessClaims, Backends, ClientInfo, Durable, EventKind, Family, RevocationChange,
     SecurityEvent, SessionId, User,
 };
+use std::future::Future;
 use std::sync::Arc;
 use time::OffsetDateTime;
+use tokio_util::sync::CancellationToken;
+use tokio_util::task::TaskTracker;
 
 /// What a successful login or refresh hands back to the client.
 #[derive(Debug)]
@@ -75,14 +78,22 @@ pub struct Gateway {
     pub(crate) passwords: Passwords,
     pub(crate) login_guard: LoginGuard,
     pub(crate) webhook: Option<Webhook>,
+    /// Every background task the gateway starts (cache refills, webhook delivery, retention)
+    /// ends when this is cancelled.
+    pub(crate) stop: CancellationToken,
+    /// Where the refills and the webhook delivery run, so shutdown can wait for them.
+    tasks: TaskTracker,
 }
 
 impl Gateway {
-    /// Loads (or on first start creates) the signing key and fills the revocation cache.
+    /// Loads (or on first start creates) the signing key and fills the revocation cache. The
+    /// background tasks the gateway starts run until `stop` is cancelled; await
+    /// [`Gateway::background_stopped`] after cancelling it.
     pub async fn start(
         settings: Settings,
         backends: Backends,
         kek: &KeyEncryptionKey,
+        stop: CancellationToken,
     ) -> AuthResult<Self> {
         let Backends {
             durable,
@@ -102,8 +113,14 @@ impl Gateway {
             settings.access_ttl,
             settings.verify_cache_capacity,
         );
-        let revocations =
-            Revocations::new(Arc::clone(&durable), cache, settings.revocation_fallback);
+        let tasks = TaskTracker::new();
+        let revocations = Revocations::new(
+            Arc::clone(&durable),
+            cache,
+            settings.revocation_fallback,
+            stop.clone(),
+            tasks.clone(),
+        );
         if let Err(error) = revocations.refill().await {
             // Start anyway: until the cache is filled, revocation checks go to the durable store.
             tracing::warn!(%error, "revocation cache not filled at start; answering from the durable store");
@@ -112,12 +129,27 @@ impl Gateway {
             refresh: RefreshTokens::new(kek).map_err(AuthError::Internal)?,
             passwords: Passwords::new().map_err(AuthError::Internal)?,
             login_guard: LoginGuard::new(attempts, settings.login_throttle),
-            webhook: settings.webhook.clone().map(Webhook::start),
+            webhook: settings
+                .webhook
+                .clone()
+                .map(|webhook| Webhook::start(webhook, stop.clone(), &tasks)),
             settings,
             durable,
             revocations,
             access,
+            stop,
+            tasks,
         })
+    }
+
+    /// Resolves once the cache refills and the webhook delivery have ended (after the stop
+    /// signal given to [`Gateway::start`] is cancelled). The retention job has its own handle.
+    pub fn background_stopped(&self) -> impl Future<Output = ()> + Send + 'static {
+        let tasks = self.tasks.clone();
+        async move {
+            tasks.close();
+            tasks.wait().await;
+        }
     }
 
     pub fn settings(&self) -> &Settings {

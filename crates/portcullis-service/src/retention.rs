@@ -4,7 +4,8 @@
 //!
 //! Which rows may go is decided by `portcullis_core::retention`; the store deletes them in
 //! bounded batches and, on the production tier, lets one replica at a time run a pass. This
-//! module only schedules passes, logs what each did, and stops when told to. It never runs on
+//! module only schedules passes, logs what each did, and stops when told to (by
+//! [`RetentionJob::stop`], or when the gateway's stop signal is cancelled). It never runs on
 //! the request path.
 
 use crate::error::AuthResult;
@@ -12,9 +13,9 @@ use crate::gateway::Gateway;
 use portcullis_core::retention::{cutoffs, Purged};
 use std::sync::Arc;
 use time::OffsetDateTime;
-use tokio::sync::watch;
 use tokio::task::JoinHandle;
 use tokio::time::MissedTickBehavior;
+use tokio_util::sync::CancellationToken;
 
 /// Rows per delete statement: small enough that each batch's transaction is short, large
 /// enough that a pass over a day's worth of rows takes few round trips.
@@ -22,7 +23,7 @@ const BATCH: u32 = 1_000;
 
 /// The running job; [`RetentionJob::stop`] ends it.
 pub struct RetentionJob {
-    stop: watch::Sender<bool>,
+    stop: CancellationToken,
     task: JoinHandle<()>,
 }
 
@@ -30,7 +31,7 @@ impl RetentionJob {
     /// Stops the job and waits for it. A pass in progress is abandoned: every batch it
     /// committed stays done, the one in flight is rolled back.
     pub async fn stop(self) {
-        let _ = self.stop.send(true);
+        self.stop.cancel();
         if let Err(error) = self.task.await {
             tracing::warn!(%error, "retention job ended abnormally");
         }
@@ -58,9 +59,11 @@ impl Gateway {
 
     /// Starts the retention job: one pass every `retention_interval`, the first one interval
     /// after start (so replicas restarting together do not all try at once). Call it once, in
-    /// the serving process; one-off commands never need it.
+    /// the serving process; one-off commands never need it. It stops with the gateway's stop
+    /// signal, or earlier through [`RetentionJob::stop`].
     pub fn start_retention(self: &Arc<Self>) -> RetentionJob {
-        let (stop, mut stopped) = watch::channel(false);
+        let stop = self.stop.child_token();
+        let stopped = stop.clone();
         let gateway = Arc::clone(self);
         let interval = self.settings.retention_interval;
         let task = tokio::spawn(async move {
@@ -69,7 +72,7 @@ impl Gateway {
             ticks.set_missed_tick_behavior(MissedTickBehavior::Delay);
             loop {
                 tokio::select! {
-                    _ = stopped.changed() => return,
+                    () = stopped.cancelled() => return,
                     _ = ticks.tick() => {}
                 }
                 // A pass that outlasts its interval is cut off; its committed batches stay.
@@ -78,7 +81,7 @@ impl Gateway {
                     gateway.run_retention_once(OffsetDateTime::now_utc()),
                 );
                 tokio::select! {
-                    _ = stopped.changed() => return,
+                    () = stopped.cancelled() => return,
                     outcome = pass => match outcome {
                         Ok(Ok(_)) => {}
                         Ok(Err(error)) => tracing::warn!(%error, "retention pass failed; retrying at the next interval"),

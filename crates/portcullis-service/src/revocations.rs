@@ -12,6 +12,8 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 use std::time::Duration;
 use time::OffsetDateTime;
+use tokio_util::sync::CancellationToken;
+use tokio_util::task::TaskTracker;
 
 /// What to do when the revocation cache cannot be reached.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -44,6 +46,9 @@ pub(crate) struct Revocations {
     /// cache may be missing a revocation, so the durable store answers instead.
     cache_suspect: Arc<AtomicBool>,
     refilling: Arc<AtomicBool>,
+    /// Background refills stop when this is cancelled; `tasks` is where shutdown waits for them.
+    stop: CancellationToken,
+    tasks: TaskTracker,
 }
 
 impl Revocations {
@@ -51,6 +56,8 @@ impl Revocations {
         durable: Arc<dyn Durable>,
         cache: Arc<dyn RevocationCache>,
         fallback: RevocationFallback,
+        stop: CancellationToken,
+        tasks: TaskTracker,
     ) -> Self {
         Self {
             durable,
@@ -58,6 +65,8 @@ impl Revocations {
             fallback,
             cache_suspect: Arc::new(AtomicBool::new(false)),
             refilling: Arc::new(AtomicBool::new(false)),
+            stop,
+            tasks,
         }
     }
 
@@ -112,27 +121,34 @@ impl Revocations {
     /// Refills the cache from the durable store, retrying with backoff until it succeeds; at most
     /// one such task runs per process. Retrying without waiting for traffic matters: when this
     /// replica failed to publish a revocation, the shared cache lacks it for every replica until
-    /// a refill lands.
+    /// a refill lands. It gives up when the gateway stops.
     fn refill_in_background(&self) {
         if self.refilling.swap(true, Ordering::AcqRel) {
             return;
         }
         let (durable, cache) = (Arc::clone(&self.durable), Arc::clone(&self.cache));
         let (suspect, refilling) = (Arc::clone(&self.cache_suspect), Arc::clone(&self.refilling));
-        tokio::spawn(async move {
-            let mut backoff = Duration::from_millis(100);
-            loop {
-                match refill(&*durable, &*cache).await {
-                    Ok(()) => {
-                        suspect.store(false, Ordering::Release);
-                        break;
-                    }
-                    Err(error) => {
-                        tracing::warn!(%error, retry_in = ?backoff, "revocation cache refill failed");
-                        tokio::time::sleep(backoff).await;
-                        backoff = (backoff * 2).min(Duration::from_secs(2));
+        let stop = self.stop.clone();
+        self.tasks.spawn(async move {
+            let retries = async {
+                let mut backoff = Duration::from_millis(100);
+                loop {
+                    match refill(&*durable, &*cache).await {
+                        Ok(()) => {
+                            suspect.store(false, Ordering::Release);
+                            break;
+                        }
+                        Err(error) => {
+                            tracing::warn!(%error, retry_in = ?backoff, "revocation cache refill failed");
+                            tokio::time::sleep(backoff).await;
+                            backoff = (backoff * 2).min(Duration::from_secs(2));
+                        }
                     }
                 }
+            };
+            tokio::select! {
+                () = stop.cancelled() => {}
+                () = retries => {}
             }
             refilling.store(false, Ordering::Release);
         });

@@ -4,7 +4,8 @@
 //!
 //! It must never slow or fail the request path: [`Webhook::notify`] only enqueues, and a full
 //! queue drops the webhook copy (the event itself is already stored). The secret, the
-//! signature and the URL's path and query (often a token) are never logged.
+//! signature and the URL's path and query (often a token) are never logged. The delivery task
+//! ends when its stop signal is cancelled; what is still queued then is dropped (and logged).
 
 use aws_lc_rs::hmac;
 use portcullis_core::{EventKind, SecurityEvent};
@@ -14,7 +15,8 @@ use std::time::Duration;
 use time::format_description::well_known::Rfc3339;
 use time::OffsetDateTime;
 use tokio::sync::mpsc;
-use tokio::task::JoinHandle;
+use tokio_util::sync::CancellationToken;
+use tokio_util::task::TaskTracker;
 use uuid::Uuid;
 
 use crate::webhook_signature::sign;
@@ -75,31 +77,26 @@ pub struct Webhook {
     kinds: Arc<[EventKind]>,
     /// `None` when the settings could not produce a client; the reason was logged at start.
     queue: Option<mpsc::Sender<SecurityEvent>>,
-    task: Option<JoinHandle<()>>,
 }
 
 impl Webhook {
-    /// Starts the delivery task (`tokio::spawn`, so call it inside a runtime) and returns the
-    /// handle used to enqueue. An unusable URL is logged once and turns delivery off.
-    pub fn start(settings: WebhookSettings) -> Self {
+    /// Starts the delivery task on `tasks` (spawned, so call it inside a runtime), running
+    /// until `stop` is cancelled, and returns the handle used to enqueue. An unusable URL is
+    /// logged once and turns delivery off.
+    pub fn start(settings: WebhookSettings, stop: CancellationToken, tasks: &TaskTracker) -> Self {
         let kinds: Arc<[EventKind]> = settings.kinds.clone().into();
         match Delivery::new(settings) {
             Ok(delivery) => {
                 let (queue, events) = mpsc::channel(QUEUE_CAPACITY);
-                let task = tokio::spawn(delivery.run(events));
+                tasks.spawn(delivery.run(events, stop));
                 Self {
                     kinds,
                     queue: Some(queue),
-                    task: Some(task),
                 }
             }
             Err(reason) => {
                 tracing::error!(reason, "webhook disabled");
-                Self {
-                    kinds,
-                    queue: None,
-                    task: None,
-                }
+                Self { kinds, queue: None }
             }
         }
     }
@@ -126,18 +123,6 @@ impl Webhook {
                     "webhook delivery task has stopped; event not delivered (it is still stored)"
                 );
             }
-        }
-    }
-
-    /// Stops taking events and lets the task finish the queue for up to `grace`, then stops it.
-    pub async fn shutdown(mut self, grace: Duration) {
-        self.queue = None;
-        let Some(mut task) = self.task.take() else {
-            return;
-        };
-        if tokio::time::timeout(grace, &mut task).await.is_err() {
-            task.abort();
-            tracing::warn!("webhook queue not drained before shutdown; remaining events dropped");
         }
     }
 }
@@ -168,9 +153,24 @@ impl Delivery {
         })
     }
 
-    async fn run(self, mut events: mpsc::Receiver<SecurityEvent>) {
-        while let Some(event) = events.recv().await {
-            self.deliver(&event).await;
+    /// Delivers events in order until the queue closes or `stop` is cancelled (a delivery in
+    /// progress is abandoned then).
+    async fn run(self, mut events: mpsc::Receiver<SecurityEvent>, stop: CancellationToken) {
+        let delivering = async {
+            while let Some(event) = events.recv().await {
+                self.deliver(&event).await;
+            }
+        };
+        tokio::select! {
+            () = stop.cancelled() => {}
+            () = delivering => return,
+        }
+        let dropped = events.len();
+        if dropped > 0 {
+            tracing::warn!(
+                dropped,
+                "webhook delivery stopped; queued events not delivered (they are still stored)"
+            );
         }
     }
 

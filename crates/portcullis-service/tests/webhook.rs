@@ -1,5 +1,6 @@
 //! The security-event webhook against a real HTTP receiver on 127.0.0.1:0: what is sent, how it
-//! is signed, what is not sent, retries, and that `notify` never waits for the receiver.
+//! is signed, what is not sent, retries, that `notify` never waits for the receiver, and that the
+//! delivery task stops when told to.
 
 // The helpers below are test code too (clippy only exempts `#[test]` bodies): a failed
 // expectation there is a failed test.
@@ -18,10 +19,17 @@ use std::time::{Duration, Instant};
 use time::format_description::well_known::Rfc3339;
 use time::OffsetDateTime;
 use tokio::sync::mpsc;
+use tokio_util::sync::CancellationToken;
+use tokio_util::task::TaskTracker;
 
 const SECRET: &[u8] = b"webhook-test-secret";
 /// How long a test waits for a request that should come; only reached when something is broken.
 const PATIENCE: Duration = Duration::from_secs(10);
+
+/// A webhook whose delivery task runs until the test ends.
+fn start(settings: WebhookSettings) -> Webhook {
+    Webhook::start(settings, CancellationToken::new(), &TaskTracker::new())
+}
 
 /// What the receiver does with one request.
 #[derive(Clone, Copy)]
@@ -139,7 +147,7 @@ fn event(kind: EventKind) -> SecurityEvent {
 #[tokio::test]
 async fn a_chosen_kind_arrives_signed_with_the_documented_headers_and_body() {
     let mut receiver = Receiver::start(&[]).await;
-    let webhook = Webhook::start(receiver.settings(&[EventKind::RefreshTokenReused]));
+    let webhook = start(receiver.settings(&[EventKind::RefreshTokenReused]));
     let sent = event(EventKind::RefreshTokenReused);
 
     webhook.notify(&sent);
@@ -184,7 +192,7 @@ async fn a_chosen_kind_arrives_signed_with_the_documented_headers_and_body() {
 #[tokio::test]
 async fn an_unchosen_kind_is_not_sent() {
     let mut receiver = Receiver::start(&[]).await;
-    let webhook = Webhook::start(receiver.settings(&[EventKind::UserLocked]));
+    let webhook = start(receiver.settings(&[EventKind::UserLocked]));
 
     webhook.notify(&event(EventKind::LoginSucceeded));
     webhook.notify(&event(EventKind::UserLocked));
@@ -198,7 +206,7 @@ async fn an_unchosen_kind_is_not_sent() {
 async fn a_receiver_that_fails_twice_gets_the_event_on_the_third_attempt() {
     let failure = Reply::Status(StatusCode::INTERNAL_SERVER_ERROR);
     let mut receiver = Receiver::start(&[failure, failure]).await;
-    let webhook = Webhook::start(receiver.settings(&[EventKind::Logout]));
+    let webhook = start(receiver.settings(&[EventKind::Logout]));
 
     webhook.notify(&event(EventKind::Logout));
     let attempts = [
@@ -225,7 +233,7 @@ async fn delivery_gives_up_after_max_attempts_and_moves_on() {
     let mut receiver = Receiver::start(&[failure, failure, failure]).await;
     let mut settings = receiver.settings(&[EventKind::Logout]);
     settings.max_attempts = 2;
-    let webhook = Webhook::start(settings);
+    let webhook = start(settings);
 
     webhook.notify(&event(EventKind::Logout));
     webhook.notify(&event(EventKind::Logout));
@@ -252,7 +260,7 @@ async fn notify_returns_at_once_while_the_receiver_hangs() {
     let mut receiver = Receiver::start(&[Reply::Hang]).await;
     let mut settings = receiver.settings(&[EventKind::LoginFailed]);
     settings.timeout = Duration::from_secs(60);
-    let webhook = Webhook::start(settings);
+    let webhook = start(settings);
     webhook.notify(&event(EventKind::LoginFailed));
     // The delivery task is now stuck inside a request that will not be answered.
     receiver.next().await;
@@ -271,7 +279,7 @@ async fn notify_returns_at_once_while_the_receiver_hangs() {
 #[tokio::test]
 async fn a_tampered_body_or_wrong_secret_fails_verification() {
     let mut receiver = Receiver::start(&[]).await;
-    let webhook = Webhook::start(receiver.settings(&[EventKind::RolesChanged]));
+    let webhook = start(receiver.settings(&[EventKind::RolesChanged]));
     webhook.notify(&event(EventKind::RolesChanged));
     let got = receiver.next().await;
     let timestamp = got.header("x-portcullis-timestamp");
@@ -295,4 +303,22 @@ async fn a_tampered_body_or_wrong_secret_fails_verification() {
         &got.body,
         signature
     ));
+}
+
+#[tokio::test]
+async fn the_delivery_task_ends_when_stopped_even_inside_a_hanging_request() {
+    let mut receiver = Receiver::start(&[Reply::Hang]).await;
+    let mut settings = receiver.settings(&[EventKind::Logout]);
+    settings.timeout = Duration::from_secs(60);
+    let (stop, tasks) = (CancellationToken::new(), TaskTracker::new());
+    let webhook = Webhook::start(settings, stop.clone(), &tasks);
+    webhook.notify(&event(EventKind::Logout));
+    receiver.next().await;
+
+    stop.cancel();
+    tasks.close();
+
+    tokio::time::timeout(Duration::from_secs(2), tasks.wait())
+        .await
+        .expect("the delivery task stopped");
 }

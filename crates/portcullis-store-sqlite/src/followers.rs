@@ -2,11 +2,26 @@
 //! line) and the running servers that hold revocation state in memory: notices posted after a
 //! revocation commits, and each server's acknowledgement of the newest notice it has merged.
 //! See `migrations/sqlite/0005_revocation_notices.sql`.
+//!
+//! This module owns the whole handshake: a server registers and follows the database
+//! ([`follow_other_writers`]); a command confirms its revocations
+//! ([`SqliteStore::confirm_revocations`]). It never decides what is revoked: it only copies the
+//! durable facts into the process's cache.
 
-use crate::{db_error, SqliteStore};
-use portcullis_core::StoreResult;
+use crate::{db_error, MemoryRevocationCache, SqliteStore};
+use portcullis_core::{RevocationCache, SessionStore, StoreResult};
+use std::fmt;
+use std::sync::Arc;
+use std::time::Duration;
 use time::format_description::well_known::Rfc3339;
 use time::OffsetDateTime;
+use tokio::task::JoinHandle;
+use tokio_util::sync::CancellationToken;
+
+/// How often the embedded tier looks for revocations written by another process.
+const FOLLOW_INTERVAL: Duration = Duration::from_millis(100);
+/// How long a revoking command waits for running servers to confirm they hold its revocation.
+pub const CONFIRM_WITHIN: Duration = Duration::from_secs(3);
 
 /// An in-memory copy of the revocation state, the process holding it, and the newest notice
 /// merged into it.
@@ -37,6 +52,16 @@ impl SqliteStore {
         .execute(&self.writer)
         .await
         .map_err(db_error)?;
+        Ok(())
+    }
+
+    /// Removes copy `id` (its server stopped following the database).
+    pub async fn forget_follower(&self, id: &str) -> StoreResult<()> {
+        sqlx::query("DELETE FROM cache_followers WHERE id = ?1")
+            .bind(id)
+            .execute(&self.writer)
+            .await
+            .map_err(db_error)?;
         Ok(())
     }
 
@@ -98,5 +123,137 @@ impl SqliteStore {
                 })
             })
             .collect())
+    }
+}
+
+/// The running servers that did not confirm a revocation within [`CONFIRM_WITHIN`].
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Unconfirmed {
+    pub pids: Vec<u32>,
+}
+
+impl fmt::Display for Unconfirmed {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(
+            f,
+            "the server process {:?} did not confirm the revocation within {}s; it applies it as \
+             soon as it reads the database",
+            self.pids,
+            CONFIRM_WITHIN.as_secs()
+        )
+    }
+}
+
+/// The embedded tier's cache lives in this process, but the `portcullis admin` CLI writes to the
+/// same database from another one. Watch for commits and merge the durable revocation facts
+/// in; then acknowledge the newest revocation notice read before merging, which the command
+/// waits for (see [`SqliteStore::confirm_revocations`]).
+///
+/// Registers before returning; the returned task follows until `stop` is cancelled, then
+/// removes its registration so that no command waits for a server that has stopped.
+pub async fn follow_other_writers(
+    store: &SqliteStore,
+    cache: &Arc<MemoryRevocationCache>,
+    stop: CancellationToken,
+) -> StoreResult<JoinHandle<()>> {
+    let mut watcher = store.change_watcher().await?;
+    let id = uuid::Uuid::new_v4().to_string();
+    forget_dead_followers(store).await;
+    store.register_follower(&id, std::process::id()).await?;
+    let (store, cache) = (store.clone(), Arc::clone(cache));
+    Ok(tokio::spawn(async move {
+        let mut ticks = tokio::time::interval(FOLLOW_INTERVAL);
+        let mut acknowledged = 0;
+        loop {
+            tokio::select! {
+                () = stop.cancelled() => break,
+                _ = ticks.tick() => {}
+            }
+            match watcher.changed().await {
+                Ok(false) => {}
+                Ok(true) => {
+                    let now = OffsetDateTime::now_utc();
+                    // Read before merging: the acknowledgement never claims more than merged.
+                    let notice = store.latest_notice().await;
+                    let merged = match store.revocation_snapshot(now).await {
+                        Ok(snapshot) => cache.load(&snapshot, now).await,
+                        Err(error) => Err(error),
+                    };
+                    let acknowledged_now = match (merged, notice) {
+                        (Ok(()), Ok(notice)) if notice > acknowledged => {
+                            store.acknowledge(&id, notice).await.map(|()| notice)
+                        }
+                        (Ok(()), _) => Ok(acknowledged),
+                        (Err(error), _) => Err(error),
+                    };
+                    match acknowledged_now {
+                        Ok(notice) => acknowledged = notice,
+                        Err(error) => {
+                            tracing::warn!(%error, "could not merge revocations written elsewhere");
+                        }
+                    }
+                }
+                Err(error) => tracing::warn!(%error, "could not poll the SQLite database"),
+            }
+        }
+        if let Err(error) = store.forget_follower(&id).await {
+            tracing::warn!(%error, "could not unregister from the SQLite database");
+        }
+    }))
+}
+
+/// Removes the registrations of processes that no longer run (a server that crashed).
+async fn forget_dead_followers(store: &SqliteStore) {
+    let Ok(followers) = store.followers().await else {
+        return;
+    };
+    for follower in followers.iter().filter(|f| !is_running(f.pid)) {
+        let _ = store.forget_followers_of(follower.pid).await;
+    }
+}
+
+/// Whether process `pid` exists (signal 0 tests for it without sending anything).
+fn is_running(pid: u32) -> bool {
+    let Some(pid) = i32::try_from(pid)
+        .ok()
+        .and_then(rustix::process::Pid::from_raw)
+    else {
+        return false;
+    };
+    match rustix::process::test_kill_process(pid) {
+        Ok(()) => true,
+        // It exists but belongs to someone else.
+        Err(error) => error == rustix::io::Errno::PERM,
+    }
+}
+
+impl SqliteStore {
+    /// After a command has committed revocations on the embedded tier: posts a notice and waits
+    /// until every running server has merged it into the state it verifies tokens with, so that
+    /// "once the command has returned" holds there as it does on the production tier. A server
+    /// that does not confirm within [`CONFIRM_WITHIN`] (stopped, or a process id reused) is
+    /// named in the returned [`Unconfirmed`]; the revocation is committed either way.
+    pub async fn confirm_revocations(&self) -> StoreResult<Option<Unconfirmed>> {
+        // This command's own copy (it opened the store too) is not a running server.
+        let _ = self.forget_followers_of(std::process::id()).await;
+        let notice = self.post_notice().await?;
+        let deadline = tokio::time::Instant::now() + CONFIRM_WITHIN;
+        loop {
+            let mut waiting: Vec<u32> = self
+                .followers()
+                .await?
+                .into_iter()
+                .filter(|follower| follower.acknowledged < notice && is_running(follower.pid))
+                .map(|follower| follower.pid)
+                .collect();
+            waiting.dedup();
+            if waiting.is_empty() {
+                return Ok(None);
+            }
+            if tokio::time::Instant::now() >= deadline {
+                return Ok(Some(Unconfirmed { pids: waiting }));
+            }
+            tokio::time::sleep(Duration::from_millis(10)).await;
+        }
     }
 }

@@ -20,7 +20,7 @@ mod sessions;
 mod sessions_admin;
 mod users;
 
-pub use followers::Follower;
+pub use followers::{follow_other_writers, Follower, Unconfirmed, CONFIRM_WITHIN};
 pub use memory_cache::MemoryRevocationCache;
 
 use async_trait::async_trait;

@@ -2,7 +2,7 @@
 
 use crate::admin_cli::{self, AdminCommand};
 use crate::config::Config;
-use crate::startup::{self, Application};
+use crate::startup::{self, Application, Background};
 use anyhow::{bail, Context};
 use clap::{Parser, Subcommand};
 use portcullis_service::Password;
@@ -70,17 +70,19 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
             command: UserCommand::Add { email, roles },
         } => {
             let password = read_password()?;
-            let gateway = startup::build_gateway(&config).await?;
-            let user_id = gateway
-                .create_user(&email, &password, &roles)
-                .await
-                .map_err(|e| anyhow::anyhow!(e))?;
-            println!("{user_id}");
+            let mut background = Background::new();
+            let gateway = startup::build_gateway(&config, &mut background).await?;
+            let created = gateway.create_user(&email, &password, &roles).await;
+            background.stop().await;
+            println!("{}", created.map_err(|e| anyhow::anyhow!(e))?);
             Ok(())
         }
         Command::Admin { json, command } => {
-            let gateway = startup::build_gateway(&config).await?;
-            admin_cli::run(&gateway, &config, command, json).await
+            let mut background = Background::new();
+            let gateway = startup::build_gateway(&config, &mut background).await?;
+            let done = admin_cli::run(&gateway, &config, command, json).await;
+            background.stop().await;
+            done
         }
     }
 }

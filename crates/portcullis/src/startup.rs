@@ -1,6 +1,8 @@
 //! Building and running the server: open storage, start the gateway, bind the listener.
 //! `Application::build` binds before returning, so a test can ask for port 0 and read the port.
 //! How connections are served (limits, timeouts, shutdown) is `crate::server`'s business.
+//! Every background task (the embedded tier's follower, cache refills, webhook delivery,
+//! retention) watches one stop signal, and is awaited, within a bound, when the app stops.
 
 use crate::config::Config;
 use crate::server::{self, ServerSettings};
@@ -11,19 +13,89 @@ use portcullis_http::AppState;
 use portcullis_service::Gateway;
 use std::future::Future;
 use std::net::SocketAddr;
+use std::pin::Pin;
 use std::sync::Arc;
+use std::time::Duration;
 use tokio::net::TcpListener;
+use tokio::task::JoinHandle;
+use tokio_util::sync::CancellationToken;
+
+/// How long shutdown waits for the background tasks once they are told to stop.
+const STOP_WITHIN: Duration = Duration::from_secs(5);
+
+/// Resolves once a background task has ended.
+type Stopped = Pin<Box<dyn Future<Output = ()> + Send>>;
+
+/// The background tasks of one process: the signal that stops them all, and what to await.
+pub struct Background {
+    stop: CancellationToken,
+    running: Vec<(&'static str, Stopped)>,
+}
+
+impl Default for Background {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
+impl Background {
+    pub fn new() -> Self {
+        Self {
+            stop: CancellationToken::new(),
+            running: Vec::new(),
+        }
+    }
+
+    /// The signal every background task watches.
+    pub fn token(&self) -> CancellationToken {
+        self.stop.clone()
+    }
+
+    /// Awaits `stopped` on shutdown; it must resolve once the task named `name` has ended.
+    fn wait_for(&mut self, name: &'static str, stopped: impl Future<Output = ()> + Send + 'static) {
+        self.running.push((name, Box::pin(stopped)));
+    }
+
+    fn join(&mut self, name: &'static str, task: JoinHandle<()>) {
+        self.wait_for(name, async move {
+            if let Err(error) = task.await {
+                tracing::warn!(task = name, %error, "background task ended abnormally");
+            }
+        });
+    }
+
+    /// Cancels the stop signal and waits up to 5 s for every task, logging any that did not
+    /// stop (the runtime drops it when the process exits).
+    pub async fn stop(mut self) {
+        self.stop.cancel();
+        let deadline = tokio::time::Instant::now() + STOP_WITHIN;
+        for (name, stopped) in std::mem::take(&mut self.running) {
+            if tokio::time::timeout_at(deadline, stopped).await.is_err() {
+                tracing::warn!(task = name, within = ?STOP_WITHIN, "background task did not stop");
+            }
+        }
+    }
+}
+
+impl Drop for Background {
+    /// Tasks of a process that never got to stop them (a failed start) are told to stop too.
+    fn drop(&mut self) {
+        self.stop.cancel();
+    }
+}
 
 pub struct Application {
     listener: TcpListener,
     router: Router,
     gateway: Arc<Gateway>,
     server: ServerSettings,
+    background: Background,
 }
 
 impl Application {
     pub async fn build(config: &Config) -> anyhow::Result<Self> {
-        let gateway = Arc::new(build_gateway(config).await?);
+        let mut background = Background::new();
+        let gateway = Arc::new(build_gateway(config, &mut background).await?);
         let state = AppState::new(Arc::clone(&gateway), config.web_settings()?);
         let listener = server::bind(&config.listen)
             .await
@@ -33,6 +105,7 @@ impl Application {
             router: portcullis_http::router(state),
             gateway,
             server: config.server_settings(),
+            background,
         })
     }
 
@@ -44,29 +117,60 @@ impl Application {
         Arc::clone(&self.gateway)
     }
 
-    /// Serves until `shutdown` resolves, then lets in-flight requests finish. The retention
-    /// job runs alongside, only while serving (never for one-off CLI commands).
+    /// Serves until `shutdown` resolves, then lets in-flight requests finish, then stops the
+    /// background tasks and waits for them. The retention job runs alongside, only while
+    /// serving (never for one-off CLI commands).
     pub async fn run_until(
         self,
         shutdown: impl Future<Output = ()> + Send + 'static,
     ) -> std::io::Result<()> {
+        let mut background = self.background;
         let retention = self.gateway.start_retention();
         let served = server::serve(self.listener, self.router, self.server, shutdown).await;
-        retention.stop().await;
+        background.wait_for("retention job", retention.stop());
+        background.stop().await;
         served
     }
 }
 
-/// Opens storage and starts the gateway (also used by CLI commands that act on users).
-pub async fn build_gateway(config: &Config) -> anyhow::Result<Gateway> {
+/// Opens storage and starts the gateway (also used by CLI commands that act on users). Its
+/// background tasks join `background`, which the caller stops when done.
+pub async fn build_gateway(
+    config: &Config,
+    background: &mut Background,
+) -> anyhow::Result<Gateway> {
     let kek = storage::key_encryption_key(config)?;
-    let backends = storage::open(config).await?;
-    Gateway::start(config.service_settings()?, backends, &kek)
-        .await
-        .context("cannot start the gateway")
+    let backends = open_storage(config, background).await?;
+    let gateway = Gateway::start(
+        config.service_settings()?,
+        backends,
+        &kek,
+        background.token(),
+    )
+    .await
+    .context("cannot start the gateway")?;
+    background.wait_for(
+        "revocation cache refill and webhook delivery",
+        gateway.background_stopped(),
+    );
+    Ok(gateway)
 }
 
 /// Opens storage and applies migrations, nothing else (`portcullis migrate`).
 pub async fn migrate(config: &Config) -> anyhow::Result<()> {
-    storage::open(config).await.map(|_| ())
+    let mut background = Background::new();
+    let opened = open_storage(config, &mut background).await.map(|_| ());
+    background.stop().await;
+    opened
+}
+
+async fn open_storage(
+    config: &Config,
+    background: &mut Background,
+) -> anyhow::Result<portcullis_core::Backends> {
+    let opened = storage::open(config, &background.token()).await?;
+    if let Some(follower) = opened.follower {
+        background.join("SQLite follower", follower);
+    }
+    Ok(opened.backends)
 }

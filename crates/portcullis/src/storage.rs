@@ -4,14 +4,14 @@ use crate::config::Config;
 use crate::private_files;
 use anyhow::{bail, Context};
 use portcullis_core::Backends;
-use portcullis_core::{RevocationCache, SessionStore};
 use portcullis_service::KeyEncryptionKey;
 use portcullis_store_postgres::{PgOptions, PgStore};
 use portcullis_store_redis::{RedisAttemptCounter, RedisCacheOptions, RedisRevocationCache};
 use portcullis_store_sqlite::{MemoryRevocationCache, SqliteStore};
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
-use std::time::Duration;
+use tokio::task::JoinHandle;
+use tokio_util::sync::CancellationToken;
 
 /// True when `database_url` selects the production tier.
 pub fn is_production(config: &Config) -> bool {
@@ -21,14 +21,24 @@ pub fn is_production(config: &Config) -> bool {
         .is_some_and(|url| url.starts_with("postgres://") || url.starts_with("postgresql://"))
 }
 
+/// An opened tier: the backends, and the background task it runs, if any (the embedded tier
+/// follows other writers to its database until `stop` is cancelled).
+pub struct Opened {
+    pub backends: Backends,
+    pub follower: Option<JoinHandle<()>>,
+}
+
 /// Opens the configured tier and applies its migrations.
-pub async fn open(config: &Config) -> anyhow::Result<Backends> {
+pub async fn open(config: &Config, stop: &CancellationToken) -> anyhow::Result<Opened> {
     if config.redis_url.is_some() && !is_production(config) {
         bail!("redis_url is only used with a postgres:// database_url (the production tier)");
     }
     match (config.database_url.as_deref(), embedded_database(config)?) {
-        (Some(url), None) => open_production(url, config).await,
-        (_, Some(path)) => open_embedded(&path).await,
+        (Some(url), None) => Ok(Opened {
+            backends: open_production(url, config).await?,
+            follower: None,
+        }),
+        (_, Some(path)) => open_embedded(&path, stop).await,
         (None, None) => bail!("no database configured"),
     }
 }
@@ -83,7 +93,7 @@ async fn open_production(database_url: &str, config: &Config) -> anyhow::Result<
     })
 }
 
-async fn open_embedded(path: &Path) -> anyhow::Result<Backends> {
+async fn open_embedded(path: &Path, stop: &CancellationToken) -> anyhow::Result<Opened> {
     private_files::prepare_database(path)?;
     let store = SqliteStore::open(path)
         .await
@@ -94,105 +104,24 @@ async fn open_embedded(path: &Path) -> anyhow::Result<Backends> {
         .context("cannot migrate the SQLite database")?;
     private_files::narrow_journals(path)?;
     let cache = Arc::new(MemoryRevocationCache::new());
-    follow_other_writers(&store, &cache).await?;
-    Ok(Backends {
-        // Login-attempt counters are rows of the same database (they survive a restart).
-        attempts: Arc::new(store.clone()),
-        durable: Arc::new(store),
-        revocations: cache,
+    // The `portcullis admin` command line revokes from another process: follow its writes.
+    let follower = portcullis_store_sqlite::follow_other_writers(&store, &cache, stop.clone())
+        .await
+        .context("cannot follow the SQLite database for other writers")?;
+    Ok(Opened {
+        backends: Backends {
+            // Login-attempt counters are rows of the same database (they survive a restart).
+            attempts: Arc::new(store.clone()),
+            durable: Arc::new(store),
+            revocations: cache,
+        },
+        follower: Some(follower),
     })
 }
 
-/// How often the embedded tier looks for revocations written by another process.
-const FOLLOW_INTERVAL: Duration = Duration::from_millis(100);
-/// How long a revoking command waits for running servers to confirm they hold its revocation.
-const CONFIRM_WITHIN: Duration = Duration::from_secs(3);
-
-/// The embedded tier's cache lives in this process, but the `portcullis admin` CLI writes to the
-/// same database from another one. Watch for commits and merge the durable revocation facts
-/// in; then acknowledge the newest revocation notice read before merging, which the command
-/// waits for (see [`confirm_revocations`]).
-async fn follow_other_writers(
-    store: &SqliteStore,
-    cache: &Arc<MemoryRevocationCache>,
-) -> anyhow::Result<()> {
-    let mut watcher = store
-        .change_watcher()
-        .await
-        .context("cannot watch the SQLite database")?;
-    let id = uuid::Uuid::new_v4().to_string();
-    forget_dead_followers(store).await;
-    store
-        .register_follower(&id, std::process::id())
-        .await
-        .context("cannot register with the SQLite database")?;
-    let (store, cache) = (store.clone(), Arc::clone(cache));
-    tokio::spawn(async move {
-        let mut ticks = tokio::time::interval(FOLLOW_INTERVAL);
-        let mut acknowledged = 0;
-        loop {
-            ticks.tick().await;
-            match watcher.changed().await {
-                Ok(false) => {}
-                Ok(true) => {
-                    let now = time::OffsetDateTime::now_utc();
-                    // Read before merging: the acknowledgement never claims more than merged.
-                    let notice = store.latest_notice().await;
-                    let merged = match store.revocation_snapshot(now).await {
-                        Ok(snapshot) => cache.load(&snapshot, now).await,
-                        Err(error) => Err(error),
-                    };
-                    let acknowledged_now = match (merged, notice) {
-                        (Ok(()), Ok(notice)) if notice > acknowledged => {
-                            store.acknowledge(&id, notice).await.map(|()| notice)
-                        }
-                        (Ok(()), _) => Ok(acknowledged),
-                        (Err(error), _) => Err(error),
-                    };
-                    match acknowledged_now {
-                        Ok(notice) => acknowledged = notice,
-                        Err(error) => {
-                            tracing::warn!(%error, "could not merge revocations written elsewhere");
-                        }
-                    }
-                }
-                Err(error) => tracing::warn!(%error, "could not poll the SQLite database"),
-            }
-        }
-    });
-    Ok(())
-}
-
-/// Removes the registrations of processes that no longer run (a server that crashed).
-async fn forget_dead_followers(store: &SqliteStore) {
-    let Ok(followers) = store.followers().await else {
-        return;
-    };
-    for follower in followers.iter().filter(|f| !is_running(f.pid)) {
-        let _ = store.forget_followers_of(follower.pid).await;
-    }
-}
-
-/// Whether process `pid` exists (signal 0 tests for it without sending anything).
-fn is_running(pid: u32) -> bool {
-    let Some(pid) = i32::try_from(pid)
-        .ok()
-        .and_then(rustix::process::Pid::from_raw)
-    else {
-        return false;
-    };
-    match rustix::process::test_kill_process(pid) {
-        Ok(()) => true,
-        // It exists but belongs to someone else.
-        Err(error) => error == rustix::io::Errno::PERM,
-    }
-}
-
-/// After a command has committed revocations on the embedded tier: posts a notice and waits
-/// until every running server has merged it into the state it verifies tokens with, so that
-/// "once the command has returned" holds there as it does on the production tier. A server
-/// that does not confirm within `CONFIRM_WITHIN` (stopped, or a process id reused) is named
-/// in the returned warning; the revocation is committed either way.
+/// After a command has committed revocations on the embedded tier, waits until every running
+/// server holds them (see [`SqliteStore::confirm_revocations`]); returns a warning naming any
+/// server that did not confirm. Nothing to do on the production tier.
 pub async fn confirm_revocations(config: &Config) -> anyhow::Result<Option<String>> {
     let Some(path) = embedded_database(config)? else {
         return Ok(None);
@@ -200,31 +129,8 @@ pub async fn confirm_revocations(config: &Config) -> anyhow::Result<Option<Strin
     let store = SqliteStore::open(&path)
         .await
         .with_context(|| format!("cannot open the SQLite database at {}", path.display()))?;
-    // This command's own copy (it opened the store too) is not a running server.
-    let _ = store.forget_followers_of(std::process::id()).await;
-    let notice = store.post_notice().await?;
-    let deadline = tokio::time::Instant::now() + CONFIRM_WITHIN;
-    loop {
-        let mut waiting: Vec<u32> = store
-            .followers()
-            .await?
-            .into_iter()
-            .filter(|follower| follower.acknowledged < notice && is_running(follower.pid))
-            .map(|follower| follower.pid)
-            .collect();
-        waiting.dedup();
-        if waiting.is_empty() {
-            return Ok(None);
-        }
-        if tokio::time::Instant::now() >= deadline {
-            return Ok(Some(format!(
-                "the server process {waiting:?} did not confirm the revocation within {}s; it \
-                 applies it as soon as it reads the database",
-                CONFIRM_WITHIN.as_secs()
-            )));
-        }
-        tokio::time::sleep(Duration::from_millis(10)).await;
-    }
+    let unconfirmed = store.confirm_revocations().await?;
+    Ok(unconfirmed.map(|unconfirmed| unconfirmed.to_string()))
 }
 
 /// The key-encryption key: from config, from a key file only its owner can open, or (embedded
