@@ -1,5 +1,6 @@
 //! Registration and login.
 
+use portcullis::config::CookieSameSite;
 use portcullis_tests::{TestApp, COOKIE_NAME, PASSWORD};
 use reqwest::StatusCode;
 
@@ -99,7 +100,7 @@ async fn login_returns_a_bearer_token_and_a_locked_down_refresh_cookie() {
 
 #[tokio::test]
 async fn the_cookie_samesite_attribute_is_configurable() {
-    let app = TestApp::spawn_with(|config| config.cookie_samesite = "Lax".into()).await;
+    let app = TestApp::spawn_with(|config| config.cookie_samesite = CookieSameSite::Lax).await;
     let email = app.new_user().await;
     let reply = app.browser().login(&email, PASSWORD).await;
     assert!(reply

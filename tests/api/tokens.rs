@@ -3,6 +3,7 @@
 
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use base64::Engine;
+use portcullis_service::SigningAlg;
 use portcullis_tests::{Reply, TestApp};
 use reqwest::StatusCode;
 use serde_json::{json, Value};
@@ -93,7 +94,7 @@ async fn tokens_verify_anywhere_from_the_jwks() {
 
 #[tokio::test]
 async fn es256_can_be_selected() {
-    let app = TestApp::spawn_with(|config| config.signing_alg = "ES256".into()).await;
+    let app = TestApp::spawn_with(|config| config.signing_alg = SigningAlg::ES256).await;
     let (_, _, access) = app.logged_in().await;
     assert_eq!(decode_part(&access, 0)["alg"], "ES256");
     let jwks = app.get("/.well-known/jwks.json", None).await.body;

@@ -1,5 +1,6 @@
 //! Faults of the backends: none may ever make a revoked token valid again.
 
+use portcullis_service::RevocationFallback;
 use portcullis_tests::fault_proxy::{FaultProxy, Mode};
 use portcullis_tests::throwaway_redis::ThrowawayRedis;
 use portcullis_tests::tier::{TestStorage, Tier};
@@ -11,14 +12,18 @@ use std::time::{Duration, Instant};
 
 /// A production-tier gateway whose Redis is `redis_url` and Postgres the test database,
 /// optionally reached through a proxy.
-async fn gateway_with(redis_url: String, database_url: Option<String>, fallback: &str) -> TestApp {
+async fn gateway_with(
+    redis_url: String,
+    database_url: Option<String>,
+    fallback: RevocationFallback,
+) -> TestApp {
     let storage = Arc::new(TestStorage::create(Tier::Production).await);
     let mut config = TestApp::config_for(&storage);
     config.redis_url = Some(redis_url);
     if let Some(url) = database_url {
         config.database_url = Some(url);
     }
-    config.revocation_fallback = fallback.to_owned();
+    config.revocation_fallback = fallback;
     TestApp::start(config, storage).await
 }
 
@@ -53,7 +58,7 @@ fn flushall(redis: &ThrowawayRedis) {
 #[tokio::test]
 async fn a_flushed_redis_never_un_revokes_a_token() {
     let redis = ThrowawayRedis::start();
-    let app = gateway_with(redis.url(), None, "durable").await;
+    let app = gateway_with(redis.url(), None, RevocationFallback::Durable).await;
     let (mut browser, _, revoked) = app.logged_in().await;
     browser.logout(Some(&revoked)).await;
     let (_, _, everywhere) = app.logged_in().await;
@@ -95,7 +100,7 @@ async fn a_flushed_redis_never_un_revokes_a_token() {
 #[tokio::test]
 async fn a_restarted_empty_redis_never_un_revokes_a_token() {
     let mut redis = ThrowawayRedis::start();
-    let app = gateway_with(redis.url(), None, "durable").await;
+    let app = gateway_with(redis.url(), None, RevocationFallback::Durable).await;
     let (_, _, revoked) = app.logged_in().await;
     app.send(Method::POST, "/auth/logout-all", Some(&revoked))
         .await;
@@ -114,7 +119,12 @@ async fn a_restarted_empty_redis_never_un_revokes_a_token() {
 async fn an_unreachable_redis_falls_back_to_postgres_and_reports_degraded() {
     let redis = ThrowawayRedis::start();
     let proxy = FaultProxy::start(socket(&redis.url())).await;
-    let app = gateway_with(format!("redis://{}", proxy.addr()), None, "durable").await;
+    let app = gateway_with(
+        format!("redis://{}", proxy.addr()),
+        None,
+        RevocationFallback::Durable,
+    )
+    .await;
     let (_, _, revoked) = app.logged_in().await;
     app.send(Method::POST, "/auth/logout-all", Some(&revoked))
         .await;
@@ -147,7 +157,12 @@ async fn an_unreachable_redis_falls_back_to_postgres_and_reports_degraded() {
 async fn with_fallback_deny_an_unreachable_redis_refuses_every_token() {
     let redis = ThrowawayRedis::start();
     let proxy = FaultProxy::start(socket(&redis.url())).await;
-    let app = gateway_with(format!("redis://{}", proxy.addr()), None, "deny").await;
+    let app = gateway_with(
+        format!("redis://{}", proxy.addr()),
+        None,
+        RevocationFallback::Deny,
+    )
+    .await;
     let (_, _, valid) = app.logged_in().await;
     assert_eq!(app.verify(&valid).await.status, StatusCode::OK);
     proxy.set(Mode::Refuse);

@@ -42,7 +42,7 @@ impl TestApp {
     /// Starts a gateway with the test defaults, adjusted by `adjust`.
     pub async fn spawn_with(adjust: impl FnOnce(&mut Config)) -> Self {
         if std::env::var_os("TEST_LOG").is_some() {
-            portcullis::telemetry::init("text");
+            portcullis::telemetry::init(portcullis::config::LogFormat::Text);
         }
         let storage = Arc::new(TestStorage::create(tier()).await);
         let mut config = Self::config_for(&storage);

@@ -74,7 +74,10 @@ impl TestStorage {
                 "PORTCULLIS_REDIS_PREFIX",
                 self.database.as_ref().map(|_| config.redis_prefix),
             ),
-            ("PORTCULLIS_KEY_ENCRYPTION_KEY", config.key_encryption_key),
+            (
+                "PORTCULLIS_KEY_ENCRYPTION_KEY",
+                config.key_encryption_key.map(|key| key.expose().to_owned()),
+            ),
         ];
         settings
             .into_iter()
@@ -89,7 +92,7 @@ impl TestStorage {
             config.database_url = Some(database.url.clone());
             config.redis_url = Some(redis_url());
             config.redis_prefix = self.redis_prefix.clone();
-            config.key_encryption_key = Some(self.key_encryption_key.clone());
+            config.key_encryption_key = Some(self.key_encryption_key.as_str().into());
         }
     }
 }

@@ -17,6 +17,7 @@ use portcullis_core::{
     AccessClaims, Backends, ClientInfo, Durable, EventKind, Family, RevocationChange,
     SecurityEvent, SessionId, User,
 };
+use std::fmt;
 use std::future::Future;
 use std::sync::Arc;
 use time::OffsetDateTime;
@@ -24,13 +25,25 @@ use tokio_util::sync::CancellationToken;
 use tokio_util::task::TaskTracker;
 
 /// What a successful login or refresh hands back to the client.
-#[derive(Debug)]
 pub struct Issued {
     pub access_token: String,
     pub expires_in: u64,
     pub refresh_token: RefreshSecret,
     pub refresh_expires_at: OffsetDateTime,
     pub session_id: SessionId,
+}
+
+// Hand-written so neither token can be printed.
+impl fmt::Debug for Issued {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Issued")
+            .field("access_token", &REDACTED)
+            .field("expires_in", &self.expires_in)
+            .field("refresh_token", &self.refresh_token)
+            .field("refresh_expires_at", &self.refresh_expires_at)
+            .field("session_id", &self.session_id)
+            .finish()
+    }
 }
 
 /// What `/readyz` reports.
@@ -43,12 +56,25 @@ pub enum Readiness {
 }
 
 /// The caller behind a verified, unrevoked access token.
-#[derive(Debug, Clone)]
+#[derive(Clone)]
 pub struct Principal {
     pub claims: Arc<AccessClaims>,
     /// The token text, so logout can denylist exactly this token.
     pub token: String,
 }
+
+// Hand-written so the token text can never be printed; the claims say who the caller is.
+impl fmt::Debug for Principal {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Principal")
+            .field("claims", &self.claims)
+            .field("token", &REDACTED)
+            .finish()
+    }
+}
+
+/// What `Debug` shows in place of a token.
+const REDACTED: &str = "[redacted]";
 
 /// A session as shown to its owner.
 #[derive(Debug, Clone)]
@@ -270,5 +296,53 @@ pub(crate) fn bounded(client: &ClientInfo) -> ClientInfo {
     ClientInfo {
         ip: clip(&client.ip),
         user_agent: clip(&client.user_agent),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use portcullis_core::UserId;
+
+    const ACCESS: &str = "eyJhbGciOiJFZERTQSJ9.eyJzdWIiOiJhbGljZSJ9.c2lnbmF0dXJl";
+    const REFRESH: &str = "Zm9vYmFyZm9vYmFyZm9vYmFyZm9vYmFyZm9vYmFyZm8";
+
+    #[test]
+    fn debug_of_a_principal_never_prints_its_token() {
+        let principal = Principal {
+            claims: Arc::new(AccessClaims {
+                iss: "portcullis".into(),
+                aud: "app".into(),
+                sub: UserId(uuid::Uuid::new_v4()),
+                iat: 0,
+                nbf: 0,
+                exp: 900,
+                jti: uuid::Uuid::new_v4(),
+                sid: SessionId::new(),
+                ver: 1,
+                roles: vec!["admin".into()],
+                email: "alice@example.com".into(),
+            }),
+            token: ACCESS.to_owned(),
+        };
+        let printed = format!("{principal:?}");
+        assert!(!printed.contains(ACCESS), "{printed}");
+        assert!(printed.contains("[redacted]"), "{printed}");
+        assert!(printed.contains("alice@example.com"), "{printed}");
+    }
+
+    #[test]
+    fn debug_of_issued_tokens_prints_neither_token() {
+        let issued = Issued {
+            access_token: ACCESS.to_owned(),
+            expires_in: 900,
+            refresh_token: RefreshSecret::parse(REFRESH).expect("well-formed refresh token"),
+            refresh_expires_at: OffsetDateTime::UNIX_EPOCH,
+            session_id: SessionId::new(),
+        };
+        let printed = format!("{issued:?}");
+        assert!(!printed.contains(ACCESS), "{printed}");
+        assert!(!printed.contains(REFRESH), "{printed}");
+        assert!(printed.contains("expires_in: 900"), "{printed}");
     }
 }

@@ -10,14 +10,16 @@ use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use base64::Engine;
 use jsonwebtoken::{Algorithm, DecodingKey, EncodingKey};
 use portcullis_core::StoredSigningKey;
+use serde::Deserialize;
 use serde_json::{json, Value};
 use std::collections::HashMap;
 use std::str::FromStr;
 use time::OffsetDateTime;
 
 /// The signature algorithms Portcullis issues tokens with. Asymmetric only: verifiers anywhere
-/// can check tokens from the JWKS without holding a secret.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+/// can check tokens from the JWKS without holding a secret. Read from configuration by the
+/// exact names `EdDSA` and `ES256`, as [`FromStr`] reads a stored key's algorithm.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Deserialize)]
 #[allow(clippy::upper_case_acronyms)]
 pub enum SigningAlg {
     EdDSA,

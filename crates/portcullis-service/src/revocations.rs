@@ -7,7 +7,7 @@ use portcullis_core::{
     Durable, RevocationCache, RevocationChange, RevocationProbe, RevocationState, StoreError,
     StoreResult,
 };
-use std::str::FromStr;
+use serde::Deserialize;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 use std::time::Duration;
@@ -15,27 +15,16 @@ use time::OffsetDateTime;
 use tokio_util::sync::CancellationToken;
 use tokio_util::task::TaskTracker;
 
-/// What to do when the revocation cache cannot be reached.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+/// What to do when the revocation cache cannot be reached. Read from configuration as
+/// `durable` (also `postgres` or `database`) or `deny`, in lower case.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "lowercase")]
 pub enum RevocationFallback {
     /// Ask the durable store (slower, still correct).
+    #[serde(alias = "postgres", alias = "database")]
     Durable,
     /// Refuse the token.
     Deny,
-}
-
-impl FromStr for RevocationFallback {
-    type Err = String;
-
-    fn from_str(text: &str) -> Result<Self, Self::Err> {
-        match text {
-            "durable" | "postgres" | "database" => Ok(Self::Durable),
-            "deny" => Ok(Self::Deny),
-            other => Err(format!(
-                "unknown revocation_fallback {other:?} (use \"durable\" or \"deny\")"
-            )),
-        }
-    }
 }
 
 pub(crate) struct Revocations {

@@ -58,7 +58,7 @@ pub enum UserCommand {
 
 pub async fn run(cli: Cli) -> anyhow::Result<()> {
     let config = Config::load(cli.config.as_deref())?;
-    crate::telemetry::init(&config.log_format);
+    crate::telemetry::init(config.log_format);
     match cli.command {
         Command::Serve => serve(&config).await,
         Command::Migrate => {

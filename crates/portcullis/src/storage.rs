@@ -137,7 +137,7 @@ pub async fn confirm_revocations(config: &Config) -> anyhow::Result<Option<Strin
 /// tier) generated once into `<data_dir>/kek` with owner-only permissions.
 pub fn key_encryption_key(config: &Config) -> anyhow::Result<KeyEncryptionKey> {
     if let Some(text) = &config.key_encryption_key {
-        return KeyEncryptionKey::from_base64(text).map_err(anyhow::Error::msg);
+        return KeyEncryptionKey::from_base64(text.expose()).map_err(anyhow::Error::msg);
     }
     let file = config
         .key_encryption_key_file

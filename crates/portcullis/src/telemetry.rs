@@ -1,14 +1,15 @@
 //! Logging: `tracing` with `RUST_LOG`-style filtering, human-readable or JSON lines.
 
+use crate::config::LogFormat;
 use tracing_subscriber::EnvFilter;
 
-pub fn init(format: &str) {
+pub fn init(format: LogFormat) {
     let filter = EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new("info"));
     let builder = tracing_subscriber::fmt()
         .with_env_filter(filter)
         .with_writer(std::io::stderr);
     // A second init (tests) is harmless; ignore the error.
-    let _ = if format == "json" {
+    let _ = if format == LogFormat::Json {
         builder.json().try_init()
     } else {
         builder.try_init()

@@ -1,0 +1,12 @@
+//! The `log_format` key: how log lines are written.
+
+use serde::Deserialize;
+
+/// `text` (human-readable) or `json` (one object a line, for SIEM ingestion); lower case.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum LogFormat {
+    #[default]
+    Text,
+    Json,
+}

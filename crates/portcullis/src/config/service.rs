@@ -1,0 +1,69 @@
+//! The keys the service layer takes (tokens, signing, revocation, login limits, retention and
+//! the security-event webhook), checked and turned into [`Settings`].
+
+use super::{front_door, Config};
+use anyhow::{bail, Context};
+use portcullis_core::throttle::{Limit, LoginThrottle};
+use portcullis_core::EventKind;
+use portcullis_service::{Settings, WebhookSettings};
+
+impl Config {
+    pub fn service_settings(&self) -> anyhow::Result<Settings> {
+        Ok(Settings {
+            issuer: self.issuer.clone(),
+            audience: self.audience.clone(),
+            access_ttl: self.access_ttl,
+            refresh_idle_ttl: self.refresh_idle_ttl,
+            session_max_ttl: self.session_max_ttl,
+            reuse_grace: self.reuse_grace,
+            leeway: self.leeway,
+            registration: self.registration,
+            signing_alg: self.signing_alg,
+            verify_cache_capacity: self.verify_cache_size,
+            revocation_fallback: self.revocation_fallback,
+            webhook: self.webhook_settings()?,
+            route_policy: front_door::route_policy(&self.routes)?,
+            database_timeout: self.database_timeout,
+            event_retention: self.event_retention,
+            retention_interval: self.retention_interval,
+            login_throttle: LoginThrottle {
+                per_account: Limit {
+                    max_failures: self.login_max_failures_per_account,
+                    window: self.login_failure_window,
+                },
+                per_ip: Limit {
+                    max_failures: self.login_max_failures_per_ip,
+                    window: self.login_failure_window,
+                },
+            },
+        })
+    }
+
+    fn webhook_settings(&self) -> anyhow::Result<Option<WebhookSettings>> {
+        let Some(url) = &self.webhook_url else {
+            return Ok(None);
+        };
+        if !(url.starts_with("https://") || url.starts_with("http://")) {
+            bail!("webhook_url must be an http(s) URL");
+        }
+        let secret = self
+            .webhook_secret
+            .as_ref()
+            .map(|secret| secret.expose())
+            .filter(|secret| secret.len() >= 16)
+            .context("webhook_secret (at least 16 characters) is required with webhook_url")?;
+        let kinds = self
+            .webhook_kinds
+            .iter()
+            .map(|kind| {
+                EventKind::parse(kind)
+                    .with_context(|| format!("unknown event kind {kind:?} in webhook_kinds"))
+            })
+            .collect::<anyhow::Result<Vec<_>>>()?;
+        Ok(Some(WebhookSettings::new(
+            url.clone(),
+            secret.as_bytes().to_vec(),
+            kinds,
+        )))
+    }
+}
