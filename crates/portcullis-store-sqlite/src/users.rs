@@ -26,7 +26,12 @@ impl UserStore for SqliteStore {
         .execute(&self.writer)
         .await
         .map_err(|error| match &error {
-            sqlx::Error::Database(db) if db.is_unique_violation() => StoreError::EmailTaken,
+            // Only the email's uniqueness is the client's business; a repeated id is a bug.
+            sqlx::Error::Database(db)
+                if db.is_unique_violation() && db.message().contains("users.email") =>
+            {
+                StoreError::EmailTaken
+            }
             _ => db_error(error),
         })?;
         Ok(())

@@ -1,13 +1,9 @@
-//! A throwaway database per test, and builders for the domain values the tests store.
+//! A throwaway database per test; the builders of domain values are the contract's.
 
-use portcullis_core::{
-    ClientInfo, Family, RefreshToken, RotationPolicy, RotationRequest, SessionId, TokenHash, User,
-    UserId,
-};
+pub use portcullis_store_contract::fixtures::{login, now, random_hash, request, secs};
 use portcullis_store_postgres::{PgOptions, PgStore};
 use sqlx::{Connection, PgConnection};
 use std::time::Duration;
-use time::OffsetDateTime;
 
 const DEFAULT_URL: &str = "postgres://postgres@127.0.0.1:5432/test";
 
@@ -109,91 +105,6 @@ impl Drop for TestDb {
         if !matches!(dropped, Ok(Ok(()))) {
             eprintln!("could not drop test database {}: {dropped:?}", self.name);
         }
-    }
-}
-
-/// Now, to the second: Postgres keeps microseconds, so equality checks need a coarser clock.
-pub fn now() -> OffsetDateTime {
-    let now = OffsetDateTime::now_utc();
-    now - time::Duration::nanoseconds(i64::from(now.nanosecond()))
-}
-
-pub fn secs(n: u64) -> Duration {
-    Duration::from_secs(n)
-}
-
-pub const POLICY: RotationPolicy = RotationPolicy {
-    idle_ttl: Duration::from_secs(3600),
-    reuse_grace: Duration::from_secs(10),
-};
-
-pub fn user(email: &str, at: OffsetDateTime) -> User {
-    User {
-        id: UserId::new(),
-        email: email.to_owned(),
-        password_hash: "$argon2id$v=19$m=19456,t=2,p=1$c2FsdA$aGFzaA".to_owned(),
-        roles: vec!["admin".to_owned(), "billing:read".to_owned()],
-        token_version: 0,
-        locked: false,
-        created_at: at,
-    }
-}
-
-pub fn random_hash() -> TokenHash {
-    let mut bytes = [0u8; 32];
-    bytes[..16].copy_from_slice(uuid::Uuid::new_v4().as_bytes());
-    bytes[16..].copy_from_slice(uuid::Uuid::new_v4().as_bytes());
-    TokenHash(bytes)
-}
-
-/// A user with one family whose first token is returned; the family lives 30 days.
-pub async fn login(store: &PgStore, at: OffsetDateTime) -> (User, Family, TokenHash) {
-    use portcullis_core::{SessionStore, UserStore};
-    let user = user(&format!("{}@example.com", uuid::Uuid::new_v4()), at);
-    if let Err(error) = store.insert_user(&user).await {
-        panic!("cannot insert a test user: {error}");
-    }
-    let family = Family {
-        id: SessionId::new(),
-        user_id: user.id,
-        created_at: at,
-        last_used_at: at,
-        idle_expires_at: at + POLICY.idle_ttl,
-        absolute_expires_at: at + secs(30 * 86_400),
-        current_generation: 0,
-        last_client: client("10.0.0.1"),
-        revoked_at: None,
-        revoked_reason: None,
-    };
-    let first = RefreshToken {
-        hash: random_hash(),
-        family_id: family.id,
-        generation: 0,
-        issued_at: at,
-        expires_at: at + POLICY.idle_ttl,
-        used_at: None,
-    };
-    if let Err(error) = store.insert_family(&family, &first).await {
-        panic!("cannot insert a test family: {error}");
-    }
-    (user, family, first.hash)
-}
-
-pub fn client(ip: &str) -> ClientInfo {
-    ClientInfo {
-        ip: Some(ip.to_owned()),
-        user_agent: Some("test-agent/1".to_owned()),
-    }
-}
-
-pub fn request(presented: TokenHash, successor: TokenHash, at: OffsetDateTime) -> RotationRequest {
-    RotationRequest {
-        presented,
-        successor,
-        now: at,
-        policy: POLICY,
-        client: client("10.0.0.2"),
-        session_deny_until: at + secs(900),
     }
 }
 

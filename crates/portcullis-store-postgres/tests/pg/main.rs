@@ -1,8 +1,9 @@
-//! Behavioural tests of the Postgres store against a real server, one fresh database per test.
+//! Behavioural tests of the Postgres store against a real server, one fresh database per test:
+//! the storage contract shared with SQLite (`contract`), and what only Postgres does.
 //! Set `DATABASE_URL` (a role that may CREATE DATABASE); the default is a local trust-auth server.
 
+mod connection;
+mod contract;
 mod helpers;
-mod keys_and_events;
-mod revocation;
+mod keys;
 mod rotation;
-mod users;

@@ -1,22 +1,8 @@
-//! What the cache answers, and how loads, changes and expiry shape it.
+//! What the cache answers, and how loads, changes and expiry shape it, down to Redis's keys,
+//! expiries and replicas; the behaviour every cache shares is in the contract (`contract.rs`).
 
 use crate::helpers::{now, probe, secs, TestCache};
 use portcullis_core::{RevocationCache, RevocationChange, RevocationState};
-
-#[tokio::test]
-async fn before_any_load_the_cache_cannot_vouch() {
-    let t = TestCache::new().await;
-    assert_eq!(t.cache.state(&probe(), now()).await.unwrap(), None);
-    // Changes alone do not make it complete either.
-    let p = probe();
-    let change = RevocationChange::TokenVersion {
-        user: p.user,
-        version: 1,
-    };
-    t.cache.apply(&[change], now()).await.unwrap();
-    assert_eq!(t.cache.state(&p, now()).await.unwrap(), None);
-    t.cache.ping().await.unwrap();
-}
 
 #[tokio::test]
 async fn a_loaded_cache_answers_from_the_snapshot_and_later_changes() {

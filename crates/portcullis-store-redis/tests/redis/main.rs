@@ -3,5 +3,6 @@
 
 mod attempts;
 mod cache;
+mod contract;
 mod failures;
 mod helpers;

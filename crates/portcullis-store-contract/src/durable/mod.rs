@@ -1,0 +1,15 @@
+//! The contract of a durable store ([`portcullis_core::Durable`]): what every backend must do
+//! with users, sessions, rotation, revocation, the audit trail and the retention purge. Each
+//! case takes an empty store and is stamped into a test by [`crate::durable_contract!`].
+
+mod events;
+mod retention;
+mod revocation;
+mod rotation;
+mod users;
+
+pub use events::*;
+pub use retention::*;
+pub use revocation::*;
+pub use rotation::*;
+pub use users::*;
