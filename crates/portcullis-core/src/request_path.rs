@@ -89,15 +89,15 @@ impl RequestPath {
         let rest = path.strip_prefix('/').ok_or(PathError::NotAbsolute)?;
         let mut segments: Vec<String> = Vec::new();
         let mut reading = Reading::Exact;
-        let raws: Vec<&str> = rest.split('/').collect();
-        for (index, raw) in raws.iter().enumerate() {
+        let mut raws = rest.split('/').peekable();
+        while let Some(raw) = raws.next() {
             let (decoded, escaped_unreserved) = decode_segment(raw)?;
             // Servlet containers drop `;params` before resolving dot segments; do the same.
             let (segment, had_params) = match decoded.split_once(';') {
                 Some((name, _params)) => (name.to_owned(), true),
                 None => (decoded, false),
             };
-            let trailing_slash = index == raws.len() - 1 && raw.is_empty();
+            let trailing_slash = raw.is_empty() && raws.peek().is_none();
             let resolves = matches!(segment.as_str(), "." | "..")
                 || (segment.is_empty() && !trailing_slash)
                 || had_params

@@ -28,6 +28,13 @@ impl ApiError {
     }
 }
 
+/// A refused request path is the service's `invalid_path`, wherever the HTTP layer reads one.
+impl From<portcullis_core::PathError> for ApiError {
+    fn from(error: portcullis_core::PathError) -> Self {
+        AuthError::from(error).into()
+    }
+}
+
 impl From<AuthError> for ApiError {
     fn from(error: AuthError) -> Self {
         let message = error.to_string();

@@ -11,7 +11,6 @@
 use crate::error::ApiError;
 use axum::http::{header, HeaderMap, Method, StatusCode, Uri};
 use portcullis_core::RequestPath;
-use portcullis_service::AuthError;
 
 /// The path under which Envoy-style checks append the original path.
 pub const VERIFY_PATH: &str = "/auth/verify";
@@ -107,14 +106,14 @@ fn conflict(message: &str) -> ApiError {
 /// gateway forwards itself (in canonical form); an ambiguous one is refused with 400
 /// `invalid_path`.
 pub fn request_path(target: &str) -> Result<RequestPath, ApiError> {
-    RequestPath::parse(target).map_err(|error| AuthError::from(error).into())
+    Ok(RequestPath::parse(target)?)
 }
 
 /// The path of the original request a proxy asks about. That proxy forwards the target as it
 /// is, so it must already be canonical (no dot or empty segments, `;params` or escaped
 /// letters): the application could resolve anything else to another resource.
 pub fn original_request_path(target: &str) -> Result<RequestPath, ApiError> {
-    RequestPath::parse_exact(target).map_err(|error| AuthError::from(error).into())
+    Ok(RequestPath::parse_exact(target)?)
 }
 
 /// The path and query of a request, as sent.

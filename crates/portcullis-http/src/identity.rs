@@ -2,7 +2,7 @@
 //! `X-Auth-Email`, `X-Auth-Roles`, `X-Auth-Session-Id`), and the removal of every client header
 //! that any server behind the gateway could read as one of them.
 
-use crate::header_spelling::header_name_as_read;
+use crate::header_spelling::reads_as_prefixed;
 use axum::http::{HeaderMap, HeaderName, HeaderValue};
 use portcullis_service::Authorization;
 
@@ -11,7 +11,7 @@ pub const IDENTITY_HEADER_PREFIX: &str = "x-auth-";
 
 /// Whether some server could read header `name` as an identity header.
 pub fn is_identity_header_spelling(name: &str) -> bool {
-    header_name_as_read(name).starts_with(IDENTITY_HEADER_PREFIX)
+    reads_as_prefixed(name, IDENTITY_HEADER_PREFIX)
 }
 
 /// The headers that tell the application who is calling; none for anonymous access.

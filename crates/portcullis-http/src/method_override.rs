@@ -2,7 +2,7 @@
 //! another method than its own, so that a route policy judges every method a request may be
 //! read as.
 
-use crate::header_spelling::header_name_as_read;
+use crate::header_spelling::reads_as;
 use axum::http::HeaderMap;
 
 /// Headers that frameworks read as a request's real method (Express's method-override,
@@ -24,7 +24,9 @@ pub fn methods_read_as(method: &str, target: &str, headers: &HeaderMap) -> Vec<S
     let overrides = headers
         .iter()
         .filter(|(name, _)| {
-            METHOD_OVERRIDE_HEADERS.contains(&header_name_as_read(name.as_str()).as_str())
+            METHOD_OVERRIDE_HEADERS
+                .iter()
+                .any(|canonical| reads_as(name.as_str(), canonical))
         })
         .map(|(_, value)| String::from_utf8_lossy(value.as_bytes()).into_owned());
     for value in overrides {

@@ -83,8 +83,12 @@ async fn apply_rotation(
 }
 
 /// The token stored one generation after `token` in its family, whichever it is: whether it is
-/// the one this request derives is for [`decide`] to judge.
+/// the one this request derives is for [`decide`] to judge. Only a used token can have one, and
+/// [`decide`] reads it only for a used token, so an ordinary rotation reads nothing here.
 async fn successor_in(conn: &mut Conn, token: &TokenRow) -> StoreResult<Option<SuccessorState>> {
+    if token.used_at.is_none() {
+        return Ok(None);
+    }
     let row: Option<([u8; 32], OffsetDateTime)> = sqlx::query_as(
         "SELECT hash, expires_at FROM refresh_tokens WHERE family_id = $1 AND generation = $2",
     )

@@ -122,11 +122,15 @@ impl SqliteStore {
     }
 
     /// The token stored one generation after `token` in its family, whichever it is: whether it
-    /// is the one this request derives is for [`decide`] to judge.
+    /// is the one this request derives is for [`decide`] to judge. Only a used token can have
+    /// one, and [`decide`] reads it only for a used token, so an ordinary rotation reads nothing.
     async fn successor_in(
         conn: &mut SqliteConnection,
         token: &TokenRow,
     ) -> StoreResult<Option<SuccessorState>> {
+        if token.used_at.is_none() {
+            return Ok(None);
+        }
         let row: Option<(Vec<u8>, i64)> = sqlx::query_as(
             "SELECT hash, expires_at FROM refresh_tokens WHERE family_id = ? AND generation = ?",
         )

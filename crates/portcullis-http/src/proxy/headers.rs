@@ -9,7 +9,7 @@
 //! Identity headers come only from the gateway; forwarding headers come from the client only
 //! when it is a trusted proxy.
 
-use crate::header_spelling::header_name_as_read;
+use crate::header_spelling::{is_canonical, reads_as, reads_as_prefixed};
 use crate::identity::strip_identity_headers;
 use axum::http::{header, HeaderMap, HeaderName, HeaderValue, Method};
 use std::net::IpAddr;
@@ -51,10 +51,13 @@ const ROUTING_OVERRIDES: [&str; 4] = [
 /// spelled as such (a CGI-style server reads `X_Forwarded_Host` as `X-Forwarded-Host`, and a
 /// trusted proxy in front passes such spellings on untouched).
 fn is_spoofable(name: &HeaderName, peer_trusted: bool) -> bool {
-    let read_as = header_name_as_read(name.as_str());
-    let forwarding = read_as.starts_with("x-forwarded-") || FORWARDING.contains(&read_as.as_str());
-    ROUTING_OVERRIDES.contains(&read_as.as_str())
-        || (forwarding && (!peer_trusted || read_as != name.as_str()))
+    let name = name.as_str();
+    let forwarding = reads_as_prefixed(name, "x-forwarded-")
+        || FORWARDING.iter().any(|canonical| reads_as(name, canonical));
+    ROUTING_OVERRIDES
+        .iter()
+        .any(|canonical| reads_as(name, canonical))
+        || (forwarding && (!peer_trusted || !is_canonical(name)))
 }
 
 /// Whether a request is a WebSocket opening handshake (RFC 6455 §4.1): `GET`, `Connection:

@@ -27,7 +27,6 @@ use hyper_util::client::legacy::connect::HttpConnector;
 use hyper_util::client::legacy::Client;
 use hyper_util::rt::{TokioExecutor, TokioIo};
 use portcullis_core::{PathError, RequestPath};
-use portcullis_service::AuthError;
 use std::net::SocketAddr;
 use std::time::Duration;
 
@@ -195,9 +194,8 @@ async fn forward(
     mut request: Request,
 ) -> Result<Response, ApiError> {
     let path = request_path(target_of(request.uri()))?;
-    let spelling = |error: PathError| ApiError::from(AuthError::from(error));
-    let reserved = state.proxy.is_reserved(&path).map_err(spelling)?;
-    let upstream = match state.proxy.route(&path).map_err(spelling)? {
+    let reserved = state.proxy.is_reserved(&path)?;
+    let upstream = match state.proxy.route(&path)? {
         Some(upstream) if !reserved => upstream,
         _ => return Err(crate::routes::meta::not_found().await),
     };
@@ -206,7 +204,6 @@ async fn forward(
         target_of(request.uri()),
         request.headers(),
     );
-    let methods: Vec<&str> = methods.iter().map(String::as_str).collect();
     let authorization = state
         .gateway
         .authorize(bearer_token(request.headers()), &methods, &path)

@@ -76,7 +76,6 @@ async fn echo(
     let target = target_of(&uri);
     let path = request_path(target)?;
     let methods = methods_read_as(method.as_str(), target, &headers);
-    let methods: Vec<&str> = methods.iter().map(String::as_str).collect();
     let authorization = state
         .gateway
         .authorize(bearer_token(&headers), &methods, &path)

@@ -31,7 +31,6 @@ async fn verify(
         Some(original) => {
             let path = original_request_path(&original.target)?;
             let methods = methods_read_as(&original.method, &original.target, &headers);
-            let methods: Vec<&str> = methods.iter().map(String::as_str).collect();
             state.gateway.authorize(bearer, &methods, &path).await?
         }
         None => Authorization::Identified(state.gateway.authenticate(bearer).await?),

@@ -44,13 +44,13 @@ impl Gateway {
     pub async fn authorize(
         &self,
         bearer: Option<&str>,
-        methods: &[&str],
+        methods: &[impl AsRef<str>],
         path: &RequestPath,
     ) -> AuthResult<Authorization> {
         let policy = &self.settings.route_policy;
         let accesses = methods
             .iter()
-            .map(|method| policy.access_for(method, path))
+            .map(|method| policy.access_for(method.as_ref(), path))
             .collect::<Result<Vec<_>, _>>()?;
         if !accesses.iter().any(|access| access.requires_identity()) {
             return Ok(match bearer {
