@@ -28,8 +28,9 @@ pub use rotation::{Decision, FamilyState, RotationPolicy, SuccessorState, TokenS
 pub use route_policy::{Access, RoutePolicy, RouteRule, RuleError};
 pub use session::{ClientInfo, Family, RefreshToken, RevocationReason};
 pub use store::{
-    AdminKeyStore, AttemptCounter, Backends, Durable, EventStore, FamilyOpening, KeyStore,
-    RevocationCache, RotationOutcome, RotationRequest, SessionStore, StoreError, StoreResult,
-    StoredSigningKey, UserRevocation, UserStore,
+    AdminKeyStore, AttemptCounter, BackendCause, Backends, Durable, EventStore, FamilyOpening,
+    RetentionStore, RevocationCache, RevocationStore, RotationOutcome, RotationRequest,
+    SessionAdminStore, SessionStore, SigningKeyStore, StoreError, StoreResult, StoredSigningKey,
+    UserRevocation, UserStore,
 };
 pub use user::User;

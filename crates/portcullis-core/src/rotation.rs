@@ -195,4 +195,6 @@ async fn revoke(
 }
 
 #[cfg(test)]
+mod apply_tests;
+#[cfg(test)]
 mod tests;

@@ -5,6 +5,22 @@
 //! Two roles are kept apart: a [`Durable`] store is the source of truth and applies each change
 //! in one transaction; a [`RevocationCache`] answers the hot-path revocation checks and is
 //! refilled from the durable store whenever it cannot vouch for its contents.
+//!
+//! The durable store is split by role into narrow traits, and each backend implements each of
+//! them in a file of the same name:
+//!
+//! | trait | what it owns | backend file |
+//! | --- | --- | --- |
+//! | [`UserStore`] | accounts | `users.rs` |
+//! | [`SessionStore`] | one session: open, rotate, revoke, list a user's live ones | `sessions.rs` |
+//! | [`SessionAdminStore`] | the security team's queries and mass revocation | `session_admin.rs` |
+//! | [`RevocationStore`] | token versions, the jti denylist, the cache's fallback and snapshot | `revocation_store.rs` |
+//! | [`SigningKeyStore`] | signing keys | `signing_keys.rs` |
+//! | [`EventStore`] | the audit log | `events.rs` |
+//! | [`AdminKeyStore`] | admin API keys | `admin_keys.rs` |
+//! | [`RetentionStore`] | deleting what can no longer change a decision | `retention.rs` |
+//!
+//! `portcullis-store-contract` holds the behaviour every backend must show, as one suite.
 
 use crate::admin::{AdminKey, EventQuery, SessionFilter, StoredEvent};
 use crate::event::SecurityEvent;
@@ -20,6 +36,11 @@ use std::sync::Arc;
 use time::OffsetDateTime;
 use uuid::Uuid;
 
+/// The cause a backend reports with a failure: its driver's own error, kept as the source, or a
+/// sentence when the backend itself found the fault. The message repeats it, so that a log line
+/// printing only the top error still says what went wrong.
+pub type BackendCause = Box<dyn std::error::Error + Send + Sync>;
+
 /// Errors every backend maps its own failures into.
 #[derive(Debug, thiserror::Error)]
 pub enum StoreError {
@@ -29,9 +50,9 @@ pub enum StoreError {
     AdminKeyNameTaken,
     /// The backend could not be reached in time; the request may be retried later.
     #[error("storage is unavailable: {0}")]
-    Unavailable(String),
+    Unavailable(#[source] BackendCause),
     #[error("storage failed: {0}")]
-    Backend(String),
+    Backend(#[source] BackendCause),
 }
 
 pub type StoreResult<T> = Result<T, StoreError>;
@@ -123,6 +144,8 @@ pub trait UserStore: Send + Sync {
     async fn set_roles(&self, id: UserId, roles: &[String]) -> StoreResult<Option<i64>>;
 }
 
+/// One session (refresh family) through its life: opened at login, rotated at each refresh,
+/// revoked at logout or by its owner.
 #[async_trait]
 pub trait SessionStore: Send + Sync {
     /// Stores a new family and its first token, unless the user is locked or gone, reading the
@@ -155,17 +178,12 @@ pub trait SessionStore: Send + Sync {
         deny_until: OffsetDateTime,
         now: OffsetDateTime,
     ) -> StoreResult<Option<Family>>;
-    /// Bumps the user's token version and revokes every live family, and with `lock` also locks
-    /// the account, all in one transaction. `None` when the user does not exist.
-    async fn revoke_user(
-        &self,
-        user: UserId,
-        lock: bool,
-        reason: RevocationReason,
-        deny_until: OffsetDateTime,
-        now: OffsetDateTime,
-    ) -> StoreResult<Option<UserRevocation>>;
     async fn live_sessions(&self, user: UserId, now: OffsetDateTime) -> StoreResult<Vec<Family>>;
+}
+
+/// The security team's view of sessions: any user's, filtered, and revoked by the list.
+#[async_trait]
+pub trait SessionAdminStore: Send + Sync {
     /// A user's live families and those revoked after `revoked_since`, newest first.
     async fn sessions_of(
         &self,
@@ -188,6 +206,22 @@ pub trait SessionStore: Send + Sync {
         deny_until: OffsetDateTime,
         now: OffsetDateTime,
     ) -> StoreResult<Vec<Family>>;
+}
+
+/// The durable revocation facts the verify path checks (token versions, denied sessions, denied
+/// jtis): writing the user-wide and per-token ones, and reading them back for the cache.
+#[async_trait]
+pub trait RevocationStore: Send + Sync {
+    /// Bumps the user's token version and revokes every live family, and with `lock` also locks
+    /// the account, all in one transaction. `None` when the user does not exist.
+    async fn revoke_user(
+        &self,
+        user: UserId,
+        lock: bool,
+        reason: RevocationReason,
+        deny_until: OffsetDateTime,
+        now: OffsetDateTime,
+    ) -> StoreResult<Option<UserRevocation>>;
     /// Denylists one access token id until `until`.
     async fn deny_jti(&self, jti: Uuid, until: OffsetDateTime) -> StoreResult<()>;
     /// The truth for one probe, used when the cache cannot answer.
@@ -201,7 +235,7 @@ pub trait SessionStore: Send + Sync {
 }
 
 #[async_trait]
-pub trait KeyStore: Send + Sync {
+pub trait SigningKeyStore: Send + Sync {
     /// Stores `candidate` unless a key of the same algorithm exists, then returns every key,
     /// newest first. Replicas starting together therefore agree on one key.
     async fn ensure_signing_key(
@@ -239,7 +273,14 @@ pub trait RetentionStore: Send + Sync {
 /// The durable source of truth.
 #[async_trait]
 pub trait Durable:
-    UserStore + SessionStore + KeyStore + EventStore + AdminKeyStore + RetentionStore
+    UserStore
+    + SessionStore
+    + SessionAdminStore
+    + RevocationStore
+    + SigningKeyStore
+    + EventStore
+    + AdminKeyStore
+    + RetentionStore
 {
     /// Answers when the store can serve requests.
     async fn ping(&self) -> StoreResult<()>;

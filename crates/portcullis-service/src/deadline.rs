@@ -9,9 +9,10 @@ use portcullis_core::retention::{Cutoffs, Purged};
 use portcullis_core::store::RetentionStore;
 use portcullis_core::store::{FamilyOpening, RotationOutcome, RotationRequest};
 use portcullis_core::{
-    AdminKeyStore, Durable, EventStore, Family, KeyStore, RefreshToken, RevocationProbe,
-    RevocationReason, RevocationSnapshot, RevocationState, SecurityEvent, SessionId, SessionStore,
-    StoreError, StoreResult, StoredSigningKey, TokenHash, User, UserId, UserRevocation, UserStore,
+    AdminKeyStore, Durable, EventStore, Family, RefreshToken, RevocationProbe, RevocationReason,
+    RevocationSnapshot, RevocationState, RevocationStore, SecurityEvent, SessionAdminStore,
+    SessionId, SessionStore, SigningKeyStore, StoreError, StoreResult, StoredSigningKey, TokenHash,
+    User, UserId, UserRevocation, UserStore,
 };
 use std::future::Future;
 use std::sync::Arc;
@@ -33,10 +34,9 @@ impl Deadline {
         tokio::time::timeout(self.limit, call)
             .await
             .unwrap_or_else(|_| {
-                Err(StoreError::Unavailable(format!(
-                    "the database did not answer within {:?}",
-                    self.limit
-                )))
+                Err(StoreError::Unavailable(
+                    format!("the database did not answer within {:?}", self.limit).into(),
+                ))
             })
     }
 }
@@ -104,6 +104,13 @@ impl SessionStore for Deadline {
         )
         .await
     }
+    async fn live_sessions(&self, user: UserId, now: OffsetDateTime) -> StoreResult<Vec<Family>> {
+        self.within(self.inner.live_sessions(user, now)).await
+    }
+}
+
+#[async_trait]
+impl RevocationStore for Deadline {
     async fn revoke_user(
         &self,
         user: UserId,
@@ -115,9 +122,23 @@ impl SessionStore for Deadline {
         self.within(self.inner.revoke_user(user, lock, reason, deny_until, now))
             .await
     }
-    async fn live_sessions(&self, user: UserId, now: OffsetDateTime) -> StoreResult<Vec<Family>> {
-        self.within(self.inner.live_sessions(user, now)).await
+    async fn deny_jti(&self, jti: Uuid, until: OffsetDateTime) -> StoreResult<()> {
+        self.within(self.inner.deny_jti(jti, until)).await
     }
+    async fn revocation_state(
+        &self,
+        probe: &RevocationProbe,
+        now: OffsetDateTime,
+    ) -> StoreResult<RevocationState> {
+        self.within(self.inner.revocation_state(probe, now)).await
+    }
+    async fn revocation_snapshot(&self, now: OffsetDateTime) -> StoreResult<RevocationSnapshot> {
+        self.within(self.inner.revocation_snapshot(now)).await
+    }
+}
+
+#[async_trait]
+impl SessionAdminStore for Deadline {
     async fn sessions_of(
         &self,
         user: UserId,
@@ -148,23 +169,10 @@ impl SessionStore for Deadline {
         )
         .await
     }
-    async fn deny_jti(&self, jti: Uuid, until: OffsetDateTime) -> StoreResult<()> {
-        self.within(self.inner.deny_jti(jti, until)).await
-    }
-    async fn revocation_state(
-        &self,
-        probe: &RevocationProbe,
-        now: OffsetDateTime,
-    ) -> StoreResult<RevocationState> {
-        self.within(self.inner.revocation_state(probe, now)).await
-    }
-    async fn revocation_snapshot(&self, now: OffsetDateTime) -> StoreResult<RevocationSnapshot> {
-        self.within(self.inner.revocation_snapshot(now)).await
-    }
 }
 
 #[async_trait]
-impl KeyStore for Deadline {
+impl SigningKeyStore for Deadline {
     async fn ensure_signing_key(
         &self,
         candidate: &StoredSigningKey,

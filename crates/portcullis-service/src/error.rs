@@ -60,8 +60,8 @@ impl From<StoreError> for AuthError {
         match error {
             StoreError::EmailTaken => Self::EmailTaken,
             StoreError::AdminKeyNameTaken => Self::AdminKeyNameTaken,
-            StoreError::Unavailable(detail) => Self::Unavailable(detail),
-            StoreError::Backend(detail) => Self::Internal(detail),
+            StoreError::Unavailable(detail) => Self::Unavailable(detail.to_string()),
+            StoreError::Backend(detail) => Self::Internal(detail.to_string()),
         }
     }
 }

@@ -22,11 +22,11 @@ pub(crate) fn db_error(error: sqlx::Error) -> StoreError {
         | sqlx::Error::PoolClosed
         | sqlx::Error::Io(_)
         | sqlx::Error::Tls(_)
-        | sqlx::Error::WorkerCrashed => StoreError::Unavailable(error.to_string()),
+        | sqlx::Error::WorkerCrashed => StoreError::Unavailable(error.into()),
         sqlx::Error::Database(db) if db.code().is_some_and(|code| is_transient(&code)) => {
-            StoreError::Unavailable(error.to_string())
+            StoreError::Unavailable(error.into())
         }
-        _ => StoreError::Backend(error.to_string()),
+        _ => StoreError::Backend(error.into()),
     }
 }
 

@@ -31,7 +31,7 @@ impl TryFrom<EventRow> for StoredEvent {
 
     fn try_from(row: EventRow) -> StoreResult<Self> {
         let kind = EventKind::parse(&row.kind).ok_or_else(|| {
-            StoreError::Backend(format!("unknown event kind {:?} in database", row.kind))
+            StoreError::Backend(format!("unknown event kind {:?} in database", row.kind).into())
         })?;
         Ok(StoredEvent {
             id: row.id,

@@ -11,13 +11,14 @@
 mod admin_keys;
 mod error;
 mod events;
-mod keys;
+mod family_rows;
 mod retention;
-mod revocations;
+mod revocation_store;
 mod rotation;
 mod rows;
+mod session_admin;
 mod sessions;
-mod sessions_admin;
+mod signing_keys;
 mod users;
 
 use async_trait::async_trait;
@@ -67,7 +68,7 @@ impl PgStore {
     #[tracing::instrument(skip_all)]
     pub async fn connect(url: &str, options: PgOptions) -> StoreResult<Self> {
         let admin = PgConnectOptions::from_str(url)
-            .map_err(|error| StoreError::Backend(format!("invalid database url: {error}")))?
+            .map_err(|error| StoreError::Backend(format!("invalid database url: {error}").into()))?
             .application_name("portcullis");
         let timeout_ms = options.statement_timeout.as_millis().max(1);
         let pooled = admin.clone().options([
@@ -103,7 +104,7 @@ impl PgStore {
         let result = MIGRATOR
             .run(&mut conn)
             .await
-            .map_err(|error| StoreError::Backend(format!("migration failed: {error}")));
+            .map_err(|error| StoreError::Backend(format!("migration failed: {error}").into()));
         // Closing is best effort: the migration's outcome is what the caller needs.
         let _ = conn.close().await;
         result

@@ -16,7 +16,7 @@ use sqlx::Connection;
 use time::OffsetDateTime;
 
 /// The advisory lock key that keeps retention passes of several replicas apart ("portretn" in
-/// ASCII; see `keys.rs` for why a per-database key cannot collide with other applications').
+/// ASCII; see `signing_keys.rs` for why a per-database key cannot collide with other applications').
 const RETENTION_LOCK: i64 = 0x706f_7274_7265_746e;
 
 /// Which families a delete is about: the condition and the order that lets the planner walk
@@ -142,9 +142,14 @@ impl RetentionStore for PgStore {
             .await
             .map_err(db_error)?;
         let result = if locked {
-            purge_locked(&mut conn, cutoffs, batch.max(1))
-                .await
-                .map(Some)
+            let purged = purge_locked(&mut conn, cutoffs, batch.max(1)).await;
+            // Released before this call returns: the server drops a closed session's locks only
+            // once its backend has exited, which a pass started right after could still race.
+            let _ = sqlx::query("SELECT pg_advisory_unlock($1)")
+                .bind(RETENTION_LOCK)
+                .execute(&mut conn)
+                .await;
+            purged.map(Some)
         } else {
             Ok(None)
         };

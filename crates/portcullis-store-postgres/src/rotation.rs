@@ -6,10 +6,10 @@
 //! only reads and writes.
 
 use crate::error::db_error;
+use crate::family_rows::{family_in, insert_token, revoke_family_in, token_family};
 use crate::rows::TokenRow;
-use crate::sessions::{family_in, insert_token, revoke_family_in, token_family};
 use crate::users::user_in;
-use crate::{Conn, PgStore};
+use crate::Conn;
 use async_trait::async_trait;
 use portcullis_core::rotation::{
     apply, decide, FamilyState, RotationWrites, SuccessorState, TokenState,
@@ -136,50 +136,46 @@ impl RotationWrites for Writes<'_> {
     }
 }
 
-impl PgStore {
-    #[tracing::instrument(skip_all, fields(session_id = tracing::field::Empty))]
-    pub(crate) async fn rotate_token(
-        &self,
-        request: &RotationRequest,
-    ) -> StoreResult<RotationOutcome> {
-        let mut tx = self.begin().await?;
-        let Some(family_id) = token_family(&mut tx, &request.presented).await? else {
-            return Ok(RotationOutcome::Invalid);
-        };
-        tracing::Span::current().record("session_id", tracing::field::display(family_id));
-        let Some(owner) = family_owner(&mut tx, family_id).await? else {
-            return Ok(RotationOutcome::Invalid);
-        };
-        // User row before family row: the order of every transaction that takes both.
-        let Some(user) = user_in(&mut tx, owner).await? else {
-            return Ok(RotationOutcome::Invalid);
-        };
-        let Some(family) = family_in(&mut tx, family_id, true).await? else {
-            return Ok(RotationOutcome::Invalid);
-        };
-        // Read the token again now that the family is locked: a concurrent rotation that
-        // committed while this one waited has marked it used, and under READ COMMITTED only a
-        // statement started after the lock was granted sees that.
-        let Some(token) = token_in(&mut tx, request).await? else {
-            return Ok(RotationOutcome::Invalid);
-        };
-        let successor = successor_in(&mut tx, &token).await?;
-        let decision = decide(
-            token_state(&token, request),
-            FamilyState::of(&family, &user),
-            successor,
-            request.now,
-            request.policy,
-        );
-        let writes = &mut Writes {
-            conn: &mut tx,
-            request,
-            token: &token,
-        };
-        let outcome = apply(writes, decision, user, family).await?;
-        tx.commit().await.map_err(db_error)?;
-        Ok(outcome)
-    }
+/// Lock, read, [`decide`], [`apply`], inside the caller's transaction (which commits). Records
+/// the family as `session_id` on the caller's span.
+pub(crate) async fn rotate_in(
+    tx: &mut Conn,
+    request: &RotationRequest,
+) -> StoreResult<RotationOutcome> {
+    let Some(family_id) = token_family(tx, &request.presented).await? else {
+        return Ok(RotationOutcome::Invalid);
+    };
+    tracing::Span::current().record("session_id", tracing::field::display(family_id));
+    let Some(owner) = family_owner(tx, family_id).await? else {
+        return Ok(RotationOutcome::Invalid);
+    };
+    // User row before family row: the order of every transaction that takes both.
+    let Some(user) = user_in(tx, owner).await? else {
+        return Ok(RotationOutcome::Invalid);
+    };
+    let Some(family) = family_in(tx, family_id, true).await? else {
+        return Ok(RotationOutcome::Invalid);
+    };
+    // Read the token again now that the family is locked: a concurrent rotation that
+    // committed while this one waited has marked it used, and under READ COMMITTED only a
+    // statement started after the lock was granted sees that.
+    let Some(token) = token_in(tx, request).await? else {
+        return Ok(RotationOutcome::Invalid);
+    };
+    let successor = successor_in(tx, &token).await?;
+    let decision = decide(
+        token_state(&token, request),
+        FamilyState::of(&family, &user),
+        successor,
+        request.now,
+        request.policy,
+    );
+    let writes = &mut Writes {
+        conn: tx,
+        request,
+        token: &token,
+    };
+    apply(writes, decision, user, family).await
 }
 
 fn token_state(token: &TokenRow, request: &RotationRequest) -> TokenState {

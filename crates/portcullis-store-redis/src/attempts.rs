@@ -3,7 +3,7 @@
 //! another replica's attempt.
 
 use crate::error::bounded;
-use crate::keys::Keys;
+use crate::key_layout::KeyLayout;
 use crate::RedisRevocationCache;
 use async_trait::async_trait;
 use portcullis_core::throttle::{Limit, LimitHit, Reservation};
@@ -17,7 +17,7 @@ use time::OffsetDateTime;
 #[derive(Clone)]
 pub struct RedisAttemptCounter {
     conn: ConnectionManager,
-    keys: Keys,
+    keys: KeyLayout,
     scripts: Arc<crate::scripts::Scripts>,
     timeout: Duration,
 }
@@ -26,7 +26,7 @@ impl RedisAttemptCounter {
     pub fn new(cache: &RedisRevocationCache) -> Self {
         Self {
             conn: cache.conn.clone(),
-            keys: Keys::new(&cache.options.prefix),
+            keys: KeyLayout::new(&cache.options.prefix),
             scripts: Arc::clone(&cache.scripts),
             timeout: cache.options.write_timeout,
         }

@@ -23,9 +23,9 @@ pub(crate) fn redis_error(error: RedisError) -> StoreError {
             ) | ErrorKind::ClusterConnectionNotFound
         );
     if transient {
-        StoreError::Unavailable(format!("redis: {error}"))
+        StoreError::Unavailable(error.into())
     } else {
-        StoreError::Backend(format!("redis: {error}"))
+        StoreError::Backend(error.into())
     }
 }
 
@@ -37,8 +37,8 @@ pub(crate) async fn bounded<T>(
 ) -> StoreResult<T> {
     match tokio::time::timeout(limit, call).await {
         Ok(result) => result.map_err(redis_error),
-        Err(_) => Err(StoreError::Unavailable(format!(
-            "redis: {what} took longer than {limit:?}"
-        ))),
+        Err(_) => Err(StoreError::Unavailable(
+            format!("redis: {what} took longer than {limit:?}").into(),
+        )),
     }
 }

@@ -15,14 +15,14 @@
 
 mod attempts;
 mod error;
-mod keys;
+mod key_layout;
 mod scripts;
 
 pub use attempts::RedisAttemptCounter;
 
 use async_trait::async_trait;
 use error::bounded;
-use keys::{Keys, LOAD_SENTINEL_TTL_MS};
+use key_layout::{KeyLayout, LOAD_SENTINEL_TTL_MS};
 use portcullis_core::{
     RevocationCache, RevocationChange, RevocationProbe, RevocationSnapshot, RevocationState,
     StoreError, StoreResult,
@@ -60,7 +60,7 @@ impl Default for RedisCacheOptions {
 #[derive(Clone)]
 pub struct RedisRevocationCache {
     conn: ConnectionManager,
-    keys: Keys,
+    keys: KeyLayout,
     scripts: std::sync::Arc<Scripts>,
     options: RedisCacheOptions,
 }
@@ -70,7 +70,7 @@ impl RedisRevocationCache {
     /// use and remade after failures, so a replica can start (and fall back) while Redis is down.
     pub fn connect(url: &str, options: RedisCacheOptions) -> StoreResult<Self> {
         let client = redis::Client::open(url)
-            .map_err(|error| StoreError::Backend(format!("invalid redis url: {error}")))?;
+            .map_err(|error| StoreError::Backend(format!("invalid redis url: {error}").into()))?;
         let config = ConnectionManagerConfig::new()
             .set_connection_timeout(Some(options.write_timeout))
             // Our own deadlines bound each call; reconnecting stays in the background.
@@ -81,7 +81,7 @@ impl RedisRevocationCache {
             ConnectionManager::new_lazy_with_config(client, config).map_err(error::redis_error)?;
         Ok(Self {
             conn,
-            keys: Keys::new(&options.prefix),
+            keys: KeyLayout::new(&options.prefix),
             scripts: std::sync::Arc::new(Scripts::new()),
             options,
         })
@@ -201,20 +201,19 @@ impl RevocationCache for RedisRevocationCache {
         if pong == "PONG" {
             Ok(())
         } else {
-            Err(StoreError::Backend(format!(
-                "redis answered PING with {pong:?}"
-            )))
+            Err(StoreError::Backend(
+                format!("redis answered PING with {pong:?}").into(),
+            ))
         }
     }
 }
 
-/// Reads an MGET of [`Keys::probe`]: `None` without the marker, else the three checks.
+/// Reads an MGET of [`KeyLayout::probe`]: `None` without the marker, else the three checks.
 fn state_from(values: &[Option<String>], now_ms: i64) -> StoreResult<Option<RevocationState>> {
     let [marker, version, session, jti] = values else {
-        return Err(StoreError::Backend(format!(
-            "redis returned {} values for 4 keys",
-            values.len()
-        )));
+        return Err(StoreError::Backend(
+            format!("redis returned {} values for 4 keys", values.len()).into(),
+        ));
     };
     if marker.is_none() {
         return Ok(None);
@@ -223,8 +222,9 @@ fn state_from(values: &[Option<String>], now_ms: i64) -> StoreResult<Option<Revo
         value
             .as_deref()
             .map(|text| {
-                text.parse::<i64>()
-                    .map_err(|_| StoreError::Backend(format!("non-numeric cache value {text:?}")))
+                text.parse::<i64>().map_err(|_| {
+                    StoreError::Backend(format!("non-numeric cache value {text:?}").into())
+                })
             })
             .transpose()
     };

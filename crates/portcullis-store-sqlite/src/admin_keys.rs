@@ -1,7 +1,8 @@
 //! Admin API keys in SQLite (hashes only).
 
+use crate::error::{admin_key_insert_error, db_error};
 use crate::rows::{from_ms, to_ms};
-use crate::{db_error, SqliteStore};
+use crate::SqliteStore;
 use async_trait::async_trait;
 use portcullis_core::admin::AdminKey;
 use portcullis_core::{AdminKeyStore, StoreError, StoreResult, TokenHash};
@@ -34,10 +35,7 @@ impl AdminKeyStore for SqliteStore {
         .bind(key.revoked_at.map(to_ms))
         .execute(&self.writer)
         .await
-        .map_err(|error| match &error {
-            sqlx::Error::Database(db) if db.is_unique_violation() => StoreError::AdminKeyNameTaken,
-            _ => db_error(error),
-        })?;
+        .map_err(admin_key_insert_error)?;
         Ok(())
     }
 

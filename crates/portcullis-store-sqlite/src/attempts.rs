@@ -2,8 +2,9 @@
 //! applies `portcullis_core::throttle`'s rule and writes, in one `BEGIN IMMEDIATE` transaction,
 //! so parallel attempts are decided one after another and counts survive a restart.
 
+use crate::error::db_error;
 use crate::rows::{from_ms, to_ms};
-use crate::{db_error, SqliteStore};
+use crate::SqliteStore;
 use async_trait::async_trait;
 use portcullis_core::throttle::Window;
 use portcullis_core::throttle::{exhausted, reserved, retry_after, Limit, LimitHit, Reservation};

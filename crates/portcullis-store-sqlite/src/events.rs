@@ -1,8 +1,9 @@
 //! The security-event audit trail in SQLite (append-only; events older than `event_retention`
 //! are deleted only by the retention pass, `retention.rs`).
 
+use crate::error::db_error;
 use crate::rows::{from_ms, parse_uuid, to_ms};
-use crate::{db_error, SqliteStore};
+use crate::SqliteStore;
 use async_trait::async_trait;
 use portcullis_core::admin::{EventQuery, StoredEvent};
 use portcullis_core::{
@@ -28,7 +29,7 @@ impl TryFrom<EventRow> for StoredEvent {
 
     fn try_from(row: EventRow) -> StoreResult<Self> {
         let kind = EventKind::parse(&row.kind).ok_or_else(|| {
-            StoreError::Backend(format!("unknown event kind {:?} in database", row.kind))
+            StoreError::Backend(format!("unknown event kind {:?} in database", row.kind).into())
         })?;
         Ok(StoredEvent {
             id: row.id,

@@ -8,8 +8,9 @@
 //! ([`SqliteStore::confirm_revocations`]). It never decides what is revoked: it only copies the
 //! durable facts into the process's cache.
 
-use crate::{db_error, MemoryRevocationCache, SqliteStore};
-use portcullis_core::{RevocationCache, SessionStore, StoreResult};
+use crate::error::db_error;
+use crate::{MemoryRevocationCache, SqliteStore};
+use portcullis_core::{RevocationCache, RevocationStore, StoreResult};
 use std::fmt;
 use std::sync::Arc;
 use std::time::Duration;

@@ -9,21 +9,25 @@
 
 mod admin_keys;
 mod attempts;
+mod error;
 mod events;
+mod family_rows;
 mod followers;
-mod keys;
 mod memory_cache;
 mod retention;
-mod revocations;
+mod revocation_store;
+mod rotation;
 mod rows;
+mod session_admin;
 mod sessions;
-mod sessions_admin;
+mod signing_keys;
 mod users;
 
 pub use followers::{follow_other_writers, Follower, Unconfirmed, CONFIRM_WITHIN};
 pub use memory_cache::MemoryRevocationCache;
 
 use async_trait::async_trait;
+use error::db_error;
 use portcullis_core::{Durable, StoreError, StoreResult};
 use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePoolOptions, SqliteSynchronous};
 use sqlx::SqlitePool;
@@ -31,6 +35,9 @@ use std::path::Path;
 use std::time::Duration;
 
 static MIGRATOR: sqlx::migrate::Migrator = sqlx::migrate!("../../migrations/sqlite");
+
+/// A transaction's connection, as the helper functions take it.
+pub(crate) type Conn = sqlx::SqliteConnection;
 
 /// The SQLite durable store.
 #[derive(Clone)]
@@ -68,7 +75,7 @@ impl SqliteStore {
         MIGRATOR
             .run(&self.writer)
             .await
-            .map_err(|error| StoreError::Backend(format!("migration failed: {error}")))
+            .map_err(|error| StoreError::Backend(format!("migration failed: {error}").into()))
     }
 
     /// A watcher that tells when any other connection (this process's writer, or another
@@ -122,15 +129,5 @@ impl ChangeWatcher {
         let changed = version != self.last;
         self.last = version;
         Ok(changed)
-    }
-}
-
-/// Maps sqlx errors: connection-level trouble is `Unavailable`, the rest is `Backend`.
-pub(crate) fn db_error(error: sqlx::Error) -> StoreError {
-    match error {
-        sqlx::Error::PoolTimedOut | sqlx::Error::PoolClosed | sqlx::Error::Io(_) => {
-            StoreError::Unavailable(error.to_string())
-        }
-        other => StoreError::Backend(other.to_string()),
     }
 }

@@ -6,8 +6,9 @@
 //! requests' writes wait at most one batch; one process owns the file, so no lock is needed to
 //! keep passes apart.
 
+use crate::error::db_error;
 use crate::rows::to_ms;
-use crate::{db_error, SqliteStore};
+use crate::SqliteStore;
 use async_trait::async_trait;
 use portcullis_core::retention::{Cutoffs, Purged};
 use portcullis_core::store::RetentionStore;

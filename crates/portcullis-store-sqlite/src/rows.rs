@@ -17,7 +17,7 @@ pub(crate) fn from_ms(ms: i64) -> OffsetDateTime {
 
 pub(crate) fn parse_uuid(text: &str) -> StoreResult<Uuid> {
     Uuid::parse_str(text)
-        .map_err(|error| StoreError::Backend(format!("bad uuid in database: {error}")))
+        .map_err(|error| StoreError::Backend(format!("bad uuid in database: {error}").into()))
 }
 
 pub(crate) const USER_COLUMNS: &str =
@@ -38,8 +38,9 @@ impl TryFrom<UserRow> for User {
     type Error = StoreError;
 
     fn try_from(row: UserRow) -> StoreResult<Self> {
-        let roles = serde_json::from_str(&row.roles)
-            .map_err(|error| StoreError::Backend(format!("bad roles in database: {error}")))?;
+        let roles = serde_json::from_str(&row.roles).map_err(|error| {
+            StoreError::Backend(format!("bad roles in database: {error}").into())
+        })?;
         Ok(User {
             id: UserId(parse_uuid(&row.id)?),
             email: row.email,

@@ -1,7 +1,8 @@
 //! User accounts in SQLite.
 
+use crate::error::{db_error, user_insert_error};
 use crate::rows::{to_ms, UserRow, USER_COLUMNS};
-use crate::{db_error, SqliteStore};
+use crate::{Conn, SqliteStore};
 use async_trait::async_trait;
 use portcullis_core::store::UserStore;
 use portcullis_core::{StoreError, StoreResult, User, UserId};
@@ -11,7 +12,7 @@ impl UserStore for SqliteStore {
     #[tracing::instrument(skip_all, fields(user_id = %user.id))]
     async fn insert_user(&self, user: &User) -> StoreResult<()> {
         let roles = serde_json::to_string(&user.roles)
-            .map_err(|error| StoreError::Backend(error.to_string()))?;
+            .map_err(|error| StoreError::Backend(error.into()))?;
         sqlx::query(
             "INSERT INTO users (id, email, password_hash, roles, token_version, locked, created_at) \
              VALUES (?, ?, ?, ?, ?, ?, ?)",
@@ -25,15 +26,7 @@ impl UserStore for SqliteStore {
         .bind(to_ms(user.created_at))
         .execute(&self.writer)
         .await
-        .map_err(|error| match &error {
-            // Only the email's uniqueness is the client's business; a repeated id is a bug.
-            sqlx::Error::Database(db)
-                if db.is_unique_violation() && db.message().contains("users.email") =>
-            {
-                StoreError::EmailTaken
-            }
-            _ => db_error(error),
-        })?;
+        .map_err(user_insert_error)?;
         Ok(())
     }
 
@@ -73,7 +66,7 @@ impl UserStore for SqliteStore {
     #[tracing::instrument(skip_all, fields(user_id = %id))]
     async fn set_roles(&self, id: UserId, roles: &[String]) -> StoreResult<Option<i64>> {
         let roles =
-            serde_json::to_string(roles).map_err(|error| StoreError::Backend(error.to_string()))?;
+            serde_json::to_string(roles).map_err(|error| StoreError::Backend(error.into()))?;
         sqlx::query_scalar(
             "UPDATE users SET roles = ?, token_version = token_version + 1 WHERE id = ? RETURNING token_version",
         )
@@ -94,4 +87,16 @@ impl UserStore for SqliteStore {
             .map_err(db_error)?;
         Ok(())
     }
+}
+
+/// Reads one user inside a write transaction: `BEGIN IMMEDIATE` holds SQLite's write lock, so
+/// no lock or token-version bump can commit between this read and the commit.
+pub(crate) async fn user_in(conn: &mut Conn, id: UserId) -> StoreResult<Option<User>> {
+    let sql = format!("SELECT {USER_COLUMNS} FROM users WHERE id = ?");
+    let row: Option<UserRow> = sqlx::query_as(&sql)
+        .bind(id.0.to_string())
+        .fetch_optional(conn)
+        .await
+        .map_err(db_error)?;
+    row.map(User::try_from).transpose()
 }

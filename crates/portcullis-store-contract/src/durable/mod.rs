@@ -4,12 +4,16 @@
 
 mod events;
 mod retention;
-mod revocation;
+mod revocation_store;
 mod rotation;
+mod session_admin;
+mod sessions;
 mod users;
 
 pub use events::*;
 pub use retention::*;
-pub use revocation::*;
+pub use revocation_store::*;
 pub use rotation::*;
+pub use session_admin::*;
+pub use sessions::*;
 pub use users::*;

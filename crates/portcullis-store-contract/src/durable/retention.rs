@@ -3,8 +3,8 @@
 use crate::fixtures::{login, now, open_session, random_hash, request, secs, DAY};
 use portcullis_core::retention::{Cutoffs, Purged};
 use portcullis_core::{
-    Durable, EventKind, RevocationProbe, RevocationReason, SecurityEvent, SessionId, SessionStore,
-    UserId,
+    Durable, EventKind, RevocationProbe, RevocationReason, RevocationStore, SecurityEvent,
+    SessionId, SessionStore, UserId,
 };
 use time::OffsetDateTime;
 use uuid::Uuid;
@@ -95,7 +95,7 @@ async fn stored(store: &(impl SessionStore + ?Sized), id: SessionId, t: OffsetDa
 }
 
 /// Whether the jti is still denied at a moment before any of the seeded entries lapsed.
-async fn denied(store: &(impl SessionStore + ?Sized), jti: Uuid, t: OffsetDateTime) -> bool {
+async fn denied(store: &(impl RevocationStore + ?Sized), jti: Uuid, t: OffsetDateTime) -> bool {
     let probe = RevocationProbe {
         user: UserId::new(),
         session: SessionId::new(),

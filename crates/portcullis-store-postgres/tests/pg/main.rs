@@ -5,5 +5,5 @@
 mod connection;
 mod contract;
 mod helpers;
-mod keys;
 mod rotation;
+mod signing_keys;

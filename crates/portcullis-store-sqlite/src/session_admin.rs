@@ -1,15 +1,20 @@
-//! Session queries of the security team in SQLite: a user's sessions including recently revoked
-//! ones, the candidates of a mass revocation, and revoking a list of sessions at once.
+//! [`SessionAdminStore`] in SQLite, the security team's session queries: a user's sessions
+//! including recently revoked ones, the candidates of a mass revocation, and revoking a list of
+//! sessions at once.
 
+use crate::error::db_error;
 use crate::rows::{families, to_ms, FamilyRow, FAMILY_COLUMNS};
-use crate::{db_error, SqliteStore};
+use crate::SqliteStore;
+use async_trait::async_trait;
 use portcullis_core::admin::SessionFilter;
+use portcullis_core::SessionAdminStore;
 use portcullis_core::{Family, RevocationReason, SessionId, StoreResult, UserId};
 use sqlx::QueryBuilder;
 use time::OffsetDateTime;
 
-impl SqliteStore {
-    pub(crate) async fn sessions_including_revoked(
+#[async_trait]
+impl SessionAdminStore for SqliteStore {
+    async fn sessions_of(
         &self,
         user: UserId,
         revoked_since: OffsetDateTime,
@@ -32,7 +37,7 @@ impl SqliteStore {
         families(rows)
     }
 
-    pub(crate) async fn live_sessions_filtered(
+    async fn live_sessions_matching(
         &self,
         filter: &SessionFilter,
         now: OffsetDateTime,
@@ -62,7 +67,7 @@ impl SqliteStore {
         families(rows)
     }
 
-    pub(crate) async fn revoke_session_list(
+    async fn revoke_sessions(
         &self,
         sessions: &[SessionId],
         reason: RevocationReason,
@@ -84,7 +89,9 @@ impl SqliteStore {
             .await
             .map_err(db_error)?;
             if changed.rows_affected() == 1 {
-                if let Some(family) = Self::family_in(&mut tx, &session.0.to_string()).await? {
+                if let Some(family) =
+                    crate::family_rows::family_in(&mut tx, &session.0.to_string()).await?
+                {
                     revoked.push(family);
                 }
             }

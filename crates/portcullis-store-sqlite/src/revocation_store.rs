@@ -1,8 +1,11 @@
-//! Durable revocation facts in SQLite: user-wide revocation, the jti denylist, and the answers
-//! the revocation cache falls back to or is filled from.
+//! [`RevocationStore`] in SQLite, the durable revocation facts: user-wide revocation, the jti
+//! denylist, and the answers the revocation cache falls back to or is filled from.
 
+use crate::error::db_error;
 use crate::rows::{parse_uuid, to_ms};
-use crate::{db_error, SqliteStore};
+use crate::SqliteStore;
+use async_trait::async_trait;
+use portcullis_core::RevocationStore;
 use portcullis_core::{
     RevocationChange, RevocationProbe, RevocationReason, RevocationSnapshot, RevocationState,
     SessionId, StoreResult, UserId, UserRevocation,
@@ -10,8 +13,9 @@ use portcullis_core::{
 use time::OffsetDateTime;
 use uuid::Uuid;
 
-impl SqliteStore {
-    pub(crate) async fn revoke_user_sessions(
+#[async_trait]
+impl RevocationStore for SqliteStore {
+    async fn revoke_user(
         &self,
         user: UserId,
         lock: bool,
@@ -55,11 +59,7 @@ impl SqliteStore {
         }))
     }
 
-    pub(crate) async fn insert_denied_jti(
-        &self,
-        jti: Uuid,
-        until: OffsetDateTime,
-    ) -> StoreResult<()> {
+    async fn deny_jti(&self, jti: Uuid, until: OffsetDateTime) -> StoreResult<()> {
         sqlx::query(
             "INSERT INTO denied_jtis (jti, expires_at) VALUES (?, ?) \
              ON CONFLICT (jti) DO UPDATE SET expires_at = max(expires_at, excluded.expires_at)",
@@ -72,7 +72,7 @@ impl SqliteStore {
         Ok(())
     }
 
-    pub(crate) async fn durable_revocation_state(
+    async fn revocation_state(
         &self,
         probe: &RevocationProbe,
         now: OffsetDateTime,
@@ -97,10 +97,7 @@ impl SqliteStore {
         })
     }
 
-    pub(crate) async fn durable_revocation_snapshot(
-        &self,
-        now: OffsetDateTime,
-    ) -> StoreResult<RevocationSnapshot> {
+    async fn revocation_snapshot(&self, now: OffsetDateTime) -> StoreResult<RevocationSnapshot> {
         let now = to_ms(now);
         let versions: Vec<(String, i64)> =
             sqlx::query_as("SELECT id, token_version FROM users WHERE token_version <> 0")

@@ -2,7 +2,7 @@
 //! (`contract.rs`), shared with SQLite.
 
 use crate::helpers::{now, secs, TestDb};
-use portcullis_core::{KeyStore, StoredSigningKey};
+use portcullis_core::{SigningKeyStore, StoredSigningKey};
 use sqlx::Connection;
 
 fn candidate(kid: &str, alg: &str) -> StoredSigningKey {

@@ -1,8 +1,11 @@
-//! Durable revocation facts in Postgres: user-wide revocation, the jti denylist, and the answers
-//! the revocation cache falls back to (one query) or is filled from (one consistent snapshot).
+//! [`RevocationStore`] in Postgres, the durable revocation facts: user-wide revocation, the jti
+//! denylist, and the answers the revocation cache falls back to (one query) or is filled from
+//! (one consistent snapshot).
 
 use crate::error::db_error;
 use crate::PgStore;
+use async_trait::async_trait;
+use portcullis_core::RevocationStore;
 use portcullis_core::{
     RevocationChange, RevocationProbe, RevocationReason, RevocationSnapshot, RevocationState,
     SessionId, StoreResult, UserId, UserRevocation,
@@ -10,9 +13,10 @@ use portcullis_core::{
 use time::OffsetDateTime;
 use uuid::Uuid;
 
-impl PgStore {
+#[async_trait]
+impl RevocationStore for PgStore {
     #[tracing::instrument(skip_all, fields(user_id = %user))]
-    pub(crate) async fn revoke_user_families(
+    async fn revoke_user(
         &self,
         user: UserId,
         lock: bool,
@@ -52,11 +56,7 @@ impl PgStore {
     }
 
     #[tracing::instrument(skip_all, fields(%jti))]
-    pub(crate) async fn insert_denied_jti(
-        &self,
-        jti: Uuid,
-        until: OffsetDateTime,
-    ) -> StoreResult<()> {
+    async fn deny_jti(&self, jti: Uuid, until: OffsetDateTime) -> StoreResult<()> {
         sqlx::query(
             "INSERT INTO denied_jtis (jti, expires_at) VALUES ($1, $2) ON CONFLICT (jti) \
              DO UPDATE SET expires_at = GREATEST(denied_jtis.expires_at, excluded.expires_at)",
@@ -71,7 +71,7 @@ impl PgStore {
 
     /// The three checks in one round trip and one statement snapshot.
     #[tracing::instrument(skip_all)]
-    pub(crate) async fn durable_revocation_state(
+    async fn revocation_state(
         &self,
         probe: &RevocationProbe,
         now: OffsetDateTime,
@@ -100,10 +100,7 @@ impl PgStore {
     /// Reads the three kinds of fact in one repeatable-read transaction, so a cache is never
     /// filled from a mix of before and after one revocation.
     #[tracing::instrument(skip_all)]
-    pub(crate) async fn durable_revocation_snapshot(
-        &self,
-        now: OffsetDateTime,
-    ) -> StoreResult<RevocationSnapshot> {
+    async fn revocation_snapshot(&self, now: OffsetDateTime) -> StoreResult<RevocationSnapshot> {
         let mut tx = self
             .pool
             .begin_with("BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY")

@@ -1,18 +1,22 @@
-//! Session queries of the security team in Postgres: a user's sessions including recently
-//! revoked ones, the candidates of a mass revocation, and revoking a list of sessions at once.
+//! [`SessionAdminStore`] in Postgres, the security team's session queries: a user's sessions
+//! including recently revoked ones, the candidates of a mass revocation, and revoking a list of
+//! sessions at once.
 
 use crate::error::db_error;
 use crate::rows::{FamilyRow, FAMILY_COLUMNS};
 use crate::PgStore;
+use async_trait::async_trait;
 use portcullis_core::admin::SessionFilter;
+use portcullis_core::SessionAdminStore;
 use portcullis_core::{Family, RevocationReason, SessionId, StoreResult, UserId};
 use sqlx::QueryBuilder;
 use time::OffsetDateTime;
 use uuid::Uuid;
 
-impl PgStore {
+#[async_trait]
+impl SessionAdminStore for PgStore {
     #[tracing::instrument(skip_all, fields(user_id = %user))]
-    pub(crate) async fn sessions_including_revoked(
+    async fn sessions_of(
         &self,
         user: UserId,
         revoked_since: OffsetDateTime,
@@ -34,7 +38,7 @@ impl PgStore {
     }
 
     #[tracing::instrument(skip_all)]
-    pub(crate) async fn live_sessions_filtered(
+    async fn live_sessions_matching(
         &self,
         filter: &SessionFilter,
         now: OffsetDateTime,
@@ -69,7 +73,7 @@ impl PgStore {
     }
 
     #[tracing::instrument(skip_all, fields(sessions = sessions.len()))]
-    pub(crate) async fn revoke_session_list(
+    async fn revoke_sessions(
         &self,
         sessions: &[SessionId],
         reason: RevocationReason,

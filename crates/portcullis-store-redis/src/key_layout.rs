@@ -17,11 +17,11 @@ use uuid::Uuid;
 pub(crate) const LOAD_SENTINEL_TTL_MS: u64 = 10 * 60 * 1000;
 
 #[derive(Clone, Debug)]
-pub(crate) struct Keys {
+pub(crate) struct KeyLayout {
     prefix: String,
 }
 
-impl Keys {
+impl KeyLayout {
     pub fn new(prefix: &str) -> Self {
         Self {
             prefix: prefix.to_owned(),
@@ -75,7 +75,7 @@ mod tests {
 
     #[test]
     fn every_key_lives_under_the_prefix() {
-        let keys = Keys::new("{pc}:");
+        let keys = KeyLayout::new("{pc}:");
         let probe = RevocationProbe {
             user: UserId::new(),
             session: SessionId::new(),

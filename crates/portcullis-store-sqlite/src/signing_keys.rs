@@ -1,12 +1,13 @@
 //! Signing keys in SQLite, shared by every process that opens the database.
 
+use crate::error::db_error;
 use crate::rows::{from_ms, to_ms};
-use crate::{db_error, SqliteStore};
+use crate::SqliteStore;
 use async_trait::async_trait;
-use portcullis_core::{KeyStore, StoreResult, StoredSigningKey};
+use portcullis_core::{SigningKeyStore, StoreResult, StoredSigningKey};
 
 #[async_trait]
-impl KeyStore for SqliteStore {
+impl SigningKeyStore for SqliteStore {
     #[tracing::instrument(skip_all, fields(alg = %candidate.alg))]
     async fn ensure_signing_key(
         &self,

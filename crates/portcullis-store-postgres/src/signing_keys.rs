@@ -4,7 +4,7 @@
 use crate::error::db_error;
 use crate::PgStore;
 use async_trait::async_trait;
-use portcullis_core::{KeyStore, StoreResult, StoredSigningKey};
+use portcullis_core::{SigningKeyStore, StoreResult, StoredSigningKey};
 use time::OffsetDateTime;
 
 /// The advisory lock key that serialises first-key creation ("portcullis keys" in ASCII).
@@ -15,7 +15,7 @@ const SIGNING_KEY_LOCK: i64 = 0x706f_7274_6b65_7973;
 type KeyRow = (String, String, Vec<u8>, Vec<u8>, OffsetDateTime);
 
 #[async_trait]
-impl KeyStore for PgStore {
+impl SigningKeyStore for PgStore {
     #[tracing::instrument(skip_all, fields(alg = %candidate.alg))]
     async fn ensure_signing_key(
         &self,
