@@ -46,7 +46,19 @@ pub(crate) async fn revoke_family_in(
     deny_until: OffsetDateTime,
     now: OffsetDateTime,
 ) -> StoreResult<Option<Family>> {
-    sqlx::query(
+    mark_revoked(conn, id, reason, deny_until, now).await?;
+    family_in(conn, &id.0.to_string()).await
+}
+
+/// Marks one family revoked unless it already is; true when this call revoked it.
+pub(crate) async fn mark_revoked(
+    conn: &mut Conn,
+    id: SessionId,
+    reason: RevocationReason,
+    deny_until: OffsetDateTime,
+    now: OffsetDateTime,
+) -> StoreResult<bool> {
+    let changed = sqlx::query(
         "UPDATE refresh_families SET revoked_at = ?, revoked_reason = ?, deny_until = ? \
          WHERE id = ? AND revoked_at IS NULL",
     )
@@ -54,10 +66,10 @@ pub(crate) async fn revoke_family_in(
     .bind(reason.as_str())
     .bind(to_ms(deny_until))
     .bind(id.0.to_string())
-    .execute(&mut *conn)
+    .execute(conn)
     .await
     .map_err(db_error)?;
-    family_in(conn, &id.0.to_string()).await
+    Ok(changed.rows_affected() == 1)
 }
 
 /// A token of any generation, with its family.

@@ -3,6 +3,7 @@
 //! sessions at once.
 
 use crate::error::db_error;
+use crate::family_rows::{family_in, mark_revoked};
 use crate::rows::{families, to_ms, FamilyRow, FAMILY_COLUMNS};
 use crate::SqliteStore;
 use async_trait::async_trait;
@@ -76,22 +77,9 @@ impl SessionAdminStore for SqliteStore {
     ) -> StoreResult<Vec<Family>> {
         let mut tx = self.begin_write().await?;
         let mut revoked = Vec::new();
-        for session in sessions {
-            let changed = sqlx::query(
-                "UPDATE refresh_families SET revoked_at = ?, revoked_reason = ?, deny_until = ? \
-                 WHERE id = ? AND revoked_at IS NULL",
-            )
-            .bind(to_ms(now))
-            .bind(reason.as_str())
-            .bind(to_ms(deny_until))
-            .bind(session.0.to_string())
-            .execute(&mut *tx)
-            .await
-            .map_err(db_error)?;
-            if changed.rows_affected() == 1 {
-                if let Some(family) =
-                    crate::family_rows::family_in(&mut tx, &session.0.to_string()).await?
-                {
+        for &session in sessions {
+            if mark_revoked(&mut tx, session, reason, deny_until, now).await? {
+                if let Some(family) = family_in(&mut tx, &session.0.to_string()).await? {
                     revoked.push(family);
                 }
             }
