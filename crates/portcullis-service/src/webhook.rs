@@ -2,13 +2,14 @@
 //! POSTs each chosen event (signed with HMAC-SHA256, retried with backoff, one at a time and in
 //! order), and [`verify_signature`] for receivers.
 //!
-//! It must never slow or fail the request path: [`Webhook::notify`] only enqueues, and a full
-//! queue drops the webhook copy (the event itself is already stored). The secret, the
-//! signature and the URL's path and query (often a token) are never logged. The delivery task
-//! ends when its stop signal is cancelled; what is still queued then is dropped (and logged).
+//! It must never slow or fail the request path: [`Webhook`], the [`EventSink`] the gateway is
+//! given, only enqueues, and a full queue drops the webhook copy (the event itself is already
+//! stored). The secret, the signature and the URL's path and query (often a token) are never
+//! logged. The delivery task ends when its stop signal is cancelled; what is still queued then
+//! is dropped (and logged).
 
 use aws_lc_rs::hmac;
-use portcullis_core::{EventKind, SecurityEvent};
+use portcullis_core::{EventKind, EventSink, SecurityEvent};
 use std::fmt;
 use std::sync::Arc;
 use std::time::Duration;
@@ -100,11 +101,13 @@ impl Webhook {
             }
         }
     }
+}
 
+impl EventSink for Webhook {
     /// Never blocks and never fails the caller: enqueues if the kind is chosen; if the bounded
     /// queue (1024) is full, drops the event with a warning log (the event is still in the
     /// database).
-    pub fn notify(&self, event: &SecurityEvent) {
+    fn notify(&self, event: &SecurityEvent) {
         if !self.kinds.contains(&event.kind) {
             return;
         }
