@@ -1,11 +1,11 @@
 //! The security-event webhook's keys (`webhook_url`, `webhook_secret`, `webhook_kinds`),
-//! checked and turned into [`WebhookSettings`]. The webhook is not the service layer's: the
-//! binary starts it and hands it to the gateway as its event sink.
+//! checked and turned into [`WebhookSettings`]. The webhook is its own crate, not the service
+//! layer's: the binary starts it and hands it to the gateway as its event sink.
 
 use super::Config;
 use anyhow::{bail, Context};
 use portcullis_core::EventKind;
-use portcullis_service::WebhookSettings;
+use portcullis_webhook::WebhookSettings;
 
 impl Config {
     /// `None` when no `webhook_url` is set.

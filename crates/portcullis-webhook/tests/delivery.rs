@@ -12,7 +12,7 @@ use axum::http::{HeaderMap, StatusCode};
 use axum::routing::post;
 use axum::Router;
 use portcullis_core::{ClientInfo, EventKind, EventSink, SecurityEvent, SessionId, UserId};
-use portcullis_service::{verify_signature, Webhook, WebhookSettings};
+use portcullis_webhook::{verify_signature, Webhook, WebhookSettings};
 use std::collections::VecDeque;
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};

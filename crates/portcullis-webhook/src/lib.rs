@@ -1,12 +1,14 @@
 //! Outgoing security-event webhooks: owns the bounded delivery queue, the background task that
 //! POSTs each chosen event (signed with HMAC-SHA256, retried with backoff, one at a time and in
-//! order), and [`verify_signature`] for receivers.
+//! order), and [`verify_signature`] for receivers. The binary starts a [`Webhook`] and hands it
+//! to the gateway as its [`EventSink`]; the use cases know only that trait.
 //!
-//! It must never slow or fail the request path: [`Webhook`], the [`EventSink`] the gateway is
-//! given, only enqueues, and a full queue drops the webhook copy (the event itself is already
-//! stored). The secret, the signature and the URL's path and query (often a token) are never
-//! logged. The delivery task ends when its stop signal is cancelled; what is still queued then
-//! is dropped (and logged).
+//! It must never slow or fail the request path: [`Webhook`]'s `notify` only enqueues, and a
+//! full queue drops the webhook copy (the event itself is already stored). The secret, the
+//! signature and the URL's path and query (often a token) are never logged. The delivery task
+//! ends when its stop signal is cancelled; what is still queued then is dropped (and logged).
+
+mod signature;
 
 use aws_lc_rs::hmac;
 use portcullis_core::{EventKind, EventSink, SecurityEvent};
@@ -20,8 +22,8 @@ use tokio_util::sync::CancellationToken;
 use tokio_util::task::TaskTracker;
 use uuid::Uuid;
 
-use crate::webhook_signature::sign;
-pub use crate::webhook_signature::verify_signature;
+use signature::sign;
+pub use signature::verify_signature;
 
 /// How many events may wait for delivery before new ones are dropped.
 const QUEUE_CAPACITY: usize = 1024;
