@@ -2,8 +2,8 @@
 
 use axum::body::Bytes;
 use axum::http::HeaderMap;
-use portcullis_service::verify_signature;
 use portcullis_tests::TestApp;
+use portcullis_webhook::verify_signature;
 use reqwest::StatusCode;
 use std::time::Duration;
 use tokio::sync::mpsc;

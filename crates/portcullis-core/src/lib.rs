@@ -7,6 +7,7 @@
 pub mod admin;
 pub mod claims;
 pub mod event;
+pub mod event_sink;
 pub mod ids;
 pub mod request_path;
 pub mod retention;
@@ -21,6 +22,7 @@ pub mod user;
 
 pub use claims::AccessClaims;
 pub use event::{EventKind, SecurityEvent};
+pub use event_sink::EventSink;
 pub use ids::{SessionId, TokenHash, UserId};
 pub use request_path::{PathError, RequestPath};
 pub use revocation::{RevocationChange, RevocationProbe, RevocationSnapshot, RevocationState};

@@ -11,10 +11,9 @@ use crate::revocations::{RevocationFallback, Revocations};
 use crate::secret::KeyEncryptionKey;
 use crate::settings::Settings;
 use crate::throttle::LoginGuard;
-use crate::webhook::Webhook;
 use portcullis_core::admin::EventQuery;
 use portcullis_core::{
-    AccessClaims, Backends, ClientInfo, Durable, EventKind, Family, RevocationChange,
+    AccessClaims, Backends, ClientInfo, Durable, EventKind, EventSink, Family, RevocationChange,
     SecurityEvent, SessionId, User,
 };
 use std::fmt;
@@ -103,22 +102,26 @@ pub struct Gateway {
     pub(crate) refresh: RefreshTokens,
     pub(crate) passwords: Passwords,
     pub(crate) login_guard: LoginGuard,
-    pub(crate) webhook: Option<Webhook>,
-    /// Every background task the gateway starts (cache refills, webhook delivery, retention)
-    /// ends when this is cancelled.
+    /// Where recorded events are also handed (the webhook); its delivery is the caller's to
+    /// start and to await.
+    pub(crate) event_sink: Option<Arc<dyn EventSink>>,
+    /// Every background task the gateway starts (cache refills, retention) ends when this is
+    /// cancelled.
     pub(crate) stop: CancellationToken,
-    /// Where the refills and the webhook delivery run, so shutdown can wait for them.
+    /// Where the refills run, so shutdown can wait for them.
     tasks: TaskTracker,
 }
 
 impl Gateway {
     /// Loads (or on first start creates) the signing key and fills the revocation cache. The
     /// background tasks the gateway starts run until `stop` is cancelled; await
-    /// [`Gateway::background_stopped`] after cancelling it.
+    /// [`Gateway::background_stopped`] after cancelling it. Every recorded event is also
+    /// handed to `event_sink`, if given.
     pub async fn start(
         settings: Settings,
         backends: Backends,
         kek: &KeyEncryptionKey,
+        event_sink: Option<Arc<dyn EventSink>>,
         stop: CancellationToken,
     ) -> AuthResult<Self> {
         let Backends {
@@ -155,10 +158,7 @@ impl Gateway {
             refresh: RefreshTokens::new(kek).map_err(AuthError::Internal)?,
             passwords: Passwords::new().map_err(AuthError::Internal)?,
             login_guard: LoginGuard::new(attempts, settings.login_throttle),
-            webhook: settings
-                .webhook
-                .clone()
-                .map(|webhook| Webhook::start(webhook, stop.clone(), &tasks)),
+            event_sink,
             settings,
             durable,
             revocations,
@@ -168,8 +168,8 @@ impl Gateway {
         })
     }
 
-    /// Resolves once the cache refills and the webhook delivery have ended (after the stop
-    /// signal given to [`Gateway::start`] is cancelled). The retention job has its own handle.
+    /// Resolves once the cache refills have ended (after the stop signal given to
+    /// [`Gateway::start`] is cancelled). The retention job has its own handle.
     pub fn background_stopped(&self) -> impl Future<Output = ()> + Send + 'static {
         let tasks = self.tasks.clone();
         async move {
@@ -281,8 +281,8 @@ impl Gateway {
             details = %event.details,
             "security event"
         );
-        if let Some(webhook) = &self.webhook {
-            webhook.notify(&event);
+        if let Some(sink) = &self.event_sink {
+            sink.notify(&event);
         }
         if let Err(error) = self.durable.record_event(&event).await {
             tracing::error!(%error, kind = event.kind.as_str(), "failed to store security event");

@@ -19,8 +19,6 @@ mod settings;
 mod test_support;
 mod throttle;
 mod use_cases;
-mod webhook;
-mod webhook_signature;
 
 pub use access_token::{checked_header, TokenError};
 pub use error::AuthError;
@@ -34,4 +32,3 @@ pub use secret::{KeyEncryptionKey, Password};
 pub use settings::Settings;
 pub use use_cases::admin::{MassRevocation, RolesChanged, TokenToRevoke};
 pub use use_cases::verify::Authorization;
-pub use webhook::{verify_signature, Webhook, WebhookSettings};

@@ -2,7 +2,6 @@
 
 use crate::keys::SigningAlg;
 use crate::revocations::RevocationFallback;
-use crate::webhook::WebhookSettings;
 use portcullis_core::retention::RetentionPolicy;
 use portcullis_core::throttle::LoginThrottle;
 use portcullis_core::RoutePolicy;
@@ -25,8 +24,6 @@ pub struct Settings {
     pub login_throttle: LoginThrottle,
     /// Deadline of every durable-store call.
     pub database_timeout: Duration,
-    /// Where chosen security events are also delivered, if anywhere.
-    pub webhook: Option<WebhookSettings>,
     /// Who may make which request through the gateway (forward-auth and the built-in proxy).
     pub route_policy: RoutePolicy,
     /// How long security events are kept; zero keeps them forever.
@@ -51,7 +48,6 @@ impl Default for Settings {
             revocation_fallback: RevocationFallback::Durable,
             login_throttle: LoginThrottle::default(),
             database_timeout: Duration::from_secs(5),
-            webhook: None,
             route_policy: RoutePolicy::default(),
             event_retention: Duration::from_secs(90 * 86_400),
             retention_interval: Duration::from_secs(10 * 60),

@@ -9,8 +9,10 @@ use crate::server::{self, ServerSettings};
 use crate::storage;
 use anyhow::Context;
 use axum::Router;
+use portcullis_core::EventSink;
 use portcullis_http::AppState;
 use portcullis_service::Gateway;
+use portcullis_webhook::Webhook;
 use std::future::Future;
 use std::net::SocketAddr;
 use std::pin::Pin;
@@ -19,6 +21,7 @@ use std::time::Duration;
 use tokio::net::TcpListener;
 use tokio::task::JoinHandle;
 use tokio_util::sync::CancellationToken;
+use tokio_util::task::TaskTracker;
 
 /// How long shutdown waits for the background tasks once they are told to stop.
 const STOP_WITHIN: Duration = Duration::from_secs(5);
@@ -133,27 +136,39 @@ impl Application {
     }
 }
 
-/// Opens storage and starts the gateway (also used by CLI commands that act on users). Its
-/// background tasks join `background`, which the caller stops when done.
+/// Opens storage, starts the webhook if one is configured, and starts the gateway with it as
+/// its event sink (also used by CLI commands that act on users). Their background tasks join
+/// `background`, which the caller stops when done.
 pub async fn build_gateway(
     config: &Config,
     background: &mut Background,
 ) -> anyhow::Result<Gateway> {
     let kek = storage::key_encryption_key(config)?;
+    let settings = config.service_settings()?;
     let backends = open_storage(config, background).await?;
-    let gateway = Gateway::start(
-        config.service_settings()?,
-        backends,
-        &kek,
-        background.token(),
-    )
-    .await
-    .context("cannot start the gateway")?;
-    background.wait_for(
-        "revocation cache refill and webhook delivery",
-        gateway.background_stopped(),
-    );
+    let event_sink = start_webhook(config, background)?;
+    let gateway = Gateway::start(settings, backends, &kek, event_sink, background.token())
+        .await
+        .context("cannot start the gateway")?;
+    background.wait_for("revocation cache refill", gateway.background_stopped());
     Ok(gateway)
+}
+
+/// Starts the webhook's delivery task on the shared stop signal, to be awaited on shutdown.
+fn start_webhook(
+    config: &Config,
+    background: &mut Background,
+) -> anyhow::Result<Option<Arc<dyn EventSink>>> {
+    let Some(settings) = config.webhook_settings()? else {
+        return Ok(None);
+    };
+    let tasks = TaskTracker::new();
+    let webhook = Webhook::start(settings, background.token(), &tasks);
+    background.wait_for("webhook delivery", async move {
+        tasks.close();
+        tasks.wait().await;
+    });
+    Ok(Some(Arc::new(webhook)))
 }
 
 /// Opens storage and applies migrations, nothing else (`portcullis migrate`).

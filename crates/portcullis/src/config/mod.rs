@@ -20,6 +20,7 @@ mod secrets;
 mod server;
 mod service;
 mod web;
+mod webhook;
 
 pub use front_door::{RouteConfig, UpstreamConfig};
 pub use logging::LogFormat;
@@ -226,6 +227,7 @@ impl Config {
     pub fn validate(&self) -> anyhow::Result<()> {
         self.service_settings()?;
         self.web_settings()?;
+        self.webhook_settings()?;
         for (name, value) in [
             ("access_ttl", self.access_ttl),
             ("refresh_idle_ttl", self.refresh_idle_ttl),

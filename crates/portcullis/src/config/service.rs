@@ -1,11 +1,9 @@
-//! The keys the service layer takes (tokens, signing, revocation, login limits, retention and
-//! the security-event webhook), checked and turned into [`Settings`].
+//! The keys the service layer takes (tokens, signing, revocation, login limits, retention),
+//! checked and turned into [`Settings`].
 
 use super::{front_door, Config};
-use anyhow::{bail, Context};
 use portcullis_core::throttle::{Limit, LoginThrottle};
-use portcullis_core::EventKind;
-use portcullis_service::{Settings, WebhookSettings};
+use portcullis_service::Settings;
 
 impl Config {
     pub fn service_settings(&self) -> anyhow::Result<Settings> {
@@ -21,7 +19,6 @@ impl Config {
             signing_alg: self.signing_alg,
             verify_cache_capacity: self.verify_cache_size,
             revocation_fallback: self.revocation_fallback,
-            webhook: self.webhook_settings()?,
             route_policy: front_door::route_policy(&self.routes)?,
             database_timeout: self.database_timeout,
             event_retention: self.event_retention,
@@ -37,33 +34,5 @@ impl Config {
                 },
             },
         })
-    }
-
-    fn webhook_settings(&self) -> anyhow::Result<Option<WebhookSettings>> {
-        let Some(url) = &self.webhook_url else {
-            return Ok(None);
-        };
-        if !(url.starts_with("https://") || url.starts_with("http://")) {
-            bail!("webhook_url must be an http(s) URL");
-        }
-        let secret = self
-            .webhook_secret
-            .as_ref()
-            .map(|secret| secret.expose())
-            .filter(|secret| secret.len() >= 16)
-            .context("webhook_secret (at least 16 characters) is required with webhook_url")?;
-        let kinds = self
-            .webhook_kinds
-            .iter()
-            .map(|kind| {
-                EventKind::parse(kind)
-                    .with_context(|| format!("unknown event kind {kind:?} in webhook_kinds"))
-            })
-            .collect::<anyhow::Result<Vec<_>>>()?;
-        Ok(Some(WebhookSettings::new(
-            url.clone(),
-            secret.as_bytes().to_vec(),
-            kinds,
-        )))
     }
 }

@@ -1,14 +1,17 @@
 //! Outgoing security-event webhooks: owns the bounded delivery queue, the background task that
 //! POSTs each chosen event (signed with HMAC-SHA256, retried with backoff, one at a time and in
-//! order), and [`verify_signature`] for receivers.
+//! order), and [`verify_signature`] for receivers. The binary starts a [`Webhook`] and hands it
+//! to the gateway as its [`EventSink`]; the use cases know only that trait.
 //!
-//! It must never slow or fail the request path: [`Webhook::notify`] only enqueues, and a full
-//! queue drops the webhook copy (the event itself is already stored). The secret, the
+//! It must never slow or fail the request path: [`Webhook`]'s `notify` only enqueues, and a
+//! full queue drops the webhook copy (the event itself is already stored). The secret, the
 //! signature and the URL's path and query (often a token) are never logged. The delivery task
 //! ends when its stop signal is cancelled; what is still queued then is dropped (and logged).
 
+mod signature;
+
 use aws_lc_rs::hmac;
-use portcullis_core::{EventKind, SecurityEvent};
+use portcullis_core::{EventKind, EventSink, SecurityEvent};
 use std::fmt;
 use std::sync::Arc;
 use std::time::Duration;
@@ -19,8 +22,8 @@ use tokio_util::sync::CancellationToken;
 use tokio_util::task::TaskTracker;
 use uuid::Uuid;
 
-use crate::webhook_signature::sign;
-pub use crate::webhook_signature::verify_signature;
+use signature::sign;
+pub use signature::verify_signature;
 
 /// How many events may wait for delivery before new ones are dropped.
 const QUEUE_CAPACITY: usize = 1024;
@@ -100,11 +103,13 @@ impl Webhook {
             }
         }
     }
+}
 
+impl EventSink for Webhook {
     /// Never blocks and never fails the caller: enqueues if the kind is chosen; if the bounded
     /// queue (1024) is full, drops the event with a warning log (the event is still in the
     /// database).
-    pub fn notify(&self, event: &SecurityEvent) {
+    fn notify(&self, event: &SecurityEvent) {
         if !self.kinds.contains(&event.kind) {
             return;
         }
