@@ -97,8 +97,8 @@ impl Webhook {
                     queue: Some(queue),
                 }
             }
-            Err(reason) => {
-                tracing::error!(reason, "webhook disabled");
+            Err(error) => {
+                tracing::error!(error = %error, "webhook disabled");
                 Self { kinds, queue: None }
             }
         }
@@ -143,10 +143,11 @@ struct Delivery {
 }
 
 impl Delivery {
-    fn new(settings: WebhookSettings) -> Result<Self, &'static str> {
-        let url = reqwest::Url::parse(&settings.url).map_err(|_| "the webhook URL is not a URL")?;
+    fn new(settings: WebhookSettings) -> Result<Self, SetupError> {
+        let url =
+            reqwest::Url::parse(&settings.url).map_err(|error| SetupError::Url(error.into()))?;
         if !matches!(url.scheme(), "http" | "https") {
-            return Err("the webhook URL is not http(s)");
+            return Err(SetupError::Scheme);
         }
         Ok(Self {
             client: client()?,
@@ -230,6 +231,19 @@ impl Delivery {
     }
 }
 
+/// Why delivery could not start; it is then off, and this is logged once.
+#[derive(Debug, thiserror::Error)]
+enum SetupError {
+    #[error("the webhook URL is not a URL")]
+    Url(#[source] Box<dyn std::error::Error + Send + Sync>),
+    #[error("the webhook URL is not http(s)")]
+    Scheme,
+    #[error("the webhook TLS configuration was refused")]
+    Tls(#[source] rustls::Error),
+    #[error("the webhook HTTP client could not be built")]
+    Client(#[source] reqwest::Error),
+}
+
 /// Why one attempt failed, for the log.
 enum Failure {
     Transport(reqwest::Error),
@@ -249,21 +263,21 @@ impl fmt::Display for Failure {
 /// The HTTP client: rustls on aws-lc-rs (this crate's crypto provider, not a process-wide
 /// default), the Mozilla roots built in, no redirects (a 3xx is a failed attempt, and the signed
 /// body is never re-sent somewhere else).
-fn client() -> Result<reqwest::Client, &'static str> {
+fn client() -> Result<reqwest::Client, SetupError> {
     let provider = Arc::new(rustls::crypto::aws_lc_rs::default_provider());
     let roots = rustls::RootCertStore {
         roots: webpki_roots::TLS_SERVER_ROOTS.to_vec(),
     };
     let tls = rustls::ClientConfig::builder_with_provider(provider)
         .with_safe_default_protocol_versions()
-        .map_err(|_| "the webhook TLS configuration was refused")?
+        .map_err(SetupError::Tls)?
         .with_root_certificates(roots)
         .with_no_client_auth();
     reqwest::Client::builder()
         .use_preconfigured_tls(tls)
         .redirect(reqwest::redirect::Policy::none())
         .build()
-        .map_err(|_| "the webhook HTTP client could not be built")
+        .map_err(SetupError::Client)
 }
 
 /// The JSON body of one delivery.
