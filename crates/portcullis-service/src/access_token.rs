@@ -9,7 +9,7 @@
 //! A bounded cache keyed by the whole token text remembers tokens whose signature and static
 //! claims checked out; the time checks and the revocation checks still run on every request.
 
-use crate::keys::KeyRing;
+use crate::signing_keys::KeyRing;
 use jsonwebtoken::{decode, decode_header, encode, Header, Validation};
 use moka::sync::Cache;
 use portcullis_core::claims::{check_times, TimeError};

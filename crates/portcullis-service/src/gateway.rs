@@ -4,12 +4,12 @@
 use crate::access_token::AccessTokens;
 use crate::deadline::Deadline;
 use crate::error::{AuthError, AuthResult};
-use crate::keys::{self, KeyRing};
 use crate::password::Passwords;
 use crate::refresh_token::{RefreshSecret, RefreshTokens};
-use crate::revocations::{RevocationFallback, Revocations};
+use crate::revocation_checker::{RevocationChecker, RevocationFallback};
 use crate::secret::KeyEncryptionKey;
 use crate::settings::Settings;
+use crate::signing_keys::{self, KeyRing};
 use crate::throttle::LoginGuard;
 use portcullis_core::admin::EventQuery;
 use portcullis_core::{
@@ -97,7 +97,7 @@ pub struct SessionView {
 pub struct Gateway {
     pub(crate) settings: Settings,
     pub(crate) durable: Arc<dyn Durable>,
-    pub(crate) revocations: Revocations,
+    pub(crate) revocations: RevocationChecker,
     pub(crate) access: AccessTokens,
     pub(crate) refresh: RefreshTokens,
     pub(crate) passwords: Passwords,
@@ -130,7 +130,8 @@ impl Gateway {
             attempts,
         } = backends;
         let durable = Deadline::wrap(durable, settings.database_timeout);
-        let candidate = keys::generate(settings.signing_alg, kek).map_err(AuthError::Internal)?;
+        let candidate =
+            signing_keys::generate(settings.signing_alg, kek).map_err(AuthError::Internal)?;
         let stored = durable.ensure_signing_key(&candidate).await?;
         let ring = KeyRing::from_stored(&stored, settings.signing_alg, kek)
             .map_err(AuthError::Internal)?;
@@ -143,7 +144,7 @@ impl Gateway {
             settings.verify_cache_capacity,
         );
         let tasks = TaskTracker::new();
-        let revocations = Revocations::new(
+        let revocations = RevocationChecker::new(
             Arc::clone(&durable),
             cache,
             settings.revocation_fallback,

@@ -1,7 +1,7 @@
 //! The settings the use cases need, already parsed and validated by the binary's config loader.
 
-use crate::keys::SigningAlg;
-use crate::revocations::RevocationFallback;
+use crate::revocation_checker::RevocationFallback;
+use crate::signing_keys::SigningAlg;
 use portcullis_core::retention::RetentionPolicy;
 use portcullis_core::throttle::LoginThrottle;
 use portcullis_core::RoutePolicy;

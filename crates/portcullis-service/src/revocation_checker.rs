@@ -27,7 +27,7 @@ pub enum RevocationFallback {
     Deny,
 }
 
-pub(crate) struct Revocations {
+pub(crate) struct RevocationChecker {
     durable: Arc<dyn Durable>,
     cache: Arc<dyn RevocationCache>,
     fallback: RevocationFallback,
@@ -40,7 +40,7 @@ pub(crate) struct Revocations {
     tasks: TaskTracker,
 }
 
-impl Revocations {
+impl RevocationChecker {
     pub fn new(
         durable: Arc<dyn Durable>,
         cache: Arc<dyn RevocationCache>,
