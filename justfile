@@ -15,7 +15,7 @@ services:
 # Run every test on both tiers: unit and store tests, the behavioural suite over real HTTP
 # (embedded, then Postgres + Redis), the production tier's replica and fault scenarios, the
 # browser client library's own tests, and the demo app end to end in headless Chromium.
-test: services client-test
+test: services client-test discovery-deps
     #!/usr/bin/env bash
     set -euo pipefail
     source target/test-services/env
@@ -23,6 +23,10 @@ test: services client-test
     cargo test --workspace --no-fail-fast
     TEST_TIER=production cargo test --workspace --test api --no-fail-fast
     just e2e
+
+# The Node resource server the discovery test runs (openid-client + jose, tests/discovery/).
+discovery-deps:
+    cd tests/discovery && npm ci --no-audit --no-fund
 
 # The demo app in real headless Chromium (installs Debian's chromium when missing); the
 # screenshot of the logged-in demo lands in tests/e2e/output/.

@@ -7,6 +7,7 @@ mod client_address;
 mod contract;
 mod cors;
 mod demo;
+mod discovery;
 mod file_modes;
 mod forward_auth;
 mod front_door;

@@ -56,6 +56,9 @@ pub struct WebSettings {
     pub own_request_timeout: Duration,
     /// Development mode: serve the demo single-page app under `/demo/`.
     pub demo: bool,
+    /// The URL clients reach the gateway at, without a trailing slash; the discovery document
+    /// is published only when it is known.
+    pub public_url: Option<String>,
 }
 
 /// Shared state of every handler.
@@ -113,6 +116,7 @@ pub fn router(state: AppState) -> Router {
         .merge(routes::verify::router())
         .merge(routes::admin::router())
         .merge(routes::meta::router())
+        .merge(routes::discovery::router())
         .merge(demo)
         .route_layer(deadline)
         .fallback(proxy::fallback)

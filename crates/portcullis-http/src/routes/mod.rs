@@ -4,5 +4,6 @@ pub mod account;
 pub mod admin;
 pub mod auth;
 pub mod demo;
+pub mod discovery;
 pub mod meta;
 pub mod verify;

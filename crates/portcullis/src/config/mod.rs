@@ -16,6 +16,7 @@ use std::time::Duration;
 
 mod front_door;
 mod logging;
+mod public_url;
 mod secrets;
 mod server;
 mod service;
@@ -52,6 +53,9 @@ pub struct Config {
     pub database_timeout: Duration,
     /// Postgres connections per replica.
     pub database_max_connections: u32,
+    /// The URL clients reach the gateway at (`https://auth.example.com`); publishes the
+    /// discovery document and is the default `issuer`.
+    pub public_url: Option<String>,
     pub issuer: String,
     pub audience: String,
     #[serde(deserialize_with = "crate::duration::deserialize")]
@@ -147,7 +151,8 @@ impl Default for Config {
             redis_write_timeout: Duration::from_millis(300),
             database_timeout: Duration::from_secs(2),
             database_max_connections: 10,
-            issuer: settings.issuer,
+            public_url: None,
+            issuer: public_url::DEFAULT_ISSUER.to_owned(),
             audience: settings.audience,
             access_ttl: settings.access_ttl,
             refresh_idle_ttl: settings.refresh_idle_ttl,
@@ -227,6 +232,7 @@ impl Config {
     pub fn validate(&self) -> anyhow::Result<()> {
         self.service_settings()?;
         self.web_settings()?;
+        self.public_url()?;
         self.webhook_settings()?;
         for (name, value) in [
             ("access_ttl", self.access_ttl),

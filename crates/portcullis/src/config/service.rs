@@ -8,7 +8,7 @@ use portcullis_service::Settings;
 impl Config {
     pub fn service_settings(&self) -> anyhow::Result<Settings> {
         Ok(Settings {
-            issuer: self.issuer.clone(),
+            issuer: self.effective_issuer()?,
             audience: self.audience.clone(),
             access_ttl: self.access_ttl,
             refresh_idle_ttl: self.refresh_idle_ttl,

@@ -85,6 +85,7 @@ impl Config {
             upstream_timeout: self.upstream_timeout,
             own_request_timeout: self.http_body_timeout,
             demo: self.demo,
+            public_url: self.public_url()?,
         })
     }
 }
