@@ -50,6 +50,11 @@ pub enum TokenError {
     Revoked(#[from] portcullis_core::revocation::Revoked),
 }
 
+/// An access token could not be signed: the gateway's fault, never the client's.
+#[derive(Debug, thiserror::Error)]
+#[error("signing an access token failed")]
+pub struct SigningError(#[from] jsonwebtoken::errors::Error);
+
 /// Reads a token's header and refuses, before any key is looked up, what this gateway never
 /// accepts: oversize tokens, unparsable headers, `crit`, key-carrying or key-pointing headers
 /// (`jku`, `jwk`, `x5u`, `x5c`) and any `typ` but `at+jwt`.
@@ -136,14 +141,13 @@ impl AccessTokens {
         &self.ring.jwks
     }
 
-    pub fn sign(&self, claims: &AccessClaims) -> Result<String, String> {
+    pub fn sign(&self, claims: &AccessClaims) -> Result<String, SigningError> {
         let header = Header {
             typ: Some(ACCESS_TOKEN_TYPE.to_owned()),
             kid: Some(self.ring.kid.clone()),
             ..Header::new(self.ring.algorithm)
         };
-        encode(&header, claims, &self.ring.signing_key)
-            .map_err(|error| format!("signing failed: {error}"))
+        Ok(encode(&header, claims, &self.ring.signing_key)?)
     }
 
     #[cfg(feature = "test-support")]
@@ -152,9 +156,12 @@ impl AccessTokens {
     }
 
     #[cfg(feature = "test-support")]
-    pub fn sign_message(&self, message: &[u8]) -> Result<String, String> {
-        jsonwebtoken::crypto::sign(message, &self.ring.signing_key, self.ring.algorithm)
-            .map_err(|e| e.to_string())
+    pub fn sign_message(&self, message: &[u8]) -> Result<String, SigningError> {
+        Ok(jsonwebtoken::crypto::sign(
+            message,
+            &self.ring.signing_key,
+            self.ring.algorithm,
+        )?)
     }
 
     /// Checks signature, header, issuer, audience and times. `now` is Unix seconds.

@@ -3,7 +3,7 @@
 
 use crate::access_token::AccessTokens;
 use crate::deadline::Deadline;
-use crate::error::{AuthError, AuthResult};
+use crate::error::AuthResult;
 use crate::keys::{self, KeyRing};
 use crate::password::Passwords;
 use crate::refresh_token::{RefreshSecret, RefreshTokens};
@@ -127,10 +127,9 @@ impl Gateway {
             attempts,
         } = backends;
         let durable = Deadline::wrap(durable, settings.database_timeout);
-        let candidate = keys::generate(settings.signing_alg, kek).map_err(AuthError::Internal)?;
+        let candidate = keys::generate(settings.signing_alg, kek)?;
         let stored = durable.ensure_signing_key(&candidate).await?;
-        let ring = KeyRing::from_stored(&stored, settings.signing_alg, kek)
-            .map_err(AuthError::Internal)?;
+        let ring = KeyRing::from_stored(&stored, settings.signing_alg, kek)?;
         let access = AccessTokens::new(
             ring,
             &settings.issuer,
@@ -152,8 +151,8 @@ impl Gateway {
             tracing::warn!(%error, "revocation cache not filled at start; answering from the durable store");
         }
         Ok(Self {
-            refresh: RefreshTokens::new(kek).map_err(AuthError::Internal)?,
-            passwords: Passwords::new().map_err(AuthError::Internal)?,
+            refresh: RefreshTokens::new(kek)?,
+            passwords: Passwords::new()?,
             login_guard: LoginGuard::new(attempts, settings.login_throttle),
             webhook: settings
                 .webhook
@@ -247,7 +246,7 @@ impl Gateway {
             roles: user.roles.clone(),
             email: user.email.clone(),
         };
-        let token = self.access.sign(&claims).map_err(AuthError::Internal)?;
+        let token = self.access.sign(&claims)?;
         Ok((token, ttl))
     }
 

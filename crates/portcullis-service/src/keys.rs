@@ -1,8 +1,9 @@
 //! Signing keys: generated on first start, stored encrypted in the durable store so every
 //! replica signs with the same key, and published as a JWKS.
 
-use crate::secret::KeyEncryptionKey;
+use crate::secret::{random_bytes, KeyEncryptionKey, SecretError};
 use aws_lc_rs::aead::{Aad, LessSafeKey, Nonce, UnboundKey, AES_256_GCM, NONCE_LEN};
+use aws_lc_rs::error::{KeyRejected, Unspecified};
 use aws_lc_rs::signature::{
     EcdsaKeyPair, Ed25519KeyPair, KeyPair, ECDSA_P256_SHA256_FIXED_SIGNING,
 };
@@ -15,6 +16,37 @@ use serde_json::{json, Value};
 use std::collections::HashMap;
 use std::str::FromStr;
 use time::OffsetDateTime;
+
+/// Why a signing key could not be made, sealed, opened or published.
+#[derive(Debug, Clone, PartialEq, thiserror::Error)]
+pub enum KeyError {
+    #[error("unsupported signing algorithm {0:?} (use EdDSA or ES256)")]
+    UnsupportedAlgorithm(String),
+    #[error("key generation failed")]
+    Generation(#[source] Unspecified),
+    #[error("bad generated key")]
+    GeneratedKeyRejected(#[source] KeyRejected),
+    #[error(transparent)]
+    Secret(#[from] SecretError),
+    #[error("bad AES key")]
+    AesKey(#[source] Unspecified),
+    #[error("encryption failed")]
+    Seal(#[source] Unspecified),
+    #[error("bad nonce")]
+    Nonce(#[source] Unspecified),
+    #[error("signing key {kid} is truncated")]
+    Truncated { kid: String },
+    #[error("signing key {kid} cannot be decrypted: is the key-encryption key the one it was stored with?")]
+    Undecryptable {
+        kid: String,
+        #[source]
+        source: Unspecified,
+    },
+    #[error("no {0} signing key is stored")]
+    NoneStored(&'static str),
+    #[error("signing key {kid} has a malformed public key")]
+    MalformedPublicKey { kid: String },
+}
 
 /// The signature algorithms Portcullis issues tokens with. Asymmetric only: verifiers anywhere
 /// can check tokens from the JWKS without holding a secret. Read from configuration by the
@@ -43,15 +75,13 @@ impl SigningAlg {
 }
 
 impl FromStr for SigningAlg {
-    type Err = String;
+    type Err = KeyError;
 
     fn from_str(text: &str) -> Result<Self, Self::Err> {
         match text {
             "EdDSA" => Ok(Self::EdDSA),
             "ES256" => Ok(Self::ES256),
-            other => Err(format!(
-                "unsupported signing algorithm {other:?} (use EdDSA or ES256)"
-            )),
+            other => Err(KeyError::UnsupportedAlgorithm(other.to_owned())),
         }
     }
 }
@@ -62,21 +92,20 @@ const KEY_PURPOSE: &str = "portcullis/signing-key-encryption/v1";
 pub(crate) fn generate(
     alg: SigningAlg,
     kek: &KeyEncryptionKey,
-) -> Result<StoredSigningKey, String> {
+) -> Result<StoredSigningKey, KeyError> {
     let rng = aws_lc_rs::rand::SystemRandom::new();
     let (pkcs8, public_key) = match alg {
         SigningAlg::EdDSA => {
-            let pkcs8 =
-                Ed25519KeyPair::generate_pkcs8(&rng).map_err(|_| "key generation failed")?;
-            let pair =
-                Ed25519KeyPair::from_pkcs8(pkcs8.as_ref()).map_err(|_| "bad generated key")?;
+            let pkcs8 = Ed25519KeyPair::generate_pkcs8(&rng).map_err(KeyError::Generation)?;
+            let pair = Ed25519KeyPair::from_pkcs8(pkcs8.as_ref())
+                .map_err(KeyError::GeneratedKeyRejected)?;
             (pkcs8.as_ref().to_vec(), pair.public_key().as_ref().to_vec())
         }
         SigningAlg::ES256 => {
             let pkcs8 = EcdsaKeyPair::generate_pkcs8(&ECDSA_P256_SHA256_FIXED_SIGNING, &rng)
-                .map_err(|_| "key generation failed")?;
+                .map_err(KeyError::Generation)?;
             let pair = EcdsaKeyPair::from_pkcs8(&ECDSA_P256_SHA256_FIXED_SIGNING, pkcs8.as_ref())
-                .map_err(|_| "bad generated key")?;
+                .map_err(KeyError::GeneratedKeyRejected)?;
             (pkcs8.as_ref().to_vec(), pair.public_key().as_ref().to_vec())
         }
     };
@@ -91,40 +120,42 @@ pub(crate) fn generate(
     })
 }
 
-fn aead_key(kek: &KeyEncryptionKey) -> Result<LessSafeKey, String> {
+fn aead_key(kek: &KeyEncryptionKey) -> Result<LessSafeKey, KeyError> {
     let key = kek.derive(KEY_PURPOSE)?;
-    let unbound = UnboundKey::new(&AES_256_GCM, &key).map_err(|_| "bad AES key".to_owned())?;
+    let unbound = UnboundKey::new(&AES_256_GCM, &key).map_err(KeyError::AesKey)?;
     Ok(LessSafeKey::new(unbound))
 }
 
 /// AES-256-GCM with a random nonce (prepended); the kid is bound in as associated data so a
 /// ciphertext cannot be moved to another key row.
-fn seal(kek: &KeyEncryptionKey, kid: &str, mut plaintext: Vec<u8>) -> Result<Vec<u8>, String> {
-    let mut nonce = [0u8; NONCE_LEN];
-    aws_lc_rs::rand::fill(&mut nonce).map_err(|_| "random source failed")?;
+fn seal(kek: &KeyEncryptionKey, kid: &str, mut plaintext: Vec<u8>) -> Result<Vec<u8>, KeyError> {
+    let nonce = random_bytes::<NONCE_LEN>()?;
     aead_key(kek)?
         .seal_in_place_append_tag(
             Nonce::assume_unique_for_key(nonce),
             Aad::from(kid.as_bytes()),
             &mut plaintext,
         )
-        .map_err(|_| "encryption failed".to_owned())?;
+        .map_err(KeyError::Seal)?;
     let mut sealed = nonce.to_vec();
     sealed.extend_from_slice(&plaintext);
     Ok(sealed)
 }
 
-fn open(kek: &KeyEncryptionKey, kid: &str, sealed: &[u8]) -> Result<Vec<u8>, String> {
+fn open(kek: &KeyEncryptionKey, kid: &str, sealed: &[u8]) -> Result<Vec<u8>, KeyError> {
     if sealed.len() < NONCE_LEN {
-        return Err(format!("signing key {kid} is truncated"));
+        return Err(KeyError::Truncated {
+            kid: kid.to_owned(),
+        });
     }
     let (nonce, ciphertext) = sealed.split_at(NONCE_LEN);
-    let nonce = Nonce::try_assume_unique_for_key(nonce).map_err(|_| "bad nonce".to_owned())?;
+    let nonce = Nonce::try_assume_unique_for_key(nonce).map_err(KeyError::Nonce)?;
     let mut buffer = ciphertext.to_vec();
     let plaintext = aead_key(kek)?
         .open_in_place(nonce, Aad::from(kid.as_bytes()), &mut buffer)
-        .map_err(|_| {
-            format!("signing key {kid} cannot be decrypted: is the key-encryption key the one it was stored with?")
+        .map_err(|source| KeyError::Undecryptable {
+            kid: kid.to_owned(),
+            source,
         })?;
     Ok(plaintext.to_vec())
 }
@@ -150,11 +181,11 @@ impl KeyRing {
         stored: &[StoredSigningKey],
         alg: SigningAlg,
         kek: &KeyEncryptionKey,
-    ) -> Result<Self, String> {
+    ) -> Result<Self, KeyError> {
         let current = stored
             .iter()
             .find(|key| key.alg == alg.as_str())
-            .ok_or_else(|| format!("no {} signing key is stored", alg.as_str()))?;
+            .ok_or(KeyError::NoneStored(alg.as_str()))?;
         let pkcs8 = open(kek, &current.kid, &current.encrypted_private_key)?;
         let signing_key = match alg {
             SigningAlg::EdDSA => EncodingKey::from_ed_der(&pkcs8),
@@ -190,7 +221,7 @@ fn public_jwk(
     alg: SigningAlg,
     kid: &str,
     public_key: &[u8],
-) -> Result<(DecodingKey, Value), String> {
+) -> Result<(DecodingKey, Value), KeyError> {
     match alg {
         SigningAlg::EdDSA => {
             let x = URL_SAFE_NO_PAD.encode(public_key);
@@ -200,7 +231,9 @@ fn public_jwk(
         SigningAlg::ES256 => {
             // An uncompressed P-256 point: 0x04 || x (32 bytes) || y (32 bytes).
             if public_key.len() != 65 || public_key[0] != 0x04 {
-                return Err(format!("signing key {kid} has a malformed public key"));
+                return Err(KeyError::MalformedPublicKey {
+                    kid: kid.to_owned(),
+                });
             }
             let x = URL_SAFE_NO_PAD.encode(&public_key[1..33]);
             let y = URL_SAFE_NO_PAD.encode(&public_key[33..]);
