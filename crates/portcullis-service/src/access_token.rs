@@ -9,7 +9,7 @@
 //! A bounded cache keyed by the whole token text remembers tokens whose signature and static
 //! claims checked out; the time checks and the revocation checks still run on every request.
 
-use crate::keys::KeyRing;
+use crate::keys::{Jwks, KeyRing};
 use jsonwebtoken::{decode, decode_header, encode, Header, Validation};
 use moka::sync::Cache;
 use portcullis_core::claims::{check_times, TimeError};
@@ -137,7 +137,7 @@ impl AccessTokens {
         &self.audience
     }
 
-    pub fn jwks(&self) -> &serde_json::Value {
+    pub fn jwks(&self) -> &Jwks {
         &self.ring.jwks
     }
 

@@ -4,7 +4,7 @@
 use crate::access_token::AccessTokens;
 use crate::deadline::Deadline;
 use crate::error::AuthResult;
-use crate::keys::{self, KeyRing};
+use crate::keys::{self, Jwks, KeyRing};
 use crate::password::Passwords;
 use crate::refresh_token::{RefreshSecret, RefreshTokens};
 use crate::revocations::{RevocationFallback, Revocations};
@@ -182,7 +182,7 @@ impl Gateway {
     }
 
     /// The public signing keys, as served at `/.well-known/jwks.json`.
-    pub fn jwks(&self) -> &serde_json::Value {
+    pub fn jwks(&self) -> &Jwks {
         self.access.jwks()
     }
 

@@ -11,8 +11,7 @@ use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use base64::Engine;
 use jsonwebtoken::{Algorithm, DecodingKey, EncodingKey};
 use portcullis_core::StoredSigningKey;
-use serde::Deserialize;
-use serde_json::{json, Value};
+use serde::{Deserialize, Serialize};
 use std::collections::HashMap;
 use std::str::FromStr;
 use time::OffsetDateTime;
@@ -160,6 +159,28 @@ fn open(kek: &KeyEncryptionKey, kid: &str, sealed: &[u8]) -> Result<Vec<u8>, Key
     Ok(plaintext.to_vec())
 }
 
+/// The public signing keys as published at `/.well-known/jwks.json` (RFC 7517).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Jwks {
+    pub keys: Vec<Jwk>,
+}
+
+/// One published public key. The fields are declared in alphabetical order because that is the
+/// order the JWKS has always listed them in.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Jwk {
+    pub alg: &'static str,
+    pub crv: &'static str,
+    pub kid: String,
+    pub kty: &'static str,
+    #[serde(rename = "use")]
+    pub key_use: &'static str,
+    pub x: String,
+    /// The second coordinate of an EC key; an OKP key has none.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub y: Option<String>,
+}
+
 /// A key the gateway can verify with.
 pub(crate) struct VerifyingKey {
     pub algorithm: Algorithm,
@@ -172,7 +193,7 @@ pub(crate) struct KeyRing {
     pub algorithm: Algorithm,
     pub signing_key: EncodingKey,
     pub verifying: HashMap<String, VerifyingKey>,
-    pub jwks: Value,
+    pub jwks: Jwks,
 }
 
 impl KeyRing {
@@ -212,7 +233,7 @@ impl KeyRing {
             algorithm: alg.jwt_algorithm(),
             signing_key,
             verifying,
-            jwks: json!({ "keys": jwks }),
+            jwks: Jwks { keys: jwks },
         })
     }
 }
@@ -221,11 +242,18 @@ fn public_jwk(
     alg: SigningAlg,
     kid: &str,
     public_key: &[u8],
-) -> Result<(DecodingKey, Value), KeyError> {
+) -> Result<(DecodingKey, Jwk), KeyError> {
     match alg {
         SigningAlg::EdDSA => {
-            let x = URL_SAFE_NO_PAD.encode(public_key);
-            let jwk = json!({ "kty": "OKP", "crv": "Ed25519", "x": x, "kid": kid, "alg": "EdDSA", "use": "sig" });
+            let jwk = Jwk {
+                alg: "EdDSA",
+                crv: "Ed25519",
+                kid: kid.to_owned(),
+                kty: "OKP",
+                key_use: "sig",
+                x: URL_SAFE_NO_PAD.encode(public_key),
+                y: None,
+            };
             Ok((DecodingKey::from_ed_der(public_key), jwk))
         }
         SigningAlg::ES256 => {
@@ -235,9 +263,15 @@ fn public_jwk(
                     kid: kid.to_owned(),
                 });
             }
-            let x = URL_SAFE_NO_PAD.encode(&public_key[1..33]);
-            let y = URL_SAFE_NO_PAD.encode(&public_key[33..]);
-            let jwk = json!({ "kty": "EC", "crv": "P-256", "x": x, "y": y, "kid": kid, "alg": "ES256", "use": "sig" });
+            let jwk = Jwk {
+                alg: "ES256",
+                crv: "P-256",
+                kid: kid.to_owned(),
+                kty: "EC",
+                key_use: "sig",
+                x: URL_SAFE_NO_PAD.encode(&public_key[1..33]),
+                y: Some(URL_SAFE_NO_PAD.encode(&public_key[33..])),
+            };
             Ok((DecodingKey::from_ec_der(public_key), jwk))
         }
     }
@@ -263,8 +297,35 @@ mod tests {
         for alg in [SigningAlg::EdDSA, SigningAlg::ES256] {
             let stored = generate(alg, &kek).expect("test setup");
             let ring = KeyRing::from_stored(&[stored], alg, &kek).expect("test setup");
-            assert_eq!(ring.jwks["keys"][0]["alg"], alg.as_str());
-            assert_eq!(ring.jwks["keys"][0]["use"], "sig");
+            let jwks = serde_json::to_value(&ring.jwks).expect("serialises");
+            assert_eq!(jwks["keys"][0]["alg"], alg.as_str());
+            assert_eq!(jwks["keys"][0]["use"], "sig");
         }
+    }
+
+    #[test]
+    fn the_jwks_keeps_its_published_shape() {
+        let jwk = |alg, crv, kty, y: Option<&str>| Jwk {
+            alg,
+            crv,
+            kid: "k1".to_owned(),
+            kty,
+            key_use: "sig",
+            x: "eA".to_owned(),
+            y: y.map(str::to_owned),
+        };
+        let jwks = Jwks {
+            keys: vec![
+                jwk("EdDSA", "Ed25519", "OKP", None),
+                jwk("ES256", "P-256", "EC", Some("eQ")),
+            ],
+        };
+        assert_eq!(
+            serde_json::to_string(&jwks).expect("serialises"),
+            concat!(
+                r#"{"keys":[{"alg":"EdDSA","crv":"Ed25519","kid":"k1","kty":"OKP","use":"sig","x":"eA"},"#,
+                r#"{"alg":"ES256","crv":"P-256","kid":"k1","kty":"EC","use":"sig","x":"eA","y":"eQ"}]}"#
+            )
+        );
     }
 }

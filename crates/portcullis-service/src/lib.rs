@@ -25,7 +25,7 @@ mod webhook_signature;
 pub use access_token::{checked_header, SigningError, TokenError};
 pub use error::{AuthError, Causes, InternalError};
 pub use gateway::{Gateway, Issued, Principal, Readiness, SessionView};
-pub use keys::{KeyError, SigningAlg};
+pub use keys::{Jwk, Jwks, KeyError, SigningAlg};
 pub use password::{PasswordError, Passwords};
 pub use refresh_token::RefreshSecret;
 pub use retention::RetentionJob;

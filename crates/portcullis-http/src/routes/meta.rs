@@ -19,11 +19,7 @@ pub fn router() -> Router<AppState> {
 
 async fn jwks(State(state): State<AppState>) -> Response {
     let cache = HeaderValue::from_static("public, max-age=300");
-    (
-        [(header::CACHE_CONTROL, cache)],
-        Json(state.gateway.jwks().clone()),
-    )
-        .into_response()
+    ([(header::CACHE_CONTROL, cache)], Json(state.gateway.jwks())).into_response()
 }
 
 async fn healthz() -> Json<serde_json::Value> {
