@@ -5,15 +5,15 @@ use crate::cookies::Presented;
 use crate::csrf;
 use crate::error::{ApiError, ApiResult};
 use crate::extract::{bearer_token, ApiJson, Authenticated};
+use crate::views::UserCreated;
 use crate::{AppState, WebSettings};
 use axum::extract::State;
-use axum::http::{header, HeaderMap, StatusCode};
+use axum::http::{header, HeaderMap, HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Response};
 use axum::routing::post;
 use axum::{Json, Router};
 use portcullis_service::{Issued, Password};
-use serde::Deserialize;
-use serde_json::json;
+use serde::{Deserialize, Serialize};
 
 pub fn router() -> Router<AppState> {
     Router::new()
@@ -30,6 +30,14 @@ struct Credentials {
     password: String,
 }
 
+/// The body of a successful login or refresh (fields in alphabetical order, as always).
+#[derive(Serialize)]
+struct Tokens<'a> {
+    access_token: &'a str,
+    expires_in: u64,
+    token_type: &'static str,
+}
+
 async fn register(
     State(state): State<AppState>,
     ApiJson(body): ApiJson<Credentials>,
@@ -38,7 +46,7 @@ async fn register(
         .gateway
         .register(&body.email, &Password::new(body.password))
         .await?;
-    Ok((StatusCode::CREATED, Json(json!({ "user_id": user_id }))).into_response())
+    Ok((StatusCode::CREATED, Json(UserCreated { user_id })).into_response())
 }
 
 async fn login(
@@ -130,23 +138,38 @@ fn cookie_token(web: &WebSettings, headers: &HeaderMap) -> ApiResult<Option<Stri
 
 /// The body and cookie of a successful login or refresh.
 fn token_response(web: &WebSettings, issued: &Issued) -> Response {
-    let body = json!({
-        "access_token": issued.access_token,
-        "token_type": "Bearer",
-        "expires_in": issued.expires_in,
-    });
+    let body = Tokens {
+        access_token: &issued.access_token,
+        expires_in: issued.expires_in,
+        token_type: "Bearer",
+    };
     let cookie = web
         .cookie
         .set(issued.refresh_token.expose(), issued.refresh_expires_at);
     (
         [
             (header::SET_COOKIE, cookie),
-            (
-                header::CACHE_CONTROL,
-                header::HeaderValue::from_static("no-store"),
-            ),
+            (header::CACHE_CONTROL, HeaderValue::from_static("no-store")),
         ],
         Json(body),
     )
         .into_response()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_token_body_keeps_its_shape() {
+        let body = Tokens {
+            access_token: "a.b.c",
+            expires_in: 900,
+            token_type: "Bearer",
+        };
+        assert_eq!(
+            serde_json::to_string(&body).expect("serialises"),
+            r#"{"access_token":"a.b.c","expires_in":900,"token_type":"Bearer"}"#
+        );
+    }
 }
