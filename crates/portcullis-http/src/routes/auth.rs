@@ -1,8 +1,10 @@
 //! `/auth/register`, `/auth/login`, `/auth/refresh`, `/auth/logout`, `/auth/logout-all`.
+//!
+//! Refresh and logout authenticate by the refresh cookie, which they can only read through
+//! [`RefreshCookie`]: it runs the CSRF and origin checks first.
 
 use crate::client::Client;
-use crate::cookies::Presented;
-use crate::csrf;
+use crate::cookies::RefreshCookie;
 use crate::error::{ApiError, ApiResult};
 use crate::extract::{bearer_token, ApiJson, Authenticated};
 use crate::views::UserCreated;
@@ -64,12 +66,8 @@ async fn login(
 async fn refresh(
     State(state): State<AppState>,
     Client(client): Client,
-    headers: HeaderMap,
+    RefreshCookie(presented): RefreshCookie,
 ) -> Response {
-    let presented = match cookie_token(&state.web, &headers) {
-        Ok(presented) => presented,
-        Err(error) => return error.into_response(),
-    };
     match state.gateway.refresh(presented.as_deref(), &client).await {
         Ok(issued) => token_response(&state.web, &issued),
         Err(error) => {
@@ -89,9 +87,9 @@ async fn refresh(
 async fn logout(
     State(state): State<AppState>,
     Client(client): Client,
+    RefreshCookie(presented): RefreshCookie,
     headers: HeaderMap,
 ) -> ApiResult<Response> {
-    let presented = cookie_token(&state.web, &headers)?;
     state
         .gateway
         .logout(presented.as_deref(), bearer_token(&headers), &client)
@@ -114,26 +112,6 @@ async fn logout_all(
         [(header::SET_COOKIE, state.web.cookie.clear())],
     )
         .into_response())
-}
-
-/// The refresh token of a cookie-authenticated request, once its CSRF and origin checks pass.
-/// Two refresh cookies are refused before the gateway sees either: one may have been planted
-/// from a sibling subdomain, and acting on it must not rotate, revoke or clear the other.
-fn cookie_token(web: &WebSettings, headers: &HeaderMap) -> ApiResult<Option<String>> {
-    csrf::guard(headers, &web.allowed_origins)?;
-    match web.cookie.read(headers) {
-        Presented::Absent => Ok(None),
-        Presented::One(token) => Ok(Some(token)),
-        Presented::Ambiguous => {
-            tracing::warn!("a request carried two refresh cookies; refused");
-            Err(ApiError::new(
-                StatusCode::BAD_REQUEST,
-                "invalid_request",
-                "the request carries more than one refresh cookie, so none is used; clear \
-                 this site's cookies and log in again",
-            ))
-        }
-    }
 }
 
 /// The body and cookie of a successful login or refresh.
