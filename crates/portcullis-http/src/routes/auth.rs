@@ -4,7 +4,7 @@
 //! [`RefreshCookie`]: it runs the CSRF and origin checks first.
 
 use crate::client::Client;
-use crate::cookies::RefreshCookie;
+use crate::cookies::{CookieSettings, RefreshCookie};
 use crate::error::{ApiError, ApiResult};
 use crate::extract::{bearer_token, ApiJson, Authenticated};
 use crate::views::UserCreated;
@@ -14,7 +14,7 @@ use axum::http::{header, HeaderMap, HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Response};
 use axum::routing::post;
 use axum::{Json, Router};
-use portcullis_service::{Issued, Password};
+use portcullis_service::{AuthError, Issued, Password};
 use serde::{Deserialize, Serialize};
 
 pub fn router() -> Router<AppState> {
@@ -38,6 +38,41 @@ struct Tokens<'a> {
     access_token: &'a str,
     expires_in: u64,
     token_type: &'static str,
+}
+
+/// A refused refresh. When the refusal means the presented cookie can never work again, the
+/// response also deletes it, so the browser stops presenting a dead token; any other failure (a
+/// backend down, say) leaves the cookie for the next attempt.
+struct RefreshError {
+    error: ApiError,
+    clear_cookie: Option<HeaderValue>,
+}
+
+impl RefreshError {
+    fn new(error: AuthError, cookie: &CookieSettings) -> Self {
+        // No cookie, or one that is unknown, expired, replayed or from a revoked session.
+        let dead = matches!(
+            error,
+            AuthError::MissingRefreshToken
+                | AuthError::InvalidRefreshToken
+                | AuthError::RefreshTokenReused
+                | AuthError::SessionRevoked
+        );
+        Self {
+            error: error.into(),
+            clear_cookie: dead.then(|| cookie.clear()),
+        }
+    }
+}
+
+impl IntoResponse for RefreshError {
+    fn into_response(self) -> Response {
+        let mut response = self.error.into_response();
+        if let Some(clear) = self.clear_cookie {
+            response.headers_mut().append(header::SET_COOKIE, clear);
+        }
+        response
+    }
 }
 
 async fn register(
@@ -67,21 +102,13 @@ async fn refresh(
     State(state): State<AppState>,
     Client(client): Client,
     RefreshCookie(presented): RefreshCookie,
-) -> Response {
-    match state.gateway.refresh(presented.as_deref(), &client).await {
-        Ok(issued) => token_response(&state.web, &issued),
-        Err(error) => {
-            let error = ApiError::from(error);
-            let unauthorized = error.status == StatusCode::UNAUTHORIZED;
-            let mut response = error.into_response();
-            if unauthorized {
-                response
-                    .headers_mut()
-                    .append(header::SET_COOKIE, state.web.cookie.clear());
-            }
-            response
-        }
-    }
+) -> Result<Response, RefreshError> {
+    let issued = state
+        .gateway
+        .refresh(presented.as_deref(), &client)
+        .await
+        .map_err(|error| RefreshError::new(error, &state.web.cookie))?;
+    Ok(token_response(&state.web, &issued))
 }
 
 async fn logout(
@@ -137,6 +164,8 @@ fn token_response(web: &WebSettings, issued: &Issued) -> Response {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use cookie::SameSite;
+    use portcullis_core::StoreError;
 
     #[test]
     fn the_token_body_keeps_its_shape() {
@@ -149,5 +178,39 @@ mod tests {
             serde_json::to_string(&body).expect("serialises"),
             r#"{"access_token":"a.b.c","expires_in":900,"token_type":"Bearer"}"#
         );
+    }
+
+    /// The cookie is cleared exactly on the refusals that answer 401: those say the cookie
+    /// itself is dead. A refusal for any other reason keeps it.
+    #[test]
+    fn a_refused_refresh_clears_the_cookie_only_when_the_cookie_is_dead() {
+        let cookie = CookieSettings::new("__Secure-rt", SameSite::Strict, false);
+        let cases = [
+            (AuthError::MissingRefreshToken, true),
+            (AuthError::InvalidRefreshToken, true),
+            (AuthError::RefreshTokenReused, true),
+            (AuthError::SessionRevoked, true),
+            (
+                AuthError::from(StoreError::Unavailable("down".into())),
+                false,
+            ),
+            (AuthError::from(StoreError::Backend("broken".into())), false),
+            (AuthError::AccountLocked, false),
+        ];
+        for (error, cleared) in cases {
+            let what = format!("{error:?}");
+            let response = RefreshError::new(error, &cookie).into_response();
+            assert_eq!(
+                response.status() == StatusCode::UNAUTHORIZED,
+                cleared,
+                "{what}"
+            );
+            let set_cookie = response.headers().get(header::SET_COOKIE);
+            assert_eq!(
+                set_cookie,
+                cleared.then(|| cookie.clear()).as_ref(),
+                "{what}"
+            );
+        }
     }
 }
