@@ -283,3 +283,95 @@ async fn a_revoking_command_is_in_force_in_a_running_server_when_it_returns() {
         );
     }
 }
+
+/// The field names of what `portcullis admin ... --json` printed: of the object, or of the
+/// first element of an array.
+fn json_fields(args: &[&str], output: &std::process::Output) -> Vec<String> {
+    assert!(
+        output.status.success(),
+        "{args:?}: {}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    let printed: serde_json::Value = serde_json::from_slice(&output.stdout).expect("json");
+    let object = match &printed {
+        serde_json::Value::Array(items) => items.first().expect("an element"),
+        other => other,
+    };
+    object
+        .as_object()
+        .unwrap_or_else(|| panic!("{args:?}: not an object: {printed}"))
+        .keys()
+        .cloned()
+        .collect()
+}
+
+#[tokio::test]
+async fn every_admin_command_prints_the_json_fields_scripts_read() {
+    let app = TestApp::spawn().await;
+    let storage = app.storage();
+    let (_, email, token) = app.logged_in().await;
+    let session = app
+        .verify(&token)
+        .await
+        .header("x-auth-session-id")
+        .map(str::to_owned)
+        .expect("a session id");
+    let session_fields = [
+        "created_at",
+        "id",
+        "ip",
+        "last_used_at",
+        "live",
+        "revoked_at",
+        "revoked_reason",
+        "user_agent",
+        "user_id",
+    ];
+    let cases: Vec<(Vec<&str>, Vec<&str>)> = vec![
+        (
+            vec!["key", "create", "--name", "json-shapes"],
+            vec!["key", "name"],
+        ),
+        (
+            vec!["key", "list"],
+            vec!["created_at", "name", "revoked_at"],
+        ),
+        (
+            vec!["key", "revoke", "json-shapes"],
+            vec!["name", "revoked"],
+        ),
+        (vec!["sessions", &email], session_fields.to_vec()),
+        (vec!["revoke-token", "--token", &token], vec!["jti"]),
+        (vec!["revoke-session", &session], session_fields.to_vec()),
+        (
+            vec!["revoke-user", &email],
+            vec!["sessions_revoked", "token_version", "user_id"],
+        ),
+        (
+            vec!["lock", &email],
+            vec!["locked", "sessions_revoked", "token_version", "user_id"],
+        ),
+        (vec!["unlock", &email], vec!["locked", "user_id"]),
+        (
+            vec!["events", "--user", &email, "--limit", "1"],
+            vec![
+                "actor",
+                "at",
+                "details",
+                "id",
+                "ip",
+                "kind",
+                "session_id",
+                "user_agent",
+                "user_id",
+            ],
+        ),
+    ];
+    for (command, fields) in cases {
+        let mut args = vec!["admin"];
+        args.extend(&command);
+        args.push("--json");
+        let output = portcullis_while_serving(&storage, &args).await;
+        assert_eq!(json_fields(&args, &output), fields, "{args:?}");
+    }
+}

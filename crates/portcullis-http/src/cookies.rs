@@ -4,9 +4,17 @@
 //!
 //! Reading never guesses. A request may carry several cookies of the name: an empty one is
 //! nothing, but of two real ones the client's own cannot be told from one planted from a sibling
-//! subdomain, so the reader says "ambiguous" and its callers refuse the request.
+//! subdomain, so the reader says "ambiguous" and the request is refused.
+//!
+//! A handler gets the refresh token only through the [`RefreshCookie`] extractor, which runs the
+//! cross-site checks (`csrf`) first: the reader itself is private to this module, so no
+//! cookie-authenticated route can forget them.
 
-use axum::http::{header, HeaderMap, HeaderValue};
+use crate::error::ApiError;
+use crate::{csrf, AppState};
+use axum::extract::FromRequestParts;
+use axum::http::request::Parts;
+use axum::http::{header, HeaderMap, HeaderValue, StatusCode};
 use cookie::{Cookie, SameSite};
 use std::fmt;
 use time::OffsetDateTime;
@@ -27,9 +35,39 @@ pub struct CookieSettings {
     host_only: bool,
 }
 
+/// The refresh token of a cookie-authenticated request (`None`: no cookie was sent), once the
+/// request has passed the CSRF and origin checks. Those come first, before the cookie is even
+/// read. Two refresh cookies are refused before the gateway sees either: one may have been
+/// planted from a sibling subdomain, and acting on it must not rotate, revoke or clear the other.
+pub struct RefreshCookie(pub Option<String>);
+
+impl FromRequestParts<AppState> for RefreshCookie {
+    type Rejection = ApiError;
+
+    async fn from_request_parts(
+        parts: &mut Parts,
+        state: &AppState,
+    ) -> Result<Self, Self::Rejection> {
+        csrf::guard(&parts.headers, &state.web.allowed_origins)?;
+        match state.web.cookie.read(&parts.headers) {
+            Presented::Absent => Ok(Self(None)),
+            Presented::One(token) => Ok(Self(Some(token))),
+            Presented::Ambiguous => {
+                tracing::warn!("a request carried two refresh cookies; refused");
+                Err(ApiError::new(
+                    StatusCode::BAD_REQUEST,
+                    "invalid_request",
+                    "the request carries more than one refresh cookie, so none is used; clear \
+                     this site's cookies and log in again",
+                ))
+            }
+        }
+    }
+}
+
 /// What a request's `Cookie` headers present as the refresh cookie.
 #[derive(Clone, PartialEq, Eq)]
-pub enum Presented {
+enum Presented {
     /// No non-empty value of the name.
     Absent,
     /// Exactly one non-empty value: the refresh token.
@@ -104,8 +142,9 @@ impl CookieSettings {
     }
 
     /// The refresh cookie as the request presents it, across every `Cookie` header line.
-    /// Empty values (a cleared or planted `name=`) are ignored; names compare exactly.
-    pub fn read(&self, headers: &HeaderMap) -> Presented {
+    /// Empty values (a cleared or planted `name=`) are ignored; names compare exactly. Private:
+    /// handlers read the cookie through [`RefreshCookie`], after the cross-site checks.
+    fn read(&self, headers: &HeaderMap) -> Presented {
         let mut values = headers
             .get_all(header::COOKIE)
             .iter()

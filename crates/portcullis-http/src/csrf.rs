@@ -2,6 +2,9 @@
 //! custom `X-CSRF: 1` header, which a cross-site form cannot send and cross-site `fetch` cannot
 //! send without a CORS preflight, and an `Origin` check: the page's own origin (the `Origin`
 //! names the `Host` the request was sent to) or one of the allowed origins.
+//!
+//! Handlers never call [`guard`] themselves: `cookies::RefreshCookie`, the only way to read the
+//! refresh cookie, runs it before reading.
 
 use crate::error::ApiError;
 use axum::http::{header, HeaderMap, StatusCode};
@@ -11,7 +14,7 @@ pub const CSRF_HEADER: &str = "x-csrf";
 /// Refuses requests that lack `X-CSRF: 1`, come from another origin than the gateway's own
 /// that is not in `allowed_origins` (including the opaque `null` origin), or that the browser
 /// labels cross-site.
-pub fn guard(headers: &HeaderMap, allowed_origins: &[String]) -> Result<(), ApiError> {
+pub(crate) fn guard(headers: &HeaderMap, allowed_origins: &[String]) -> Result<(), ApiError> {
     if headers.get(CSRF_HEADER).and_then(|v| v.to_str().ok()) != Some("1") {
         return Err(ApiError::new(
             StatusCode::FORBIDDEN,

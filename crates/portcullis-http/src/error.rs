@@ -5,8 +5,8 @@ use axum::http::{header, HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Response};
 use axum::Json;
 use portcullis_core::user::InputError;
-use portcullis_service::AuthError;
-use serde_json::json;
+use portcullis_service::{AuthError, Causes};
+use serde::Serialize;
 
 #[derive(Debug)]
 pub struct ApiError {
@@ -26,6 +26,24 @@ impl ApiError {
             retry_after: None,
         }
     }
+
+    /// 500 `internal_error` for a failure of the gateway itself: `error` and its causes are
+    /// logged, the client reads only "internal error".
+    pub fn internal(error: &(dyn std::error::Error + 'static)) -> Self {
+        tracing::error!(detail = %Causes(error), "internal error");
+        Self::new(
+            StatusCode::INTERNAL_SERVER_ERROR,
+            "internal_error",
+            "internal error",
+        )
+    }
+}
+
+/// The body of every error response.
+#[derive(Serialize)]
+struct ErrorBody<'a> {
+    error: &'static str,
+    message: &'a str,
 }
 
 /// A refused request path is the service's `invalid_path`, wherever the HTTP layer reads one.
@@ -73,12 +91,13 @@ impl From<AuthError> for ApiError {
             | AuthError::ForeignToken(_)
             | AuthError::InvalidExpiry => (StatusCode::BAD_REQUEST, "invalid_request"),
             AuthError::InvalidAdminKey => (StatusCode::UNAUTHORIZED, "invalid_token"),
-            AuthError::Unavailable(detail) => {
-                tracing::warn!(%detail, "backend unavailable");
+            // The causes go to the log; the client reads only the generic message.
+            AuthError::Unavailable(source) => {
+                tracing::warn!(detail = %Causes(source), "backend unavailable");
                 (StatusCode::SERVICE_UNAVAILABLE, "unavailable")
             }
-            AuthError::Internal(detail) => {
-                tracing::error!(%detail, "internal error");
+            AuthError::Internal(source) => {
+                tracing::error!(detail = %Causes(source), "internal error");
                 (StatusCode::INTERNAL_SERVER_ERROR, "internal_error")
             }
         };
@@ -93,7 +112,10 @@ impl From<AuthError> for ApiError {
 
 impl IntoResponse for ApiError {
     fn into_response(self) -> Response {
-        let body = Json(json!({ "error": self.code, "message": self.message }));
+        let body = Json(ErrorBody {
+            error: self.code,
+            message: &self.message,
+        });
         let mut response = (self.status, body).into_response();
         if let Some(seconds) = self.retry_after {
             response
@@ -117,3 +139,51 @@ impl IntoResponse for ApiError {
 }
 
 pub type ApiResult<T> = Result<T, ApiError>;
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use portcullis_core::StoreError;
+
+    async fn body_of(response: Response) -> String {
+        let bytes = axum::body::to_bytes(response.into_body(), usize::MAX)
+            .await
+            .unwrap_or_default();
+        String::from_utf8_lossy(&bytes).into_owned()
+    }
+
+    #[tokio::test]
+    async fn an_error_body_is_code_then_message() {
+        let response =
+            ApiError::new(StatusCode::NOT_FOUND, "not_found", "no such route").into_response();
+        assert_eq!(
+            body_of(response).await,
+            r#"{"error":"not_found","message":"no such route"}"#
+        );
+    }
+
+    #[tokio::test]
+    async fn internal_details_never_reach_the_body() {
+        for (error, status, body) in [
+            (
+                AuthError::from(StoreError::Backend("secret table name".into())),
+                StatusCode::INTERNAL_SERVER_ERROR,
+                r#"{"error":"internal_error","message":"internal error"}"#,
+            ),
+            (
+                AuthError::from(StoreError::Unavailable("redis at 10.0.0.7".into())),
+                StatusCode::SERVICE_UNAVAILABLE,
+                r#"{"error":"unavailable","message":"a backing service is unavailable; try again shortly"}"#,
+            ),
+        ] {
+            let response = ApiError::from(error).into_response();
+            assert_eq!(response.status(), status);
+            assert_eq!(body_of(response).await, body);
+        }
+        let response = ApiError::internal(&std::io::Error::other("the detail")).into_response();
+        assert_eq!(
+            body_of(response).await,
+            r#"{"error":"internal_error","message":"internal error"}"#
+        );
+    }
+}

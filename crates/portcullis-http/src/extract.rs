@@ -8,7 +8,7 @@ use axum::extract::rejection::JsonRejection;
 use axum::extract::{FromRequest, FromRequestParts, Path, Request};
 use axum::http::request::Parts;
 use axum::http::{header, HeaderMap, StatusCode};
-use portcullis_service::{AuthError, Principal};
+use portcullis_service::Principal;
 use serde::de::DeserializeOwned;
 
 /// A JSON body. Wrong content type → 415, too large → 413, stalled → 408, anything
@@ -72,7 +72,7 @@ where
                 "invalid_request",
                 rejection.body_text(),
             )),
-            Err(rejection) => Err(AuthError::Internal(rejection.body_text()).into()),
+            Err(rejection) => Err(ApiError::internal(&rejection)),
         }
     }
 }

@@ -19,7 +19,7 @@ pub mod views;
 
 pub use cookies::CookieSettings;
 pub use error::ApiError;
-pub use proxy::{Upstream, RESERVED_PREFIXES};
+pub use proxy::{Upstream, UpstreamError, RESERVED_PREFIXES};
 
 use axum::body::HttpBody;
 use axum::extract::DefaultBodyLimit;

@@ -9,7 +9,7 @@
 //! A bounded cache keyed by the whole token text remembers tokens whose signature and static
 //! claims checked out; the time checks and the revocation checks still run on every request.
 
-use crate::signing_keys::KeyRing;
+use crate::signing_keys::{Jwks, KeyRing};
 use jsonwebtoken::{decode, decode_header, encode, Header, Validation};
 use moka::sync::Cache;
 use portcullis_core::claims::{check_times, TimeError};
@@ -49,6 +49,11 @@ pub enum TokenError {
     #[error(transparent)]
     Revoked(#[from] portcullis_core::revocation::Revoked),
 }
+
+/// An access token could not be signed: the gateway's fault, never the client's.
+#[derive(Debug, thiserror::Error)]
+#[error("signing an access token failed")]
+pub struct SigningError(#[from] jsonwebtoken::errors::Error);
 
 /// Reads a token's header and refuses, before any key is looked up, what this gateway never
 /// accepts: oversize tokens, unparsable headers, `crit`, key-carrying or key-pointing headers
@@ -132,18 +137,17 @@ impl AccessTokens {
         &self.audience
     }
 
-    pub fn jwks(&self) -> &serde_json::Value {
+    pub fn jwks(&self) -> &Jwks {
         &self.ring.jwks
     }
 
-    pub fn sign(&self, claims: &AccessClaims) -> Result<String, String> {
+    pub fn sign(&self, claims: &AccessClaims) -> Result<String, SigningError> {
         let header = Header {
             typ: Some(ACCESS_TOKEN_TYPE.to_owned()),
             kid: Some(self.ring.kid.clone()),
             ..Header::new(self.ring.algorithm)
         };
-        encode(&header, claims, &self.ring.signing_key)
-            .map_err(|error| format!("signing failed: {error}"))
+        Ok(encode(&header, claims, &self.ring.signing_key)?)
     }
 
     #[cfg(feature = "test-support")]
@@ -152,9 +156,12 @@ impl AccessTokens {
     }
 
     #[cfg(feature = "test-support")]
-    pub fn sign_message(&self, message: &[u8]) -> Result<String, String> {
-        jsonwebtoken::crypto::sign(message, &self.ring.signing_key, self.ring.algorithm)
-            .map_err(|e| e.to_string())
+    pub fn sign_message(&self, message: &[u8]) -> Result<String, SigningError> {
+        Ok(jsonwebtoken::crypto::sign(
+            message,
+            &self.ring.signing_key,
+            self.ring.algorithm,
+        )?)
     }
 
     /// Checks signature, header, issuer, audience and times. `now` is Unix seconds.

@@ -1,8 +1,15 @@
-//! The service layer's error: one variant per outcome a client must be able to tell apart.
+//! The service layer's error: one variant per outcome a client must be able to tell apart, and
+//! for the outcomes no client may look into (a backend down, a failure inside the gateway) the
+//! typed cause, kept for the log and never part of the message.
 
-use crate::access_token::TokenError;
+use crate::access_token::{SigningError, TokenError};
+use crate::password::PasswordError;
+use crate::secret::SecretError;
+use crate::signing_keys::KeyError;
 use portcullis_core::user::InputError;
 use portcullis_core::{PathError, StoreError};
+use std::error::Error;
+use std::fmt;
 
 #[derive(Debug, thiserror::Error)]
 pub enum AuthError {
@@ -49,10 +56,27 @@ pub enum AuthError {
     EmptyFilter,
     #[error("the admin key is missing, invalid or revoked")]
     InvalidAdminKey,
+    /// Always a `StoreError::Unavailable`: the one store failure worth retrying.
     #[error("a backing service is unavailable; try again shortly")]
-    Unavailable(String),
+    Unavailable(#[source] StoreError),
     #[error("internal error")]
-    Internal(String),
+    Internal(#[source] InternalError),
+}
+
+/// A failure inside the gateway rather than of the request: its message and causes are for the
+/// log only.
+#[derive(Debug, thiserror::Error)]
+pub enum InternalError {
+    #[error(transparent)]
+    Store(StoreError),
+    #[error(transparent)]
+    Key(#[from] KeyError),
+    #[error(transparent)]
+    Secret(#[from] SecretError),
+    #[error(transparent)]
+    Password(#[from] PasswordError),
+    #[error(transparent)]
+    Signing(#[from] SigningError),
 }
 
 impl From<StoreError> for AuthError {
@@ -60,10 +84,76 @@ impl From<StoreError> for AuthError {
         match error {
             StoreError::EmailTaken => Self::EmailTaken,
             StoreError::AdminKeyNameTaken => Self::AdminKeyNameTaken,
-            StoreError::Unavailable(detail) => Self::Unavailable(detail.to_string()),
-            StoreError::Backend(detail) => Self::Internal(detail.to_string()),
+            error @ StoreError::Unavailable(_) => Self::Unavailable(error),
+            error @ StoreError::Backend(_) => Self::Internal(InternalError::Store(error)),
         }
     }
 }
 
+/// Every internal failure converts with `?`, as `AuthError::Internal`.
+macro_rules! internal_from {
+    ($($source:ty),+) => {$(
+        impl From<$source> for AuthError {
+            fn from(error: $source) -> Self {
+                Self::Internal(error.into())
+            }
+        }
+    )+};
+}
+
+internal_from!(KeyError, SecretError, PasswordError, SigningError);
+
 pub type AuthResult<T> = Result<T, AuthError>;
+
+/// Displays an error with every cause after it (`outer: inner: root`), for log lines: a plain
+/// `%error` would show only the outermost message.
+pub struct Causes<'a>(pub &'a (dyn Error + 'static));
+
+impl fmt::Display for Causes<'_> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{}", self.0)?;
+        let mut cause = self.0.source();
+        while let Some(error) = cause {
+            write!(f, ": {error}")?;
+            cause = error.source();
+        }
+        Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_message_stays_generic_and_the_causes_stay_with_the_error() {
+        let unavailable = AuthError::from(StoreError::Unavailable("redis timed out".into()));
+        assert_eq!(
+            unavailable.to_string(),
+            "a backing service is unavailable; try again shortly"
+        );
+        assert_eq!(
+            Causes(&unavailable).to_string(),
+            "a backing service is unavailable; try again shortly: storage is unavailable: \
+             redis timed out"
+        );
+        let internal = AuthError::from(StoreError::Backend("disk I/O error".into()));
+        assert_eq!(internal.to_string(), "internal error");
+        assert_eq!(
+            Causes(&internal).to_string(),
+            "internal error: storage failed: disk I/O error"
+        );
+        let undecryptable = AuthError::from(KeyError::Undecryptable {
+            kid: "k1".into(),
+            source: aws_lc_rs::error::Unspecified,
+        });
+        assert_eq!(undecryptable.to_string(), "internal error");
+        assert!(Causes(&undecryptable)
+            .to_string()
+            .starts_with("internal error: signing key k1 cannot be decrypted"));
+        assert!(matches!(
+            AuthError::from(StoreError::EmailTaken),
+            AuthError::EmailTaken
+        ));
+    }
+}

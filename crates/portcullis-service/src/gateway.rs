@@ -3,13 +3,13 @@
 
 use crate::access_token::AccessTokens;
 use crate::deadline::Deadline;
-use crate::error::{AuthError, AuthResult};
+use crate::error::AuthResult;
 use crate::password::Passwords;
 use crate::refresh_token::{RefreshSecret, RefreshTokens};
 use crate::revocation_checker::{RevocationChecker, RevocationFallback};
 use crate::secret::KeyEncryptionKey;
 use crate::settings::Settings;
-use crate::signing_keys::{self, KeyRing};
+use crate::signing_keys::{self, Jwks, KeyRing};
 use crate::throttle::LoginGuard;
 use portcullis_core::admin::EventQuery;
 use portcullis_core::{
@@ -130,11 +130,9 @@ impl Gateway {
             attempts,
         } = backends;
         let durable = Deadline::wrap(durable, settings.database_timeout);
-        let candidate =
-            signing_keys::generate(settings.signing_alg, kek).map_err(AuthError::Internal)?;
+        let candidate = signing_keys::generate(settings.signing_alg, kek)?;
         let stored = durable.ensure_signing_key(&candidate).await?;
-        let ring = KeyRing::from_stored(&stored, settings.signing_alg, kek)
-            .map_err(AuthError::Internal)?;
+        let ring = KeyRing::from_stored(&stored, settings.signing_alg, kek)?;
         let access = AccessTokens::new(
             ring,
             &settings.issuer,
@@ -156,8 +154,8 @@ impl Gateway {
             tracing::warn!(%error, "revocation cache not filled at start; answering from the durable store");
         }
         Ok(Self {
-            refresh: RefreshTokens::new(kek).map_err(AuthError::Internal)?,
-            passwords: Passwords::new().map_err(AuthError::Internal)?,
+            refresh: RefreshTokens::new(kek)?,
+            passwords: Passwords::new()?,
             login_guard: LoginGuard::new(attempts, settings.login_throttle),
             event_sink,
             settings,
@@ -184,7 +182,7 @@ impl Gateway {
     }
 
     /// The public signing keys, as served at `/.well-known/jwks.json`.
-    pub fn jwks(&self) -> &serde_json::Value {
+    pub fn jwks(&self) -> &Jwks {
         self.access.jwks()
     }
 
@@ -248,7 +246,7 @@ impl Gateway {
             roles: user.roles.clone(),
             email: user.email.clone(),
         };
-        let token = self.access.sign(&claims).map_err(AuthError::Internal)?;
+        let token = self.access.sign(&claims)?;
         Ok((token, ttl))
     }
 

@@ -2,11 +2,28 @@
 //! blocking pool with at most one hash per core at a time, so a login flood cannot starve
 //! token verification on the async workers.
 
-use crate::secret::Password;
+use crate::secret::{random_bytes, Password, SecretError};
 use argon2::password_hash::{PasswordHash, PasswordHasher, PasswordVerifier, SaltString};
 use argon2::{Algorithm, Argon2, Params, Version};
 use std::sync::Arc;
-use tokio::sync::Semaphore;
+use tokio::sync::{AcquireError, Semaphore};
+use tokio::task::JoinError;
+
+/// Why a password could not be hashed or checked. None of these is about the password itself:
+/// a wrong password is `PasswordCheck { valid: false, .. }`.
+#[derive(Debug, thiserror::Error)]
+pub enum PasswordError {
+    #[error("the argon2 parameters are invalid")]
+    Params(#[source] argon2::Error),
+    #[error(transparent)]
+    Salt(#[from] SecretError),
+    #[error("argon2 could not hash the password")]
+    Hash(#[source] argon2::password_hash::Error),
+    #[error("the password hashing pool is closed")]
+    PoolClosed(#[source] AcquireError),
+    #[error("the password hashing task failed")]
+    Task(#[source] JoinError),
+}
 
 /// The outcome of checking a password.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -25,11 +42,11 @@ pub struct Passwords {
 }
 
 impl Passwords {
-    pub fn new() -> Result<Self, String> {
-        Self::with_params(Params::new(19 * 1024, 2, 1, None).map_err(|e| e.to_string())?)
+    pub fn new() -> Result<Self, PasswordError> {
+        Self::with_params(Params::new(19 * 1024, 2, 1, None).map_err(PasswordError::Params)?)
     }
 
-    pub fn with_params(params: Params) -> Result<Self, String> {
+    pub fn with_params(params: Params) -> Result<Self, PasswordError> {
         let argon2 = Argon2::new(Algorithm::Argon2id, Version::V0x13, params);
         let cores = std::thread::available_parallelism()
             .map(|n| n.get())
@@ -42,7 +59,7 @@ impl Passwords {
         })
     }
 
-    pub async fn hash(&self, password: &Password) -> Result<String, String> {
+    pub async fn hash(&self, password: &Password) -> Result<String, PasswordError> {
         let argon2 = self.argon2.clone();
         let password = password.clone();
         self.run_bounded(move || hash_now(&argon2, password.expose()))
@@ -54,7 +71,7 @@ impl Passwords {
         &self,
         password: &Password,
         stored: Option<&str>,
-    ) -> Result<PasswordCheck, String> {
+    ) -> Result<PasswordCheck, PasswordError> {
         let argon2 = self.argon2.clone();
         let password = password.clone();
         let exists = stored.is_some();
@@ -98,29 +115,28 @@ impl Passwords {
     async fn run_bounded<T: Send + 'static>(
         &self,
         work: impl FnOnce() -> T + Send + 'static,
-    ) -> Result<T, String> {
+    ) -> Result<T, PasswordError> {
         let permit = Arc::clone(&self.permits)
             .acquire_owned()
             .await
-            .map_err(|e| e.to_string())?;
+            .map_err(PasswordError::PoolClosed)?;
         tokio::task::spawn_blocking(move || {
             let result = work();
             drop(permit);
             result
         })
         .await
-        .map_err(|e| format!("password task failed: {e}"))
+        .map_err(PasswordError::Task)
     }
 }
 
-fn hash_now(argon2: &Argon2<'_>, password: &str) -> Result<String, String> {
-    let mut salt = [0u8; 16];
-    aws_lc_rs::rand::fill(&mut salt).map_err(|_| "random source failed".to_owned())?;
-    let salt = SaltString::encode_b64(&salt).map_err(|e| e.to_string())?;
+fn hash_now(argon2: &Argon2<'_>, password: &str) -> Result<String, PasswordError> {
+    let salt = random_bytes::<16>()?;
+    let salt = SaltString::encode_b64(&salt).map_err(PasswordError::Hash)?;
     argon2
         .hash_password(password.as_bytes(), &salt)
         .map(|hash| hash.to_string())
-        .map_err(|e| e.to_string())
+        .map_err(PasswordError::Hash)
 }
 
 #[cfg(test)]

@@ -5,7 +5,7 @@
 //! yields the very same successor without it ever being stored in plaintext, and the family
 //! stays one chain.
 
-use crate::secret::KeyEncryptionKey;
+use crate::secret::{random_bytes, KeyEncryptionKey, SecretError};
 use aws_lc_rs::{digest, hmac};
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use base64::Engine;
@@ -60,7 +60,7 @@ pub(crate) struct RefreshTokens {
 }
 
 impl RefreshTokens {
-    pub fn new(kek: &KeyEncryptionKey) -> Result<Self, String> {
+    pub fn new(kek: &KeyEncryptionKey) -> Result<Self, SecretError> {
         let key = kek.derive(SUCCESSOR_PURPOSE)?;
         Ok(Self {
             successor_key: hmac::Key::new(hmac::HMAC_SHA256, &key),
@@ -68,10 +68,8 @@ impl RefreshTokens {
     }
 
     /// A fresh token for a new family.
-    pub fn mint(&self) -> Result<RefreshSecret, String> {
-        let mut bytes = [0u8; TOKEN_BYTES];
-        aws_lc_rs::rand::fill(&mut bytes)
-            .map_err(|_| "the system random source failed".to_owned())?;
+    pub fn mint(&self) -> Result<RefreshSecret, SecretError> {
+        let bytes = random_bytes::<TOKEN_BYTES>()?;
         Ok(RefreshSecret(URL_SAFE_NO_PAD.encode(bytes)))
     }
 

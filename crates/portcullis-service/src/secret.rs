@@ -1,10 +1,32 @@
-//! Secret-holding types whose `Debug` prints nothing, and the key-encryption key with the
-//! sub-keys derived from it.
+//! Secret-holding types whose `Debug` prints nothing, the key-encryption key with the sub-keys
+//! derived from it, and the system random source every secret is drawn from.
 
+use aws_lc_rs::error::Unspecified;
 use aws_lc_rs::hkdf::{Salt, HKDF_SHA256};
 use base64::engine::general_purpose::STANDARD;
 use base64::Engine;
 use std::fmt;
+
+/// Why secret material could not be read, drawn or derived.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum SecretError {
+    /// Carries no source on purpose: base64's error names the offending byte of the key.
+    #[error("the key-encryption key is not valid base64")]
+    NotBase64,
+    #[error("the key-encryption key must be exactly 32 bytes")]
+    WrongLength,
+    #[error("the system random source failed")]
+    Random(#[source] Unspecified),
+    #[error("key derivation failed")]
+    Derivation(#[source] Unspecified),
+}
+
+/// `N` bytes from the system random source.
+pub(crate) fn random_bytes<const N: usize>() -> Result<[u8; N], SecretError> {
+    let mut bytes = [0u8; N];
+    aws_lc_rs::rand::fill(&mut bytes).map_err(SecretError::Random)?;
+    Ok(bytes)
+}
 
 /// A password as received; never printed.
 #[derive(Clone)]
@@ -43,22 +65,17 @@ impl KeyEncryptionKey {
     }
 
     /// Parses the standard base64 text form (as in config files and the key file).
-    pub fn from_base64(text: &str) -> Result<Self, String> {
+    pub fn from_base64(text: &str) -> Result<Self, SecretError> {
         let bytes = STANDARD
             .decode(text.trim())
-            .map_err(|_| "the key-encryption key is not valid base64".to_owned())?;
-        let bytes: [u8; 32] = bytes
-            .try_into()
-            .map_err(|_| "the key-encryption key must be exactly 32 bytes".to_owned())?;
+            .map_err(|_| SecretError::NotBase64)?;
+        let bytes: [u8; 32] = bytes.try_into().map_err(|_| SecretError::WrongLength)?;
         Ok(Self(bytes))
     }
 
     /// A fresh random key, for the embedded tier's first start.
-    pub fn generate() -> Result<Self, String> {
-        let mut bytes = [0u8; 32];
-        aws_lc_rs::rand::fill(&mut bytes)
-            .map_err(|_| "the system random source failed".to_owned())?;
-        Ok(Self(bytes))
+    pub fn generate() -> Result<Self, SecretError> {
+        random_bytes().map(Self)
     }
 
     pub fn to_base64(&self) -> String {
@@ -66,14 +83,14 @@ impl KeyEncryptionKey {
     }
 
     /// Derives an independent 256-bit sub-key for one purpose (HKDF-SHA256).
-    pub(crate) fn derive(&self, purpose: &'static str) -> Result<[u8; 32], String> {
+    pub(crate) fn derive(&self, purpose: &'static str) -> Result<[u8; 32], SecretError> {
         let mut out = [0u8; 32];
         let info = [purpose.as_bytes()];
         Salt::new(HKDF_SHA256, b"portcullis")
             .extract(&self.0)
             .expand(&info, HKDF_SHA256)
             .and_then(|okm| okm.fill(&mut out))
-            .map_err(|_| "key derivation failed".to_owned())?;
+            .map_err(SecretError::Derivation)?;
         Ok(out)
     }
 }

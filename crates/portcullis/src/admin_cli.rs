@@ -9,12 +9,17 @@ use anyhow::{bail, Context};
 use clap::Subcommand;
 use portcullis_core::admin::{EventQuery, StoredEvent};
 use portcullis_core::{EventKind, Family, SessionId};
-use portcullis_http::views::{event_json, rfc3339, session_json};
+use portcullis_http::views::{
+    rfc3339, EventView, ForUser, LockState, SessionView, TokenRevoked, UserRevoked,
+};
 use portcullis_service::{Gateway, TokenToRevoke};
-use serde_json::{json, Value};
 use std::io::Read;
 use time::format_description::well_known::Rfc3339;
 use time::OffsetDateTime;
+
+mod output;
+
+use output::{KeyCreated, KeyListed, KeyRevoked, Output};
 
 /// Recorded as the actor of every action taken from the command line.
 const ACTOR: &str = "cli";
@@ -108,17 +113,11 @@ pub async fn run(
         }
     }
     if as_json {
-        println!("{}", serde_json::to_string_pretty(&output.json)?);
+        println!("{}", output.json);
     } else {
         println!("{}", output.text.trim_end());
     }
     Ok(())
-}
-
-/// What a command prints, for people and for scripts.
-struct Output {
-    text: String,
-    json: Value,
 }
 
 async fn execute(gateway: &Gateway, command: AdminCommand) -> anyhow::Result<Output> {
@@ -131,18 +130,22 @@ async fn execute(gateway: &Gateway, command: AdminCommand) -> anyhow::Result<Out
                 .create_admin_key(&name, ACTOR)
                 .await
                 .map_err(failed)?;
-            Output {
-                text: format!("{key}\n(store it now: it is not shown again)"),
-                json: json!({ "name": name, "key": key }),
-            }
+            Output::new(
+                format!("{key}\n(store it now: it is not shown again)"),
+                &KeyCreated { key, name },
+            )?
         }
         AdminCommand::Key {
             command: KeyCommand::List,
         } => {
             let keys = gateway.admin_keys().await.map_err(failed)?;
-            let rows: Vec<Value> = keys
+            let rows: Vec<KeyListed> = keys
                 .iter()
-                .map(|key| json!({ "name": key.name, "created_at": rfc3339(key.created_at), "revoked_at": key.revoked_at.map(rfc3339) }))
+                .map(|key| KeyListed {
+                    created_at: rfc3339(key.created_at),
+                    name: &key.name,
+                    revoked_at: key.revoked_at.map(rfc3339),
+                })
                 .collect();
             let text = keys
                 .iter()
@@ -154,10 +157,7 @@ async fn execute(gateway: &Gateway, command: AdminCommand) -> anyhow::Result<Out
                 })
                 .collect::<Vec<_>>()
                 .join("\n");
-            Output {
-                text,
-                json: Value::Array(rows),
-            }
+            Output::new(text, &rows)?
         }
         AdminCommand::Key {
             command: KeyCommand::Revoke { name },
@@ -166,43 +166,55 @@ async fn execute(gateway: &Gateway, command: AdminCommand) -> anyhow::Result<Out
                 .revoke_admin_key(&name, ACTOR)
                 .await
                 .map_err(failed)?;
-            Output {
-                text: format!("key {name} revoked"),
-                json: json!({ "name": name, "revoked": true }),
-            }
+            Output::new(
+                format!("key {name} revoked"),
+                &KeyRevoked {
+                    name,
+                    revoked: true,
+                },
+            )?
         }
         AdminCommand::RevokeUser { user } => {
             let user = gateway.find_user(&user).await.map_err(failed)?;
             let revocation = gateway.revoke_user(user.id, ACTOR).await.map_err(failed)?;
-            Output {
-                text: format!(
+            Output::new(
+                format!(
                     "revoked {}: token version {}, {} sessions ended",
                     user.email,
                     revocation.token_version,
                     revocation.sessions_revoked.len()
                 ),
-                json: json!({ "user_id": user.id, "token_version": revocation.token_version, "sessions_revoked": revocation.sessions_revoked.len() }),
-            }
+                &ForUser {
+                    outcome: UserRevoked::from(&revocation),
+                    user_id: user.id,
+                },
+            )?
         }
         AdminCommand::Lock { user } => {
             let user = gateway.find_user(&user).await.map_err(failed)?;
             let revocation = gateway.lock_user(user.id, ACTOR).await.map_err(failed)?;
-            Output {
-                text: format!(
+            Output::new(
+                format!(
                     "locked {} and ended {} sessions",
                     user.email,
                     revocation.sessions_revoked.len()
                 ),
-                json: json!({ "user_id": user.id, "locked": true, "token_version": revocation.token_version, "sessions_revoked": revocation.sessions_revoked.len() }),
-            }
+                &ForUser {
+                    outcome: LockState::locked(&revocation),
+                    user_id: user.id,
+                },
+            )?
         }
         AdminCommand::Unlock { user } => {
             let user = gateway.find_user(&user).await.map_err(failed)?;
             gateway.unlock_user(user.id, ACTOR).await.map_err(failed)?;
-            Output {
-                text: format!("unlocked {}", user.email),
-                json: json!({ "user_id": user.id, "locked": false }),
-            }
+            Output::new(
+                format!("unlocked {}", user.email),
+                &ForUser {
+                    outcome: LockState::unlocked(),
+                    user_id: user.id,
+                },
+            )?
         }
         AdminCommand::Sessions { user } => {
             let user = gateway.find_user(&user).await.map_err(failed)?;
@@ -212,10 +224,8 @@ async fn execute(gateway: &Gateway, command: AdminCommand) -> anyhow::Result<Out
                 .map(session_line)
                 .collect::<Vec<_>>()
                 .join("\n");
-            Output {
-                text,
-                json: Value::Array(sessions.iter().map(session_json).collect()),
-            }
+            let views: Vec<SessionView> = sessions.iter().map(SessionView::new).collect();
+            Output::new(text, &views)?
         }
         AdminCommand::RevokeSession { id } => {
             let id = uuid::Uuid::parse_str(&id).context("the session id must be a UUID")?;
@@ -223,10 +233,7 @@ async fn execute(gateway: &Gateway, command: AdminCommand) -> anyhow::Result<Out
                 .admin_revoke_session(SessionId(id), ACTOR)
                 .await
                 .map_err(failed)?;
-            Output {
-                text: format!("session {id} revoked"),
-                json: session_json(&family),
-            }
+            Output::new(format!("session {id} revoked"), &SessionView::new(&family))?
         }
         AdminCommand::RevokeToken { token, jti, exp } => {
             let target = match (token, jti, exp) {
@@ -235,10 +242,7 @@ async fn execute(gateway: &Gateway, command: AdminCommand) -> anyhow::Result<Out
                 _ => bail!("give --token, or --jti with --exp"),
             };
             let jti = gateway.revoke_token(&target, ACTOR).await.map_err(failed)?;
-            Output {
-                text: format!("token {jti} revoked"),
-                json: json!({ "jti": jti }),
-            }
+            Output::new(format!("token {jti} revoked"), &TokenRevoked { jti })?
         }
         AdminCommand::Events {
             user,
@@ -265,10 +269,8 @@ async fn execute(gateway: &Gateway, command: AdminCommand) -> anyhow::Result<Out
             };
             let events = gateway.events(&query).await.map_err(failed)?;
             let text = events.iter().map(event_line).collect::<Vec<_>>().join("\n");
-            Output {
-                text,
-                json: Value::Array(events.iter().map(event_json).collect()),
-            }
+            let views: Vec<EventView> = events.iter().map(EventView::new).collect();
+            Output::new(text, &views)?
         }
     })
 }

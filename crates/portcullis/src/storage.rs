@@ -137,7 +137,7 @@ pub async fn confirm_revocations(config: &Config) -> anyhow::Result<Option<Strin
 /// tier) generated once into `<data_dir>/kek` with owner-only permissions.
 pub fn key_encryption_key(config: &Config) -> anyhow::Result<KeyEncryptionKey> {
     if let Some(text) = &config.key_encryption_key {
-        return KeyEncryptionKey::from_base64(text.expose()).map_err(anyhow::Error::msg);
+        return Ok(KeyEncryptionKey::from_base64(text.expose())?);
     }
     let file = config
         .key_encryption_key_file
@@ -147,12 +147,12 @@ pub fn key_encryption_key(config: &Config) -> anyhow::Result<KeyEncryptionKey> {
         private_files::check_key_file(&file)?;
         let text = std::fs::read_to_string(&file)
             .with_context(|| format!("cannot read {}", file.display()))?;
-        return KeyEncryptionKey::from_base64(&text).map_err(anyhow::Error::msg);
+        return Ok(KeyEncryptionKey::from_base64(&text)?);
     }
     if is_production(config) {
         bail!("the production tier needs key_encryption_key (or key_encryption_key_file) shared by every replica");
     }
-    let key = KeyEncryptionKey::generate().map_err(anyhow::Error::msg)?;
+    let key = KeyEncryptionKey::generate()?;
     private_files::write_new(&file, key.to_base64().as_bytes())?;
     tracing::info!(path = %file.display(), "generated a new key-encryption key");
     Ok(key)

@@ -17,6 +17,7 @@ use crate::method_override::methods_read_as;
 use crate::AppState;
 use axum::body::Body;
 use axum::extract::{ConnectInfo, Request, State};
+use axum::http::uri::InvalidUri;
 use axum::http::{StatusCode, Uri};
 use axum::response::{IntoResponse, Response};
 use headers::{
@@ -46,24 +47,37 @@ pub struct Upstream {
     base: Uri,
 }
 
+/// Why an `[[upstreams]]` entry was refused.
+#[derive(Debug, thiserror::Error)]
+pub enum UpstreamError {
+    #[error("upstream prefix {0:?} must be a plain absolute path")]
+    PrefixNotPlain(String),
+    #[error("upstream prefix {0:?} would shadow the gateway's own routes ({reserved})", reserved = RESERVED_PREFIXES.join(", "))]
+    ShadowsGateway(String),
+    #[error("upstream url {url:?} is not a URL")]
+    NotAUrl {
+        url: String,
+        #[source]
+        source: InvalidUri,
+    },
+    #[error("upstream url {0:?} must be http://host:port with an optional path")]
+    NotPlainHttp(String),
+}
+
 impl Upstream {
-    pub fn new(prefix: &str, url: &str) -> Result<Self, String> {
+    pub fn new(prefix: &str, url: &str) -> Result<Self, UpstreamError> {
         let prefix_path = RequestPath::parse_canonical(prefix)
-            .ok_or_else(|| format!("upstream prefix {prefix:?} must be a plain absolute path"))?;
+            .ok_or_else(|| UpstreamError::PrefixNotPlain(prefix.to_owned()))?;
         if covers_gateway_route(&prefix_path) {
-            return Err(format!(
-                "upstream prefix {prefix:?} would shadow the gateway's own routes ({})",
-                RESERVED_PREFIXES.join(", ")
-            ));
+            return Err(UpstreamError::ShadowsGateway(prefix.to_owned()));
         }
-        let base: Uri = url
-            .parse()
-            .map_err(|_| format!("upstream url {url:?} is not a URL"))?;
+        let base: Uri = url.parse().map_err(|source| UpstreamError::NotAUrl {
+            url: url.to_owned(),
+            source,
+        })?;
         if base.scheme_str() != Some("http") || base.authority().is_none() || base.query().is_some()
         {
-            return Err(format!(
-                "upstream url {url:?} must be http://host:port with an optional path"
-            ));
+            return Err(UpstreamError::NotPlainHttp(url.to_owned()));
         }
         Ok(Self {
             prefix: prefix_path,
@@ -307,6 +321,31 @@ mod tests {
         ] {
             assert!(Upstream::new("/api", url).is_err(), "{url}");
         }
+    }
+
+    #[test]
+    fn a_refused_upstream_says_why_in_the_words_it_always_used() {
+        let message = |prefix: &str, url: &str| match Upstream::new(prefix, url) {
+            Err(error) => error.to_string(),
+            Ok(_) => panic!("{prefix} {url} was accepted"),
+        };
+        assert_eq!(
+            message("/auth", "http://127.0.0.1:9"),
+            "upstream prefix \"/auth\" would shadow the gateway's own routes \
+             (/auth, /.well-known, /admin, /healthz, /readyz)"
+        );
+        assert_eq!(
+            message("api", "http://127.0.0.1:9"),
+            "upstream prefix \"api\" must be a plain absolute path"
+        );
+        assert_eq!(
+            message("/api", "nonsense url"),
+            "upstream url \"nonsense url\" is not a URL"
+        );
+        assert_eq!(
+            message("/api", "https://x"),
+            "upstream url \"https://x\" must be http://host:port with an optional path"
+        );
     }
 
     #[test]

@@ -9,9 +9,9 @@ use axum::extract::{Path, State};
 use axum::http::StatusCode;
 use axum::routing::{delete, get};
 use axum::{Json, Router};
-use portcullis_core::SessionId;
-use portcullis_service::AuthError;
-use serde_json::{json, Value};
+use portcullis_core::{SessionId, UserId};
+use portcullis_service::{AuthError, SessionView};
+use serde::Serialize;
 
 pub fn router() -> Router<AppState> {
     Router::new()
@@ -20,36 +20,58 @@ pub fn router() -> Router<AppState> {
         .route("/auth/sessions/{id}", delete(delete_session))
 }
 
-async fn me(Authenticated(principal): Authenticated) -> Json<Value> {
+// Fields in alphabetical order, the order these bodies have always had (see `views`).
+
+/// `GET /auth/me`: who the access token says the caller is.
+#[derive(Serialize)]
+struct Me {
+    email: String,
+    roles: Vec<String>,
+    session_id: SessionId,
+    user_id: UserId,
+}
+
+/// One of the caller's own sessions; `current` marks the one their token belongs to.
+#[derive(Serialize)]
+struct OwnSession {
+    created_at: String,
+    current: bool,
+    id: SessionId,
+    ip: Option<String>,
+    last_used_at: String,
+    user_agent: Option<String>,
+}
+
+impl From<SessionView> for OwnSession {
+    fn from(view: SessionView) -> Self {
+        let family = view.family;
+        Self {
+            created_at: rfc3339(family.created_at),
+            current: view.current,
+            id: family.id,
+            ip: family.last_client.ip,
+            last_used_at: rfc3339(family.last_used_at),
+            user_agent: family.last_client.user_agent,
+        }
+    }
+}
+
+async fn me(Authenticated(principal): Authenticated) -> Json<Me> {
     let claims = &principal.claims;
-    Json(json!({
-        "user_id": claims.sub,
-        "email": claims.email,
-        "roles": claims.roles,
-        "session_id": claims.sid,
-    }))
+    Json(Me {
+        email: claims.email.clone(),
+        roles: claims.roles.clone(),
+        session_id: claims.sid,
+        user_id: claims.sub,
+    })
 }
 
 async fn sessions(
     State(state): State<AppState>,
     Authenticated(principal): Authenticated,
-) -> ApiResult<Json<Value>> {
+) -> ApiResult<Json<Vec<OwnSession>>> {
     let sessions = state.gateway.sessions(&principal).await?;
-    let list: Vec<Value> = sessions
-        .into_iter()
-        .map(|view| {
-            let family = view.family;
-            json!({
-                "id": family.id,
-                "created_at": rfc3339(family.created_at),
-                "last_used_at": rfc3339(family.last_used_at),
-                "user_agent": family.last_client.user_agent,
-                "ip": family.last_client.ip,
-                "current": view.current,
-            })
-        })
-        .collect();
-    Ok(Json(Value::Array(list)))
+    Ok(Json(sessions.into_iter().map(OwnSession::from).collect()))
 }
 
 async fn delete_session(
@@ -64,4 +86,52 @@ async fn delete_session(
         .delete_session(&principal, SessionId(id), &client)
         .await?;
     Ok(StatusCode::NO_CONTENT)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use portcullis_core::{ClientInfo, Family};
+    use time::OffsetDateTime;
+    use uuid::Uuid;
+
+    #[test]
+    fn me_and_own_sessions_keep_their_shapes() {
+        let user = UserId(Uuid::from_u128(1));
+        let session = SessionId(Uuid::from_u128(2));
+        let me = Me {
+            email: "alice@example.com".into(),
+            roles: vec!["admin".into()],
+            session_id: session,
+            user_id: user,
+        };
+        assert_eq!(
+            serde_json::to_string(&me).expect("serialises"),
+            r#"{"email":"alice@example.com","roles":["admin"],"session_id":"00000000-0000-0000-0000-000000000002","user_id":"00000000-0000-0000-0000-000000000001"}"#
+        );
+        let at = OffsetDateTime::from_unix_timestamp(1_700_000_000).expect("time");
+        let family = Family {
+            id: session,
+            user_id: user,
+            created_at: at,
+            last_used_at: at,
+            idle_expires_at: at,
+            absolute_expires_at: at,
+            current_generation: 0,
+            last_client: ClientInfo {
+                ip: None,
+                user_agent: Some("Firefox".into()),
+            },
+            revoked_at: None,
+            revoked_reason: None,
+        };
+        let own = OwnSession::from(SessionView {
+            family,
+            current: true,
+        });
+        assert_eq!(
+            serde_json::to_string(&own).expect("serialises"),
+            r#"{"created_at":"2023-11-14T22:13:20Z","current":true,"id":"00000000-0000-0000-0000-000000000002","ip":null,"last_used_at":"2023-11-14T22:13:20Z","user_agent":"Firefox"}"#
+        );
+    }
 }

@@ -6,18 +6,21 @@
 
 use crate::error::{ApiError, ApiResult};
 use crate::extract::{bearer_token, ApiJson, ApiPath};
-use crate::views::{event_json, session_json};
+use crate::views::{
+    EventView, EventsPage, LockState, MassRevoked, RolesChanged, SessionView, TokenRevoked,
+    UserCreated, UserRevoked,
+};
 use crate::AppState;
 use axum::extract::{FromRequestParts, Query, State};
 use axum::http::request::Parts;
 use axum::http::StatusCode;
+use axum::response::{IntoResponse, Response};
 use axum::routing::{delete, get, patch, post};
 use axum::{Json, Router};
 use portcullis_core::admin::{EventQuery, SessionFilter};
 use portcullis_core::{EventKind, SessionId};
 use portcullis_service::{Password, TokenToRevoke};
 use serde::Deserialize;
-use serde_json::{json, Value};
 use std::collections::HashMap;
 use time::format_description::well_known::Rfc3339;
 use time::OffsetDateTime;
@@ -88,13 +91,13 @@ async fn create_user(
     State(state): State<AppState>,
     Admin(actor): Admin,
     ApiJson(body): ApiJson<NewUser>,
-) -> ApiResult<(StatusCode, Json<Value>)> {
+) -> ApiResult<(StatusCode, Json<UserCreated>)> {
     let password = body.password.map(Password::new);
     let user_id = state
         .gateway
         .admin_create_user(&body.email, password.as_ref(), &body.roles, &actor)
         .await?;
-    Ok((StatusCode::CREATED, Json(json!({ "user_id": user_id }))))
+    Ok((StatusCode::CREATED, Json(UserCreated { user_id })))
 }
 
 #[derive(Deserialize)]
@@ -108,66 +111,59 @@ async fn change_roles(
     Admin(actor): Admin,
     ApiPath(user): ApiPath<String>,
     ApiJson(body): ApiJson<Roles>,
-) -> ApiResult<Json<Value>> {
+) -> ApiResult<Response> {
     let user = state.gateway.find_user(&user).await?;
     let changed = state
         .gateway
         .change_roles(user.id, &body.roles, &actor)
         .await?;
-    Ok(Json(json!({
-        "user_id": user.id,
-        "roles": changed.roles,
-        "token_version": changed.token_version,
-    })))
+    let body = RolesChanged {
+        roles: &changed.roles,
+        token_version: changed.token_version,
+        user_id: user.id,
+    };
+    Ok(Json(body).into_response())
 }
 
 async fn revoke_user(
     State(state): State<AppState>,
     Admin(actor): Admin,
     ApiPath(user): ApiPath<String>,
-) -> ApiResult<Json<Value>> {
+) -> ApiResult<Json<UserRevoked>> {
     let user = state.gateway.find_user(&user).await?;
     let revocation = state.gateway.revoke_user(user.id, &actor).await?;
-    Ok(Json(json!({
-        "token_version": revocation.token_version,
-        "sessions_revoked": revocation.sessions_revoked.len(),
-    })))
+    Ok(Json(UserRevoked::from(&revocation)))
 }
 
 async fn lock_user(
     State(state): State<AppState>,
     Admin(actor): Admin,
     ApiPath(user): ApiPath<String>,
-) -> ApiResult<Json<Value>> {
+) -> ApiResult<Json<LockState>> {
     let user = state.gateway.find_user(&user).await?;
     let revocation = state.gateway.lock_user(user.id, &actor).await?;
-    Ok(Json(json!({
-        "locked": true,
-        "token_version": revocation.token_version,
-        "sessions_revoked": revocation.sessions_revoked.len(),
-    })))
+    Ok(Json(LockState::locked(&revocation)))
 }
 
 async fn unlock_user(
     State(state): State<AppState>,
     Admin(actor): Admin,
     ApiPath(user): ApiPath<String>,
-) -> ApiResult<Json<Value>> {
+) -> ApiResult<Json<LockState>> {
     let user = state.gateway.find_user(&user).await?;
     state.gateway.unlock_user(user.id, &actor).await?;
-    Ok(Json(json!({ "locked": false })))
+    Ok(Json(LockState::unlocked()))
 }
 
 async fn user_sessions(
     State(state): State<AppState>,
     _admin: Admin,
     ApiPath(user): ApiPath<String>,
-) -> ApiResult<Json<Value>> {
+) -> ApiResult<Response> {
     let user = state.gateway.find_user(&user).await?;
     let sessions = state.gateway.user_sessions(user.id).await?;
-    Ok(Json(Value::Array(
-        sessions.iter().map(session_json).collect(),
-    )))
+    let views: Vec<SessionView> = sessions.iter().map(SessionView::new).collect();
+    Ok(Json(views).into_response())
 }
 
 async fn revoke_session(
@@ -197,7 +193,7 @@ async fn revoke_token(
     State(state): State<AppState>,
     Admin(actor): Admin,
     ApiJson(body): ApiJson<TokenBody>,
-) -> ApiResult<Json<Value>> {
+) -> ApiResult<Json<TokenRevoked>> {
     let target = match body {
         TokenBody {
             token: Some(token),
@@ -216,14 +212,14 @@ async fn revoke_token(
         }
     };
     let jti = state.gateway.revoke_token(&target, &actor).await?;
-    Ok(Json(json!({ "jti": jti })))
+    Ok(Json(TokenRevoked { jti }))
 }
 
 async fn events(
     State(state): State<AppState>,
     _admin: Admin,
     Query(params): Query<HashMap<String, String>>,
-) -> ApiResult<Json<Value>> {
+) -> ApiResult<Response> {
     let mut query = EventQuery {
         limit: DEFAULT_EVENTS_PAGE,
         ..EventQuery::default()
@@ -262,9 +258,11 @@ async fn events(
     let next_cursor = (page.len() == query.limit as usize)
         .then(|| page.last().map(|e| e.id.to_string()))
         .flatten();
-    Ok(Json(
-        json!({ "events": page.iter().map(event_json).collect::<Vec<_>>(), "next_cursor": next_cursor }),
-    ))
+    let body = EventsPage {
+        events: page.iter().map(EventView::new).collect(),
+        next_cursor,
+    };
+    Ok(Json(body).into_response())
 }
 
 #[derive(Deserialize)]
@@ -281,7 +279,7 @@ async fn mass_revoke(
     State(state): State<AppState>,
     Admin(actor): Admin,
     ApiJson(body): ApiJson<RevocationFilter>,
-) -> ApiResult<Json<Value>> {
+) -> ApiResult<Json<MassRevoked>> {
     let filter = SessionFilter {
         created_before: body
             .created_before
@@ -303,7 +301,9 @@ async fn mass_revoke(
         .gateway
         .mass_revoke(&filter, body.dry_run, &actor)
         .await?;
-    Ok(Json(
-        json!({ "dry_run": body.dry_run, "sessions": outcome.sessions, "users": outcome.users }),
-    ))
+    Ok(Json(MassRevoked {
+        dry_run: body.dry_run,
+        sessions: outcome.sessions,
+        users: outcome.users,
+    }))
 }

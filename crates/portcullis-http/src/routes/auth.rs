@@ -1,19 +1,21 @@
 //! `/auth/register`, `/auth/login`, `/auth/refresh`, `/auth/logout`, `/auth/logout-all`.
+//!
+//! Refresh and logout authenticate by the refresh cookie, which they can only read through
+//! [`RefreshCookie`]: it runs the CSRF and origin checks first.
 
 use crate::client::Client;
-use crate::cookies::Presented;
-use crate::csrf;
+use crate::cookies::{CookieSettings, RefreshCookie};
 use crate::error::{ApiError, ApiResult};
 use crate::extract::{bearer_token, ApiJson, Authenticated};
+use crate::views::UserCreated;
 use crate::{AppState, WebSettings};
 use axum::extract::State;
-use axum::http::{header, HeaderMap, StatusCode};
+use axum::http::{header, HeaderMap, HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Response};
 use axum::routing::post;
 use axum::{Json, Router};
-use portcullis_service::{Issued, Password};
-use serde::Deserialize;
-use serde_json::json;
+use portcullis_service::{AuthError, Issued, Password};
+use serde::{Deserialize, Serialize};
 
 pub fn router() -> Router<AppState> {
     Router::new()
@@ -30,6 +32,49 @@ struct Credentials {
     password: String,
 }
 
+/// The body of a successful login or refresh (fields in alphabetical order, as always).
+#[derive(Serialize)]
+struct Tokens<'a> {
+    access_token: &'a str,
+    expires_in: u64,
+    token_type: &'static str,
+}
+
+/// A refused refresh. When the refusal means the presented cookie can never work again, the
+/// response also deletes it, so the browser stops presenting a dead token; any other failure (a
+/// backend down, say) leaves the cookie for the next attempt.
+struct RefreshError {
+    error: ApiError,
+    clear_cookie: Option<HeaderValue>,
+}
+
+impl RefreshError {
+    fn new(error: AuthError, cookie: &CookieSettings) -> Self {
+        // No cookie, or one that is unknown, expired, replayed or from a revoked session.
+        let dead = matches!(
+            error,
+            AuthError::MissingRefreshToken
+                | AuthError::InvalidRefreshToken
+                | AuthError::RefreshTokenReused
+                | AuthError::SessionRevoked
+        );
+        Self {
+            error: error.into(),
+            clear_cookie: dead.then(|| cookie.clear()),
+        }
+    }
+}
+
+impl IntoResponse for RefreshError {
+    fn into_response(self) -> Response {
+        let mut response = self.error.into_response();
+        if let Some(clear) = self.clear_cookie {
+            response.headers_mut().append(header::SET_COOKIE, clear);
+        }
+        response
+    }
+}
+
 async fn register(
     State(state): State<AppState>,
     ApiJson(body): ApiJson<Credentials>,
@@ -38,7 +83,7 @@ async fn register(
         .gateway
         .register(&body.email, &Password::new(body.password))
         .await?;
-    Ok((StatusCode::CREATED, Json(json!({ "user_id": user_id }))).into_response())
+    Ok((StatusCode::CREATED, Json(UserCreated { user_id })).into_response())
 }
 
 async fn login(
@@ -56,34 +101,22 @@ async fn login(
 async fn refresh(
     State(state): State<AppState>,
     Client(client): Client,
-    headers: HeaderMap,
-) -> Response {
-    let presented = match cookie_token(&state.web, &headers) {
-        Ok(presented) => presented,
-        Err(error) => return error.into_response(),
-    };
-    match state.gateway.refresh(presented.as_deref(), &client).await {
-        Ok(issued) => token_response(&state.web, &issued),
-        Err(error) => {
-            let error = ApiError::from(error);
-            let unauthorized = error.status == StatusCode::UNAUTHORIZED;
-            let mut response = error.into_response();
-            if unauthorized {
-                response
-                    .headers_mut()
-                    .append(header::SET_COOKIE, state.web.cookie.clear());
-            }
-            response
-        }
-    }
+    RefreshCookie(presented): RefreshCookie,
+) -> Result<Response, RefreshError> {
+    let issued = state
+        .gateway
+        .refresh(presented.as_deref(), &client)
+        .await
+        .map_err(|error| RefreshError::new(error, &state.web.cookie))?;
+    Ok(token_response(&state.web, &issued))
 }
 
 async fn logout(
     State(state): State<AppState>,
     Client(client): Client,
+    RefreshCookie(presented): RefreshCookie,
     headers: HeaderMap,
 ) -> ApiResult<Response> {
-    let presented = cookie_token(&state.web, &headers)?;
     state
         .gateway
         .logout(presented.as_deref(), bearer_token(&headers), &client)
@@ -108,45 +141,76 @@ async fn logout_all(
         .into_response())
 }
 
-/// The refresh token of a cookie-authenticated request, once its CSRF and origin checks pass.
-/// Two refresh cookies are refused before the gateway sees either: one may have been planted
-/// from a sibling subdomain, and acting on it must not rotate, revoke or clear the other.
-fn cookie_token(web: &WebSettings, headers: &HeaderMap) -> ApiResult<Option<String>> {
-    csrf::guard(headers, &web.allowed_origins)?;
-    match web.cookie.read(headers) {
-        Presented::Absent => Ok(None),
-        Presented::One(token) => Ok(Some(token)),
-        Presented::Ambiguous => {
-            tracing::warn!("a request carried two refresh cookies; refused");
-            Err(ApiError::new(
-                StatusCode::BAD_REQUEST,
-                "invalid_request",
-                "the request carries more than one refresh cookie, so none is used; clear \
-                 this site's cookies and log in again",
-            ))
-        }
-    }
-}
-
 /// The body and cookie of a successful login or refresh.
 fn token_response(web: &WebSettings, issued: &Issued) -> Response {
-    let body = json!({
-        "access_token": issued.access_token,
-        "token_type": "Bearer",
-        "expires_in": issued.expires_in,
-    });
+    let body = Tokens {
+        access_token: &issued.access_token,
+        expires_in: issued.expires_in,
+        token_type: "Bearer",
+    };
     let cookie = web
         .cookie
         .set(issued.refresh_token.expose(), issued.refresh_expires_at);
     (
         [
             (header::SET_COOKIE, cookie),
-            (
-                header::CACHE_CONTROL,
-                header::HeaderValue::from_static("no-store"),
-            ),
+            (header::CACHE_CONTROL, HeaderValue::from_static("no-store")),
         ],
         Json(body),
     )
         .into_response()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use cookie::SameSite;
+    use portcullis_core::StoreError;
+
+    #[test]
+    fn the_token_body_keeps_its_shape() {
+        let body = Tokens {
+            access_token: "a.b.c",
+            expires_in: 900,
+            token_type: "Bearer",
+        };
+        assert_eq!(
+            serde_json::to_string(&body).expect("serialises"),
+            r#"{"access_token":"a.b.c","expires_in":900,"token_type":"Bearer"}"#
+        );
+    }
+
+    /// The cookie is cleared exactly on the refusals that answer 401: those say the cookie
+    /// itself is dead. A refusal for any other reason keeps it.
+    #[test]
+    fn a_refused_refresh_clears_the_cookie_only_when_the_cookie_is_dead() {
+        let cookie = CookieSettings::new("__Secure-rt", SameSite::Strict, false);
+        let cases = [
+            (AuthError::MissingRefreshToken, true),
+            (AuthError::InvalidRefreshToken, true),
+            (AuthError::RefreshTokenReused, true),
+            (AuthError::SessionRevoked, true),
+            (
+                AuthError::from(StoreError::Unavailable("down".into())),
+                false,
+            ),
+            (AuthError::from(StoreError::Backend("broken".into())), false),
+            (AuthError::AccountLocked, false),
+        ];
+        for (error, cleared) in cases {
+            let what = format!("{error:?}");
+            let response = RefreshError::new(error, &cookie).into_response();
+            assert_eq!(
+                response.status() == StatusCode::UNAUTHORIZED,
+                cleared,
+                "{what}"
+            );
+            let set_cookie = response.headers().get(header::SET_COOKIE);
+            assert_eq!(
+                set_cookie,
+                cleared.then(|| cookie.clear()).as_ref(),
+                "{what}"
+            );
+        }
+    }
 }

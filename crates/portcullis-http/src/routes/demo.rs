@@ -13,7 +13,8 @@ use axum::http::{header, HeaderMap, HeaderValue, Method, Uri};
 use axum::response::{IntoResponse, Redirect, Response};
 use axum::routing::{any, get};
 use axum::{Json, Router};
-use serde_json::{json, Map, Value};
+use serde::Serialize;
+use std::collections::BTreeMap;
 
 /// The demo's own prefix; no upstream is proxied under it while the demo is served.
 pub const DEMO_PREFIX: &str = "/demo";
@@ -65,6 +66,15 @@ fn asset(content_type: &'static str, body: &'static str) -> Response {
         .into_response()
 }
 
+/// What the echo endpoint answers (fields in alphabetical order, as always; the headers sorted
+/// by name).
+#[derive(Serialize)]
+struct Echo {
+    identity_headers: BTreeMap<String, String>,
+    method: String,
+    path: String,
+}
+
 /// A protected API as an application behind the gateway sees it: authorised by the route
 /// policy like any proxied request, answering with the identity headers it would receive.
 async fn echo(
@@ -72,7 +82,7 @@ async fn echo(
     method: Method,
     uri: Uri,
     headers: HeaderMap,
-) -> ApiResult<Json<Value>> {
+) -> ApiResult<Json<Echo>> {
     let target = target_of(&uri);
     let path = request_path(target)?;
     let methods = methods_read_as(method.as_str(), target, &headers);
@@ -81,16 +91,37 @@ async fn echo(
         .authorize(bearer_token(&headers), &methods, &path)
         .await?;
     let identity = identity_headers(&authorization);
-    let received: Map<String, Value> = identity
+    let identity_headers = identity
         .iter()
         .map(|(name, value)| {
             let value = value.to_str().unwrap_or_default().to_owned();
-            (name.as_str().to_owned(), Value::String(value))
+            (name.as_str().to_owned(), value)
         })
         .collect();
-    Ok(Json(json!({
-        "method": method.as_str(),
-        "path": uri.path(),
-        "identity_headers": received,
-    })))
+    Ok(Json(Echo {
+        identity_headers,
+        method: method.as_str().to_owned(),
+        path: uri.path().to_owned(),
+    }))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_echo_keeps_its_shape() {
+        let echo = Echo {
+            identity_headers: [("x-auth-user-id", "u1"), ("x-auth-email", "a@example.com")]
+                .into_iter()
+                .map(|(name, value)| (name.to_owned(), value.to_owned()))
+                .collect(),
+            method: "GET".into(),
+            path: "/demo/api/echo".into(),
+        };
+        assert_eq!(
+            serde_json::to_string(&echo).expect("serialises"),
+            r#"{"identity_headers":{"x-auth-email":"a@example.com","x-auth-user-id":"u1"},"method":"GET","path":"/demo/api/echo"}"#
+        );
+    }
 }

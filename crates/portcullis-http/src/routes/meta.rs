@@ -8,7 +8,7 @@ use axum::response::{IntoResponse, Response};
 use axum::routing::get;
 use axum::{Json, Router};
 use portcullis_service::Readiness;
-use serde_json::json;
+use serde::Serialize;
 
 pub fn router() -> Router<AppState> {
     Router::new()
@@ -17,26 +17,41 @@ pub fn router() -> Router<AppState> {
         .route("/readyz", get(readyz))
 }
 
-async fn jwks(State(state): State<AppState>) -> Response {
-    let cache = HeaderValue::from_static("public, max-age=300");
-    (
-        [(header::CACHE_CONTROL, cache)],
-        Json(state.gateway.jwks().clone()),
-    )
-        .into_response()
+/// The body of `/healthz` and a serving `/readyz` (fields in alphabetical order, as always).
+#[derive(Serialize)]
+struct Health {
+    #[serde(skip_serializing_if = "Option::is_none")]
+    message: Option<&'static str>,
+    status: &'static str,
 }
 
-async fn healthz() -> Json<serde_json::Value> {
-    Json(json!({ "status": "ok" }))
+impl Health {
+    fn status(status: &'static str) -> Json<Self> {
+        Json(Self {
+            message: None,
+            status,
+        })
+    }
+}
+
+async fn jwks(State(state): State<AppState>) -> Response {
+    let cache = HeaderValue::from_static("public, max-age=300");
+    ([(header::CACHE_CONTROL, cache)], Json(state.gateway.jwks())).into_response()
+}
+
+async fn healthz() -> Json<Health> {
+    Health::status("ok")
 }
 
 async fn readyz(State(state): State<AppState>) -> Response {
     match state.gateway.readiness().await {
-        Readiness::Ready => Json(json!({ "status": "ready" })).into_response(),
-        Readiness::Degraded => Json(json!({
-            "status": "degraded",
-            "message": "the revocation cache is not answering; revocation checks use the database",
-        }))
+        Readiness::Ready => Health::status("ready").into_response(),
+        Readiness::Degraded => Json(Health {
+            message: Some(
+                "the revocation cache is not answering; revocation checks use the database",
+            ),
+            status: "degraded",
+        })
         .into_response(),
         Readiness::Unavailable => ApiError::new(
             StatusCode::SERVICE_UNAVAILABLE,
@@ -57,4 +72,23 @@ pub async fn method_not_allowed() -> ApiError {
         "method_not_allowed",
         "this route does not accept that method",
     )
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn health_bodies_keep_their_shapes() {
+        let json = |health: &Health| serde_json::to_string(health).expect("serialises");
+        assert_eq!(json(&Health::status("ok")), r#"{"status":"ok"}"#);
+        let degraded = Health {
+            message: Some("the cache is down"),
+            status: "degraded",
+        };
+        assert_eq!(
+            json(&degraded),
+            r#"{"message":"the cache is down","status":"degraded"}"#
+        );
+    }
 }

@@ -1,6 +1,6 @@
 //! Registering users and logging in.
 
-use crate::error::{AuthError, AuthResult};
+use crate::error::{AuthError, AuthResult, Causes};
 use crate::gateway::{bounded, Gateway, Issued};
 use crate::secret::Password;
 use crate::throttle::Refused;
@@ -48,11 +48,7 @@ impl Gateway {
         }
         let roles = normalize_roles(roles)?;
         let password_hash = match password {
-            Some(password) => self
-                .passwords
-                .hash(password)
-                .await
-                .map_err(AuthError::Internal)?,
+            Some(password) => self.passwords.hash(password).await?,
             None => NO_PASSWORD.to_owned(),
         };
         let user = User {
@@ -115,7 +111,7 @@ impl Gateway {
             Ok(check) => check,
             Err(error) => {
                 self.login_guard.abandoned(&account, ip, Self::now()).await;
-                return Err(AuthError::Internal(error));
+                return Err(error.into());
             }
         };
         let user = match user {
@@ -172,11 +168,11 @@ impl Gateway {
                 .durable
                 .set_password_hash(user.id, &hash)
                 .await
-                .map_err(|e| e.to_string()),
-            Err(error) => Err(error),
+                .map_err(AuthError::from),
+            Err(error) => Err(error.into()),
         };
         if let Err(error) = upgraded {
-            tracing::warn!(%error, user_id = %user.id, "could not upgrade password hash");
+            tracing::warn!(error = %Causes(&error), user_id = %user.id, "could not upgrade password hash");
         }
     }
 
@@ -199,7 +195,7 @@ impl Gateway {
             revoked_at: None,
             revoked_reason: None,
         };
-        let secret = self.refresh.mint().map_err(AuthError::Internal)?;
+        let secret = self.refresh.mint()?;
         let first = RefreshToken {
             hash: secret.hash(),
             family_id: family.id,

@@ -4,6 +4,7 @@
 use crate::error::{AuthError, AuthResult};
 use crate::gateway::Gateway;
 use crate::refresh_token::secret_hash;
+use crate::secret::random_bytes;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use base64::Engine;
 use portcullis_core::admin::{AdminKey, ADMIN_KEY_PREFIX};
@@ -28,9 +29,7 @@ impl Gateway {
     /// Creates a key named `name` and returns its text, which is never stored or shown again.
     pub async fn create_admin_key(&self, name: &str, actor: &str) -> AuthResult<String> {
         check_key_name(name)?;
-        let mut secret = [0u8; 32];
-        aws_lc_rs::rand::fill(&mut secret)
-            .map_err(|_| AuthError::Internal("random source failed".into()))?;
+        let secret = random_bytes::<32>()?;
         let text = format!("{ADMIN_KEY_PREFIX}{}", URL_SAFE_NO_PAD.encode(secret));
         let key = AdminKey {
             name: name.to_owned(),

@@ -49,9 +49,9 @@ pub fn route_policy(routes: &[RouteConfig]) -> anyhow::Result<RoutePolicy> {
 }
 
 pub fn upstreams(entries: &[UpstreamConfig]) -> anyhow::Result<Vec<Upstream>> {
-    entries
+    let upstreams = entries
         .iter()
         .map(|upstream| Upstream::new(&upstream.prefix, &upstream.url))
-        .collect::<Result<_, _>>()
-        .map_err(anyhow::Error::msg)
+        .collect::<Result<_, _>>()?;
+    Ok(upstreams)
 }

@@ -1,0 +1,173 @@
+//! The JSON bodies of the admin API, most of which `portcullis admin --json` prints too, so the
+//! API and the command line speak the same shapes. Every body is a type here, never ad-hoc JSON.
+//!
+//! Field order is part of the shape: these bodies were `json!` objects, which serde_json (built
+//! without `preserve_order`) writes with their keys sorted, so every struct declares its fields
+//! in alphabetical order. `tests.rs` pins each shape byte for byte.
+
+use portcullis_core::admin::StoredEvent;
+use portcullis_core::{Family, SessionId, UserId, UserRevocation};
+use serde::Serialize;
+use serde_json::Value;
+use time::format_description::well_known::Rfc3339;
+use time::OffsetDateTime;
+use uuid::Uuid;
+
+pub fn rfc3339(at: OffsetDateTime) -> String {
+    at.format(&Rfc3339).unwrap_or_default()
+}
+
+/// A session as the security team sees it: live or not, and why it was revoked.
+#[derive(Debug, Serialize)]
+pub struct SessionView<'a> {
+    created_at: String,
+    id: SessionId,
+    ip: Option<&'a str>,
+    last_used_at: String,
+    live: bool,
+    revoked_at: Option<String>,
+    revoked_reason: Option<&'static str>,
+    user_agent: Option<&'a str>,
+    user_id: UserId,
+}
+
+impl<'a> SessionView<'a> {
+    /// `family` as it stands now (`live` is judged at this moment).
+    pub fn new(family: &'a Family) -> Self {
+        Self::at(family, OffsetDateTime::now_utc())
+    }
+
+    fn at(family: &'a Family, now: OffsetDateTime) -> Self {
+        Self {
+            created_at: rfc3339(family.created_at),
+            id: family.id,
+            ip: family.last_client.ip.as_deref(),
+            last_used_at: rfc3339(family.last_used_at),
+            live: family.is_live(now),
+            revoked_at: family.revoked_at.map(rfc3339),
+            revoked_reason: family.revoked_reason.map(|reason| reason.as_str()),
+            user_agent: family.last_client.user_agent.as_deref(),
+            user_id: family.user_id,
+        }
+    }
+}
+
+/// One security event of the audit trail.
+#[derive(Debug, Serialize)]
+pub struct EventView<'a> {
+    actor: Option<&'a str>,
+    at: String,
+    /// Stored as JSON text whose shape depends on the kind (and on the version that wrote it),
+    /// so it is passed on as whatever JSON it holds; text that is not JSON reads as `null`.
+    details: Value,
+    id: i64,
+    ip: Option<&'a str>,
+    kind: &'static str,
+    session_id: Option<SessionId>,
+    user_agent: Option<&'a str>,
+    user_id: Option<UserId>,
+}
+
+impl<'a> EventView<'a> {
+    pub fn new(stored: &'a StoredEvent) -> Self {
+        let event = &stored.event;
+        Self {
+            actor: event.actor.as_deref(),
+            at: rfc3339(event.at),
+            details: serde_json::from_str(&event.details).unwrap_or(Value::Null),
+            id: stored.id,
+            ip: event.client.ip.as_deref(),
+            kind: event.kind.as_str(),
+            session_id: event.session_id,
+            user_agent: event.client.user_agent.as_deref(),
+            user_id: event.user_id,
+        }
+    }
+}
+
+/// A page of the audit trail (`GET /admin/events`); `next_cursor` is set when the page is full.
+#[derive(Debug, Serialize)]
+pub struct EventsPage<'a> {
+    pub events: Vec<EventView<'a>>,
+    pub next_cursor: Option<String>,
+}
+
+/// What revoking a user did (`POST /admin/users/{user}/revoke`).
+#[derive(Debug, Serialize)]
+pub struct UserRevoked {
+    sessions_revoked: usize,
+    token_version: i64,
+}
+
+impl From<&UserRevocation> for UserRevoked {
+    fn from(revocation: &UserRevocation) -> Self {
+        Self {
+            sessions_revoked: revocation.sessions_revoked.len(),
+            token_version: revocation.token_version,
+        }
+    }
+}
+
+/// An account's lock state after `lock` (with what the lock revoked) or `unlock`.
+#[derive(Debug, Serialize)]
+pub struct LockState {
+    locked: bool,
+    #[serde(flatten)]
+    revoked: Option<UserRevoked>,
+}
+
+impl LockState {
+    pub fn locked(revocation: &UserRevocation) -> Self {
+        Self {
+            locked: true,
+            revoked: Some(revocation.into()),
+        }
+    }
+
+    pub fn unlocked() -> Self {
+        Self {
+            locked: false,
+            revoked: None,
+        }
+    }
+}
+
+/// An outcome with the user it concerns. The command line names the user it resolved from an
+/// email; the API does not, its caller named the user in the path.
+#[derive(Debug, Serialize)]
+pub struct ForUser<T> {
+    #[serde(flatten)]
+    pub outcome: T,
+    pub user_id: UserId,
+}
+
+/// A user just created (`POST /auth/register`, `POST /admin/users`).
+#[derive(Debug, Serialize)]
+pub struct UserCreated {
+    pub user_id: UserId,
+}
+
+/// A user's roles after a change, and the token version that retired the old ones.
+#[derive(Debug, Serialize)]
+pub struct RolesChanged<'a> {
+    pub roles: &'a [String],
+    pub token_version: i64,
+    pub user_id: UserId,
+}
+
+/// The access token that was denylisted.
+#[derive(Debug, Serialize)]
+pub struct TokenRevoked {
+    pub jti: Uuid,
+}
+
+/// What a mass revocation hit, or in a dry run would hit.
+#[derive(Debug, Serialize)]
+pub struct MassRevoked {
+    pub dry_run: bool,
+    pub sessions: usize,
+    pub users: usize,
+}
+
+#[cfg(test)]
+mod tests;
