@@ -17,6 +17,11 @@ async fn limited_app() -> TestApp {
         config.login_max_failures_per_account = PER_ACCOUNT;
         config.login_max_failures_per_ip = PER_IP;
         config.login_failure_window = Duration::from_secs(600);
+        // These tests count reservations. A counter call past its deadline lets the attempt
+        // through unthrottled (by design: an outage must not lock everyone out), which a busy
+        // machine can cause and which is tested on its own; here it would only blur the count.
+        config.redis_write_timeout = Duration::from_secs(10);
+        config.database_timeout = Duration::from_secs(10);
     })
     .await
 }
@@ -144,6 +149,11 @@ async fn failure_counts_survive_a_restart() {
     let app = TestApp::spawn_with(|config| {
         config.login_max_failures_per_account = 3;
         config.login_failure_window = Duration::from_secs(600);
+        // These tests count reservations. A counter call past its deadline lets the attempt
+        // through unthrottled (by design: an outage must not lock everyone out), which a busy
+        // machine can cause and which is tested on its own; here it would only blur the count.
+        config.redis_write_timeout = Duration::from_secs(10);
+        config.database_timeout = Duration::from_secs(10);
     })
     .await;
     let email = app.new_user().await;
