@@ -88,7 +88,11 @@ async fn a_node_resource_server_given_only_the_issuer_verifies_a_token() {
     let signature_at = token.rfind('.').unwrap() + 1;
     let first = &token[signature_at..=signature_at];
     let other = if first == "A" { "B" } else { "A" };
-    let forged = format!("{}{other}{}", &token[..signature_at], &token[signature_at + 1..]);
+    let forged = format!(
+        "{}{other}{}",
+        &token[..signature_at],
+        &token[signature_at + 1..]
+    );
     let refused = node_verify(&public_url, &audience, &forged).await;
     assert!(!refused.status.success());
     assert!(

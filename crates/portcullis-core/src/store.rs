@@ -113,6 +113,18 @@ pub enum FamilyOpening {
     UserGone,
 }
 
+impl FamilyOpening {
+    /// The rule every backend applies to the user it read in the opening transaction: the user
+    /// whose family may be stored, or the answer to give without storing anything.
+    pub fn admit(user: Option<User>) -> Result<User, FamilyOpening> {
+        match user {
+            None => Err(Self::UserGone),
+            Some(user) if user.locked => Err(Self::Locked),
+            Some(user) => Ok(user),
+        }
+    }
+}
+
 /// A revocation of all of a user's tokens and sessions.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct UserRevocation {

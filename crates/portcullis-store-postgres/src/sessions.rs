@@ -25,12 +25,10 @@ impl SessionStore for PgStore {
         // The foreign key alone takes only a KEY SHARE lock, which does not conflict with the
         // lock's `UPDATE users`: without this read a family could land after the lock revoked
         // every family, and live on.
-        let Some(user) = user_in(&mut tx, family.user_id).await? else {
-            return Ok(FamilyOpening::UserGone);
+        let user = match FamilyOpening::admit(user_in(&mut tx, family.user_id).await?) {
+            Ok(user) => user,
+            Err(refused) => return Ok(refused),
         };
-        if user.locked {
-            return Ok(FamilyOpening::Locked);
-        }
         insert_family(&mut tx, family).await?;
         insert_token(&mut tx, first_token).await?;
         tx.commit().await.map_err(db_error)?;

@@ -24,12 +24,10 @@ impl SessionStore for SqliteStore {
         let mut tx = self.begin_write().await?;
         // Re-read under the write lock: the caller's copy of the user predates the password
         // check, and a lock committed since must win.
-        let Some(user) = user_in(&mut tx, family.user_id).await? else {
-            return Ok(FamilyOpening::UserGone);
+        let user = match FamilyOpening::admit(user_in(&mut tx, family.user_id).await?) {
+            Ok(user) => user,
+            Err(refused) => return Ok(refused),
         };
-        if user.locked {
-            return Ok(FamilyOpening::Locked);
-        }
         insert_family(&mut tx, family).await?;
         insert_token(&mut tx, first_token).await?;
         tx.commit().await.map_err(db_error)?;
