@@ -31,6 +31,11 @@ async fn healthz() -> Json<serde_json::Value> {
 }
 
 async fn readyz(State(state): State<AppState>) -> Response {
+    if state.draining.is_draining() {
+        let message = "the gateway is shutting down";
+        return ApiError::new(StatusCode::SERVICE_UNAVAILABLE, "shutting_down", message)
+            .into_response();
+    }
     match state.gateway.readiness().await {
         Readiness::Ready => Json(json!({ "status": "ready" })).into_response(),
         Readiness::Degraded => Json(json!({

@@ -124,6 +124,10 @@ pub struct Config {
     pub http_body_timeout: Duration,
     /// Open client connections at most (fewer if the file-descriptor limit is lower).
     pub max_connections: usize,
+    /// How long the listener keeps accepting after a stop signal, with `/readyz` already 503,
+    /// so load balancers take the instance out before connections are refused.
+    #[serde(deserialize_with = "crate::duration::deserialize")]
+    pub shutdown_delay: Duration,
     /// Development mode: serve the demo single-page app under `/demo/`.
     pub demo: bool,
     /// How long security events are kept; `0` keeps them forever.
@@ -183,6 +187,7 @@ impl Default for Config {
             http_idle_timeout: Duration::from_secs(60),
             http_body_timeout: Duration::from_secs(30),
             max_connections: 10_000,
+            shutdown_delay: Duration::from_secs(5),
             demo: false,
             event_retention: settings.event_retention,
             retention_interval: settings.retention_interval,
