@@ -20,6 +20,7 @@ mod refresh_cookie;
 mod register_login;
 mod retention;
 mod revocation;
+mod shutdown;
 mod slow_clients;
 mod throttle;
 mod tokens;

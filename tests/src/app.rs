@@ -50,11 +50,13 @@ impl TestApp {
         Self::start(config, storage).await
     }
 
-    /// The test defaults on `storage`: port 0, one allowed origin.
+    /// The test defaults on `storage`: port 0, one allowed origin, and no shutdown delay (tests
+    /// stop and restart gateways all the time, with no load balancer to warn).
     pub fn config_for(storage: &TestStorage) -> Config {
         let mut config = Config {
             listen: "127.0.0.1:0".to_owned(),
             allowed_origins: vec![ALLOWED_ORIGIN.to_owned()],
+            shutdown_delay: Duration::ZERO,
             ..Config::default()
         };
         storage.configure(&mut config);

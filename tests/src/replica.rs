@@ -1,11 +1,12 @@
 //! [`Replica`]: the real `portcullis` binary as a separate process, configured through the
-//! environment the way an operator would, so tests can run several replicas and kill one -9.
+//! environment the way an operator would, so tests can run several replicas, kill one -9, or
+//! stop one with SIGTERM and see how it exits.
 
 use crate::tier::TestStorage;
-use crate::ALLOWED_ORIGIN;
+use crate::{Browser, Reply, ALLOWED_ORIGIN, PASSWORD};
 use std::net::TcpListener;
-use std::path::PathBuf;
-use std::process::{Child, Command, Stdio};
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, ExitStatus, Stdio};
 use std::time::{Duration, Instant};
 
 /// The `portcullis` binary built next to the test executable (`just test` builds it first).
@@ -28,12 +29,31 @@ pub struct Replica {
     pub base: String,
     port: u16,
     env: Vec<(String, String)>,
+    /// Where its standard error (the log) goes; inherited when `None`.
+    log: Option<PathBuf>,
     child: Option<Child>,
 }
 
 impl Replica {
     /// Starts a replica on `storage` with extra `PORTCULLIS_*` settings.
     pub async fn start(storage: &TestStorage, settings: &[(&str, &str)]) -> Self {
+        Self::start_with_log(storage, settings, None).await
+    }
+
+    /// As [`Replica::start`], appending the process's log to the file `log`.
+    pub async fn start_logging_to(
+        storage: &TestStorage,
+        settings: &[(&str, &str)],
+        log: &Path,
+    ) -> Self {
+        Self::start_with_log(storage, settings, Some(log.to_path_buf())).await
+    }
+
+    async fn start_with_log(
+        storage: &TestStorage,
+        settings: &[(&str, &str)],
+        log: Option<PathBuf>,
+    ) -> Self {
         let mut env = storage.env();
         env.push((
             "PORTCULLIS_ALLOWED_ORIGINS".to_owned(),
@@ -53,6 +73,7 @@ impl Replica {
             base: format!("http://127.0.0.1:{port}"),
             port,
             env,
+            log,
             child: None,
         };
         replica.launch().await;
@@ -60,12 +81,21 @@ impl Replica {
     }
 
     async fn launch(&mut self) {
+        let stderr = match &self.log {
+            None => Stdio::inherit(),
+            Some(path) => std::fs::File::options()
+                .create(true)
+                .append(true)
+                .open(path)
+                .expect("log file")
+                .into(),
+        };
         let child = Command::new(binary())
             .arg("serve")
             .env("PORTCULLIS_LISTEN", format!("127.0.0.1:{}", self.port))
             .envs(self.env.iter().map(|(k, v)| (k.as_str(), v.as_str())))
             .stdout(Stdio::null())
-            .stderr(Stdio::inherit())
+            .stderr(stderr)
             .spawn()
             .expect("portcullis starts");
         self.child = Some(child);
@@ -99,6 +129,66 @@ impl Replica {
             let _ = child.kill();
             let _ = child.wait();
         }
+    }
+
+    /// Sends SIGTERM, as an orchestrator stopping the process does; see [`Replica::exited`].
+    pub fn terminate(&self) {
+        let child = self.child.as_ref().expect("the replica is running");
+        rustix::process::kill_process(
+            rustix::process::Pid::from_child(child),
+            rustix::process::Signal::TERM,
+        )
+        .expect("SIGTERM sent");
+    }
+
+    /// Waits until the process has exited and says how; fails the test after `within`.
+    pub async fn exited(&mut self, within: Duration) -> ExitStatus {
+        let mut child = self.child.take().expect("the replica is running");
+        let pid = child.id();
+        let waited = tokio::time::timeout(
+            within,
+            tokio::task::spawn_blocking(move || (child.wait(), child)),
+        )
+        .await;
+        match waited {
+            Ok(joined) => {
+                let (status, _) = joined.expect("waiting thread");
+                status.expect("exit status")
+            }
+            Err(_) => {
+                // The child went with the waiting thread; it is not ours to leave running.
+                let pid = i32::try_from(pid)
+                    .ok()
+                    .and_then(rustix::process::Pid::from_raw)
+                    .expect("pid");
+                let _ = rustix::process::kill_process(pid, rustix::process::Signal::KILL);
+                panic!("the replica did not exit within {within:?}");
+            }
+        }
+    }
+
+    /// Registers a fresh user and returns their email.
+    pub async fn new_user(&self) -> String {
+        let email = format!("user-{}@example.com", uuid::Uuid::new_v4().simple());
+        let response = reqwest::Client::new()
+            .post(format!("{}/auth/register", self.base))
+            .json(&serde_json::json!({ "email": email, "password": PASSWORD }))
+            .send()
+            .await
+            .expect("register request");
+        let reply = Reply::read(response).await;
+        assert_eq!(reply.status, reqwest::StatusCode::CREATED, "{reply:?}");
+        email
+    }
+
+    /// A browser pointed at this replica.
+    pub fn browser(&self) -> Browser {
+        Browser::new(reqwest::Client::new(), self.base.clone())
+    }
+
+    /// The address it listens on.
+    pub fn addr(&self) -> std::net::SocketAddr {
+        std::net::SocketAddr::from(([127, 0, 0, 1], self.port))
     }
 
     /// Starts the same replica again, on the same port and storage.

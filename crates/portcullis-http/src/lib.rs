@@ -28,6 +28,7 @@ use axum::response::{IntoResponse, Response};
 use axum::Router;
 use portcullis_service::Gateway;
 use proxy::{Proxied, Proxy};
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 use std::time::Duration;
 use tower::ServiceBuilder;
@@ -66,7 +67,24 @@ pub struct WebSettings {
 pub struct AppState {
     pub gateway: Arc<Gateway>,
     pub web: Arc<WebSettings>,
+    /// Set by the binary when a stop signal arrives.
+    pub draining: Draining,
     proxy: Arc<Proxy>,
+}
+
+/// Whether the process is on its way out: from the stop signal on, `/readyz` answers 503 so
+/// load balancers stop sending traffic while the listener still serves. Clones share it.
+#[derive(Clone, Debug, Default)]
+pub struct Draining(Arc<AtomicBool>);
+
+impl Draining {
+    pub fn begin(&self) {
+        self.0.store(true, Ordering::Relaxed);
+    }
+
+    pub fn is_draining(&self) -> bool {
+        self.0.load(Ordering::Relaxed)
+    }
 }
 
 impl AppState {
@@ -78,6 +96,7 @@ impl AppState {
         Self {
             gateway,
             web: Arc::new(web),
+            draining: Draining::default(),
             proxy: Arc::new(proxy),
         }
     }

@@ -6,6 +6,7 @@ use crate::startup::{self, Application, Background};
 use anyhow::{bail, Context};
 use clap::{Parser, Subcommand};
 use portcullis_service::Password;
+use std::future::Future;
 use std::io::{BufRead, IsTerminal};
 use std::path::PathBuf;
 
@@ -88,11 +89,12 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
 }
 
 async fn serve(config: &Config) -> anyhow::Result<()> {
+    // Listening for stop signals before anything else: one that arrives while storage is still
+    // opening must stop the server cleanly, not kill it by the signal's default action.
+    let shutdown = shutdown_signal().context("cannot listen for stop signals")?;
     let app = Application::build(config).await?;
     tracing::info!(address = %app.local_addr()?, "portcullis listening");
-    app.run_until(shutdown_signal())
-        .await
-        .context("server error")
+    app.run_until(shutdown).await.context("server error")
 }
 
 fn read_password() -> anyhow::Result<Password> {
@@ -114,24 +116,25 @@ fn read_password() -> anyhow::Result<Password> {
     Ok(Password::new(password))
 }
 
-async fn shutdown_signal() {
-    let ctrl_c = async {
-        let _ = tokio::signal::ctrl_c().await;
-    };
-    #[cfg(unix)]
-    let terminate = async {
-        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
-            Ok(mut signal) => {
-                signal.recv().await;
-            }
-            Err(_) => std::future::pending::<()>().await,
+/// Resolves at the first SIGTERM or SIGINT (Ctrl-C). The handlers are installed when this is
+/// called, not when the future is first polled, so no signal in between is missed.
+#[cfg(unix)]
+fn shutdown_signal() -> std::io::Result<impl Future<Output = ()> + Send + 'static> {
+    use tokio::signal::unix::{signal, SignalKind};
+    let mut terminate = signal(SignalKind::terminate())?;
+    let mut interrupt = signal(SignalKind::interrupt())?;
+    Ok(async move {
+        tokio::select! {
+            _ = terminate.recv() => tracing::info!("SIGTERM received"),
+            _ = interrupt.recv() => tracing::info!("SIGINT received"),
         }
-    };
-    #[cfg(not(unix))]
-    let terminate = std::future::pending::<()>();
-    tokio::select! {
-        () = ctrl_c => {},
-        () = terminate => {},
-    }
-    tracing::info!("shutting down");
+    })
+}
+
+#[cfg(not(unix))]
+fn shutdown_signal() -> std::io::Result<impl Future<Output = ()> + Send + 'static> {
+    Ok(async {
+        let _ = tokio::signal::ctrl_c().await;
+        tracing::info!("Ctrl-C received");
+    })
 }

@@ -1,8 +1,10 @@
 //! Building and running the server: open storage, start the gateway, bind the listener.
 //! `Application::build` binds before returning, so a test can ask for port 0 and read the port.
-//! How connections are served (limits, timeouts, shutdown) is `crate::server`'s business.
-//! Every background task (the embedded tier's follower, cache refills, webhook delivery,
-//! retention) watches one stop signal, and is awaited, within a bound, when the app stops.
+//! How connections are served (limits, timeouts, shutdown) is `crate::server`'s business;
+//! when to stop accepting is decided here: `shutdown_delay` after the stop signal, with
+//! `/readyz` answering 503 meanwhile. Every background task (the embedded tier's follower,
+//! cache refills, webhook delivery, retention) watches one stop signal, and is awaited, within
+//! a bound, when the app stops.
 
 use crate::config::Config;
 use crate::server::{self, ServerSettings};
@@ -10,7 +12,7 @@ use crate::storage;
 use anyhow::Context;
 use axum::Router;
 use portcullis_core::EventSink;
-use portcullis_http::AppState;
+use portcullis_http::{AppState, Draining};
 use portcullis_service::Gateway;
 use portcullis_webhook::Webhook;
 use std::future::Future;
@@ -92,6 +94,8 @@ pub struct Application {
     router: Router,
     gateway: Arc<Gateway>,
     server: ServerSettings,
+    draining: Draining,
+    shutdown_delay: Duration,
     background: Background,
 }
 
@@ -100,6 +104,7 @@ impl Application {
         let mut background = Background::new();
         let gateway = Arc::new(build_gateway(config, &mut background).await?);
         let state = AppState::new(Arc::clone(&gateway), config.web_settings()?);
+        let draining = state.draining.clone();
         let listener = server::bind(&config.listen)
             .await
             .with_context(|| format!("cannot listen on {}", config.listen))?;
@@ -108,6 +113,8 @@ impl Application {
             router: portcullis_http::router(state),
             gateway,
             server: config.server_settings(),
+            draining,
+            shutdown_delay: config.shutdown_delay,
             background,
         })
     }
@@ -120,18 +127,29 @@ impl Application {
         Arc::clone(&self.gateway)
     }
 
-    /// Serves until `shutdown` resolves, then lets in-flight requests finish, then stops the
-    /// background tasks and waits for them. The retention job runs alongside, only while
-    /// serving (never for one-off CLI commands).
+    /// Serves until `shutdown` resolves; then answers `/readyz` with 503 while still serving
+    /// for `shutdown_delay`, stops accepting, lets the requests that have begun finish (up to
+    /// `shutdown_timeout`), and stops the background tasks and waits for them. The retention
+    /// job runs alongside, only while serving (never for one-off CLI commands).
     pub async fn run_until(
         self,
         shutdown: impl Future<Output = ()> + Send + 'static,
     ) -> std::io::Result<()> {
         let mut background = self.background;
         let retention = self.gateway.start_retention();
-        let served = server::serve(self.listener, self.router, self.server, shutdown).await;
+        let (draining, delay) = (self.draining, self.shutdown_delay);
+        let stop_accepting = async move {
+            shutdown.await;
+            // Load balancers see the 503 and stop sending new traffic; whatever still comes
+            // during the delay is served, so no client meets a refused connection meanwhile.
+            draining.begin();
+            tracing::info!(shutdown_delay = ?delay, "stopping: not ready, still accepting");
+            tokio::time::sleep(delay).await;
+        };
+        let served = server::serve(self.listener, self.router, self.server, stop_accepting).await;
         background.wait_for("retention job", retention.stop());
         background.stop().await;
+        tracing::info!("stopped");
         served
     }
 }

@@ -44,6 +44,11 @@ async fn healthz() -> Json<Health> {
 }
 
 async fn readyz(State(state): State<AppState>) -> Response {
+    if state.draining.is_draining() {
+        let message = "the gateway is shutting down";
+        return ApiError::new(StatusCode::SERVICE_UNAVAILABLE, "shutting_down", message)
+            .into_response();
+    }
     match state.gateway.readiness().await {
         Readiness::Ready => Health::status("ready").into_response(),
         Readiness::Degraded => Json(Health {

@@ -128,6 +128,14 @@ pub struct Config {
     pub http_body_timeout: Duration,
     /// Open client connections at most (fewer if the file-descriptor limit is lower).
     pub max_connections: usize,
+    /// How long the listener keeps accepting after a stop signal, with `/readyz` already 503,
+    /// so load balancers take the instance out before connections are refused.
+    #[serde(deserialize_with = "crate::duration::deserialize")]
+    pub shutdown_delay: Duration,
+    /// How long requests in flight may take to finish once the listener has closed; then their
+    /// connections are closed anyway.
+    #[serde(deserialize_with = "crate::duration::deserialize")]
+    pub shutdown_timeout: Duration,
     /// Development mode: serve the demo single-page app under `/demo/`.
     pub demo: bool,
     /// How long security events are kept; `0` keeps them forever.
@@ -188,6 +196,8 @@ impl Default for Config {
             http_idle_timeout: Duration::from_secs(60),
             http_body_timeout: Duration::from_secs(30),
             max_connections: 10_000,
+            shutdown_delay: Duration::from_secs(5),
+            shutdown_timeout: Duration::from_secs(30),
             demo: false,
             event_retention: settings.event_retention,
             retention_interval: settings.retention_interval,
@@ -247,6 +257,8 @@ impl Config {
             ("http_idle_timeout", self.http_idle_timeout),
             ("http_body_timeout", self.http_body_timeout),
             ("retention_interval", self.retention_interval),
+            // Zero would cut every request in flight; no delay is fine without a load balancer.
+            ("shutdown_timeout", self.shutdown_timeout),
         ] {
             if value.is_zero() {
                 bail!("{name} must be longer than zero");

@@ -15,6 +15,7 @@ impl Config {
             reserved_files: 64 + u64::from(self.database_max_connections),
             // A proxied request holds an upstream socket as well as the client's.
             files_per_connection: if self.upstreams.is_empty() { 1 } else { 2 },
+            shutdown_timeout: self.shutdown_timeout,
         }
     }
 }

@@ -125,6 +125,24 @@ fn retention_defaults_and_zero_event_retention_are_read() {
 }
 
 #[test]
+#[allow(clippy::result_large_err)] // figment's Jail API returns its own large error type
+fn shutdown_keys_are_read_and_a_zero_timeout_is_refused() {
+    let config = Config::default();
+    assert_eq!(config.shutdown_delay, Duration::from_secs(5));
+    assert_eq!(config.shutdown_timeout, Duration::from_secs(30));
+    figment::Jail::expect_with(|jail| {
+        jail.create_file("portcullis.toml", "shutdown_delay = \"0s\"\n")?;
+        jail.set_env("PORTCULLIS_SHUTDOWN_TIMEOUT", "45s");
+        let config = Config::load(Some(Path::new("portcullis.toml"))).map_err(|e| e.to_string())?;
+        assert_eq!(config.shutdown_delay, Duration::ZERO, "no delay is allowed");
+        assert_eq!(config.shutdown_timeout, Duration::from_secs(45));
+        Ok(())
+    });
+    let error = load_toml("shutdown_timeout = \"0s\"\n").expect_err("a zero timeout");
+    assert!(error.contains("shutdown_timeout"), "{error}");
+}
+
+#[test]
 fn unsafe_values_are_refused() {
     let wildcard = Config {
         allowed_origins: vec!["*".into()],

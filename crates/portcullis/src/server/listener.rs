@@ -1,8 +1,9 @@
-//! The listening socket, with an accept queue deep enough for a burst of connections.
+//! The listening socket, with an accept queue deep enough for a burst of connections, and its
+//! closing, which first takes what that queue holds.
 
 use std::io;
 use std::net::SocketAddr;
-use tokio::net::{TcpListener, TcpSocket};
+use tokio::net::{TcpListener, TcpSocket, TcpStream};
 
 /// Connections the kernel queues for `accept` (capped by `net.core.somaxconn`). The usual 128
 /// overflows when hundreds of clients connect at once, and every dropped handshake costs its
@@ -35,4 +36,35 @@ fn listen(addr: SocketAddr) -> io::Result<TcpListener> {
     socket.set_reuseaddr(true)?;
     socket.bind(addr)?;
     socket.listen(BACKLOG)
+}
+
+/// Closes the listener, first taking the connections the kernel completed that the accept loop
+/// has not accepted yet: their clients may have sent a request already, and closing the
+/// listener would reset them. New connections are refused from the moment it returns.
+pub fn close(listener: TcpListener) -> Vec<(TcpStream, SocketAddr)> {
+    let mut queued = Vec::new();
+    // A std listener asks the kernel directly; tokio's readiness may lag behind the queue.
+    let Ok(listener) = listener.into_std() else {
+        return queued;
+    };
+    loop {
+        // Non-blocking, as tokio left it: `WouldBlock` once the queue is empty.
+        match listener.accept() {
+            Ok((stream, peer)) => {
+                let adopted = stream
+                    .set_nonblocking(true)
+                    .and_then(|()| TcpStream::from_std(stream));
+                match adopted {
+                    Ok(stream) => queued.push((stream, peer)),
+                    Err(error) => {
+                        tracing::debug!(%error, %peer, "cannot serve a queued connection")
+                    }
+                }
+            }
+            // One client gave up while queued; the others are still there.
+            Err(error) if error.kind() == io::ErrorKind::ConnectionAborted => {}
+            Err(error) if error.kind() == io::ErrorKind::Interrupted => {}
+            Err(_) => return queued,
+        }
+    }
 }

@@ -39,6 +39,15 @@
 //! second. The accept queue is 1024 deep, not the usual 128: an overflow drops handshakes,
 //! and each costs its client (a health check, say) a one-second retransmission.
 //!
+//! Stopping: when the future given to [`serve`] resolves, the loop stops accepting. The
+//! connections the kernel already completed are taken from the accept queue first (closing
+//! the listener would reset them, and their clients may have sent a request), then the
+//! listener is closed and new connections are refused. A connection with nothing of a request
+//! on it closes at once; every request that has begun, in flight or still arriving, is served
+//! and its connection closed after it (`Connection: close`). Requests still in flight after
+//! `shutdown_timeout` have their connections closed, and the count is logged. Upgraded
+//! connections are no longer HTTP and are not waited for.
+//!
 //! HTTP/1.1 only, with upgrades (WebSocket tunnels through the built-in proxy), as before:
 //! TLS and HTTP/2 end at the proxy in front.
 
@@ -52,17 +61,24 @@ mod service;
 pub use listener::bind;
 
 use axum::Router;
+use connection::Shared;
 use hyper::server::conn::http1;
 use registry::Registry;
 use std::future::Future;
+use std::net::SocketAddr;
 use std::pin::pin;
 use std::sync::Arc;
 use std::time::Duration;
-use tokio::net::TcpListener;
-use tokio::sync::watch;
+use tokio::net::{TcpListener, TcpStream};
+use tokio_util::sync::CancellationToken;
+use tokio_util::task::TaskTracker;
 
 /// How long accepting may pause for an evicted connection to close.
 const SETTLE_AT_MOST: Duration = Duration::from_millis(50);
+
+/// How long connections cut at the shutdown timeout may take to close. They close as soon as
+/// their task runs; this only keeps a task that never yields from holding up the exit.
+const CUT_WITHIN: Duration = Duration::from_secs(1);
 
 /// The server's limits (see the README's configuration table).
 #[derive(Clone, Debug)]
@@ -76,10 +92,13 @@ pub struct ServerSettings {
     pub reserved_files: u64,
     /// Descriptors a client connection may need: two when its request may be proxied.
     pub files_per_connection: u64,
+    /// How long requests in flight may take to finish once the server stops accepting.
+    pub shutdown_timeout: Duration,
 }
 
 /// Serves `router` on `listener` until `shutdown` resolves; then stops accepting, closes
-/// connections with nothing in flight and waits for the requests in flight to finish.
+/// connections with nothing to finish and waits, up to `shutdown_timeout`, for the requests
+/// that have begun to finish (see the module doc).
 pub async fn serve(
     listener: TcpListener,
     router: Router,
@@ -108,12 +127,14 @@ pub async fn serve(
     // The registry owns the head deadline (see the module doc); hyper's would also cut idle
     // connections short.
     http.header_read_timeout(None);
-    let shared = connection::Shared {
+    let stopping = CancellationToken::new();
+    let shared = Shared {
         http,
         router,
         body_timeout: settings.body_timeout,
+        stopping: stopping.clone(),
     };
-    let (stop, stopped) = watch::channel(());
+    let connections = TaskTracker::new();
     let mut errors = accept::AcceptErrors::default();
     let mut shutdown = pin!(shutdown);
     loop {
@@ -128,27 +149,47 @@ pub async fn serve(
                 continue;
             }
         };
-        let Some(admitted) = registry.admit() else {
-            tracing::debug!(%peer, cap = registry.cap(), "every connection is busy: refusing");
-            continue;
-        };
-        let made_room = admitted.made_room;
-        tokio::spawn(connection::serve(
-            shared.clone(),
-            stream,
-            peer,
-            admitted,
-            stopped.clone(),
-        ));
-        if made_room {
+        if start(&shared, &registry, &connections, stream, peer) {
             // Let the evicted connection close before accepting more (microseconds, bounded).
             registry.settled(SETTLE_AT_MOST).await;
         }
     }
-    drop(listener);
-    // Every connection task holds a receiver: once they are all gone, the server is drained.
-    drop(stopped);
-    let _ = stop.send(());
-    stop.closed().await;
+    for (stream, peer) in listener::close(listener) {
+        start(&shared, &registry, &connections, stream, peer);
+    }
+    stopping.cancel();
+    connections.close();
+    tracing::info!(
+        connections = connections.len(),
+        "stopped accepting; finishing the requests that have begun"
+    );
+    let finished = tokio::time::timeout(settings.shutdown_timeout, connections.wait()).await;
+    if finished.is_err() {
+        let cut = registry.cut_all();
+        tracing::warn!(
+            connections = cut,
+            shutdown_timeout = ?settings.shutdown_timeout,
+            "requests still unfinished at the shutdown timeout: their connections were cut"
+        );
+        let _ = tokio::time::timeout(CUT_WITHIN, connections.wait()).await;
+    }
     Ok(())
+}
+
+/// Serves a just-accepted connection on its own task, if the registry admits it. Returns
+/// whether another connection was told to close to make room (it is still closing).
+fn start(
+    shared: &Shared,
+    registry: &Arc<Registry>,
+    connections: &TaskTracker,
+    stream: TcpStream,
+    peer: SocketAddr,
+) -> bool {
+    let Some(admitted) = registry.admit() else {
+        tracing::debug!(%peer, cap = registry.cap(), "every connection is busy: refusing");
+        return false;
+    };
+    let made_room = admitted.made_room;
+    connections.spawn(connection::serve(shared.clone(), stream, peer, admitted));
+    made_room
 }

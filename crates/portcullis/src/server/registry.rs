@@ -23,6 +23,8 @@ pub enum Closing {
     /// A request was in flight, but no byte was read or written for `http_idle_timeout`: a
     /// client that stopped reading its response, say.
     Stalled,
+    /// The server is stopping and `shutdown_timeout` has passed with this one still open.
+    ShutdownTimeout,
 }
 
 pub struct Registry {
@@ -98,6 +100,19 @@ impl Registry {
     pub fn cap(&self) -> usize {
         self.cap
     }
+
+    /// Tells every connection still served over HTTP to close now, requests in flight or not:
+    /// the shutdown timeout has passed. Returns how many were told.
+    pub fn cut_all(&self) -> usize {
+        let open = lock(&self.open);
+        let mut cut = 0;
+        for connection in open.values() {
+            if connection.cut() {
+                cut += 1;
+            }
+        }
+        cut
+    }
 }
 
 /// A connection let in.
@@ -136,7 +151,8 @@ pub struct Connection {
     /// `state`: it is stored on every read and write, and only the watchdog looks at it.
     last_progress: AtomicU64,
     state: Mutex<State>,
-    /// Set while idle: the next byte read starts a request head, and its deadline.
+    /// Set while no byte of the next request has been read: from accept, and again once a
+    /// request ends. The first byte after an idle spell starts the head deadline.
     awaiting_head: AtomicBool,
     /// Wakes the connection's watchdog when its deadline changes or it is evicted.
     wake: Notify,
@@ -148,6 +164,8 @@ struct State {
     /// request is in flight (then it is closed only once nothing moves for the idle timeout).
     deadline: Option<(Instant, Closing)>,
     evicted: bool,
+    /// Closed by a server that could wait no longer for its request to finish.
+    cut: bool,
     /// No longer served as HTTP (upgraded to a tunnel): never evicted, never timed out here.
     detached: bool,
 }
@@ -165,9 +183,10 @@ impl Connection {
                 // one that sends nothing at all is closed as surely as a trickling one.
                 deadline: Some((Instant::now() + header_timeout, Closing::HeaderTimeout)),
                 evicted: false,
+                cut: false,
                 detached: false,
             }),
-            awaiting_head: AtomicBool::new(false),
+            awaiting_head: AtomicBool::new(true),
             wake: Notify::new(),
         }
     }
@@ -204,7 +223,9 @@ impl Connection {
             return;
         }
         let mut state = lock(&self.state);
-        if state.requests_in_flight == 0 {
+        // A new connection's head deadline has run since accept: only an idle one gets a new one.
+        let idle = matches!(state.deadline, Some((_, Closing::IdleTimeout)));
+        if state.requests_in_flight == 0 && idle {
             state.deadline = Some((Instant::now() + self.header_timeout, Closing::HeaderTimeout));
             drop(state);
             self.wake.notify_one();
@@ -241,6 +262,23 @@ impl Connection {
         lock(&self.state).requests_in_flight > 0
     }
 
+    /// Whether the server has nothing of a request on this connection: none in flight, and no
+    /// byte of the next one read. Bytes the kernel holds unread are the caller's to check.
+    pub fn is_quiet(&self) -> bool {
+        self.awaiting_head.load(Ordering::Acquire) && !self.has_request_in_flight()
+    }
+
+    fn cut(&self) -> bool {
+        let mut state = lock(&self.state);
+        if state.detached {
+            return false;
+        }
+        state.cut = true;
+        drop(state);
+        self.wake.notify_one();
+        true
+    }
+
     fn evict_if_idle(&self) -> bool {
         let mut state = lock(&self.state);
         if state.requests_in_flight > 0 || state.evicted || state.detached {
@@ -255,17 +293,20 @@ impl Connection {
     /// Resolves when the server should close this connection, and says why.
     pub async fn closed_by_server(&self) -> Closing {
         loop {
-            let (deadline, evicted) = {
+            let (deadline, evicted, cut) = {
                 let state = lock(&self.state);
                 let stalls = state.requests_in_flight > 0 && !state.detached;
                 let deadline = match state.deadline {
                     None if stalls => Some((self.stalls_at(), Closing::Stalled)),
                     deadline => deadline,
                 };
-                (deadline, state.evicted)
+                (deadline, state.evicted, state.cut)
             };
             if evicted {
                 return Closing::Evicted;
+            }
+            if cut {
+                return Closing::ShutdownTimeout;
             }
             match deadline {
                 Some((at, why)) if at <= Instant::now() => return why,

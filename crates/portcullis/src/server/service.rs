@@ -1,10 +1,12 @@
 //! The per-connection service between hyper and the axum router: it gives handlers the peer
 //! address (`ConnectInfo`), puts the body deadline on every request body (tower-http's
-//! `TimeoutBody`: the client must keep sending, not finish by a fixed time), and tells the
-//! registry a request is in flight from the call until the response body is dropped.
+//! `TimeoutBody`: the client must keep sending, not finish by a fixed time), tells the
+//! registry a request is in flight from the call until the response body is dropped, and once
+//! the server is stopping marks each response `Connection: close`, its connection's last.
 
 use super::registry::{Connection, InFlight};
 use axum::extract::ConnectInfo;
+use axum::http::{header, HeaderValue, StatusCode};
 use axum::Router;
 use hyper::body::{Body, Bytes, Frame, Incoming, SizeHint};
 use std::convert::Infallible;
@@ -14,6 +16,7 @@ use std::pin::Pin;
 use std::sync::Arc;
 use std::task::{ready, Context, Poll};
 use std::time::Duration;
+use tokio_util::sync::CancellationToken;
 use tower::ServiceExt;
 use tower_http::timeout::TimeoutBody;
 
@@ -24,6 +27,7 @@ pub struct ConnectionService {
     peer: SocketAddr,
     connection: Arc<Connection>,
     body_timeout: Duration,
+    stopping: CancellationToken,
 }
 
 impl ConnectionService {
@@ -32,12 +36,14 @@ impl ConnectionService {
         peer: SocketAddr,
         connection: Arc<Connection>,
         body_timeout: Duration,
+        stopping: CancellationToken,
     ) -> Self {
         Self {
             router,
             peer,
             connection,
             body_timeout,
+            stopping,
         }
     }
 }
@@ -53,8 +59,17 @@ impl hyper::service::Service<hyper::Request<Incoming>> for ConnectionService {
         let timeout = self.body_timeout;
         let request = request.map(|body| RequestBody::new(body, timeout));
         let router = self.router.clone();
+        let stopping = self.stopping.clone();
         Box::pin(async move {
-            let response = router.oneshot(request).await?;
+            let mut response = router.oneshot(request).await?;
+            // A request that began as the server stopped is served, and is the last on its
+            // connection: the client must not send another here (hyper closes after it). An
+            // upgrade keeps its own `Connection` header: the tunnel is not HTTP any more.
+            let upgrade = response.status() == StatusCode::SWITCHING_PROTOCOLS;
+            if stopping.is_cancelled() && !upgrade {
+                let close = HeaderValue::from_static("close");
+                response.headers_mut().insert(header::CONNECTION, close);
+            }
             Ok(response.map(|body| ResponseBody {
                 body,
                 _in_flight: in_flight,

@@ -140,3 +140,59 @@ async fn a_detached_connection_is_never_evicted() {
     only.connection.detach();
     assert!(registry.admit().is_none());
 }
+
+#[tokio::test]
+async fn at_the_shutdown_timeout_busy_connections_are_cut_and_tunnels_left_alone() {
+    let registry = registry(3);
+    let busy = registry.admit().expect("room");
+    let _request = busy.connection.request_started();
+    let idle = registry.admit().expect("room");
+    let tunnel = registry.admit().expect("room");
+    tunnel.connection.detach();
+
+    assert_eq!(registry.cut_all(), 2, "the busy and the idle one");
+    assert_eq!(
+        busy.connection.closed_by_server().await,
+        Closing::ShutdownTimeout
+    );
+    assert_eq!(
+        idle.connection.closed_by_server().await,
+        Closing::ShutdownTimeout
+    );
+}
+
+#[tokio::test]
+async fn a_connection_is_quiet_until_a_byte_of_its_next_request_is_read() {
+    let Admitted {
+        slot: _slot,
+        connection,
+        ..
+    } = registry(1).admit().expect("room");
+    assert!(connection.is_quiet(), "nothing read since accept");
+    connection.bytes_arrived();
+    assert!(!connection.is_quiet(), "a head has begun");
+    let request = connection.request_started();
+    assert!(!connection.is_quiet(), "a request is in flight");
+    drop(request);
+    assert!(connection.is_quiet(), "the request is over");
+    connection.bytes_arrived();
+    assert!(!connection.is_quiet(), "the next head has begun");
+}
+
+#[tokio::test]
+async fn the_first_byte_does_not_extend_a_new_connections_head_deadline() {
+    let Admitted {
+        slot: _slot,
+        connection,
+        ..
+    } = quick_registry().admit().expect("room");
+    let accepted = Instant::now();
+    tokio::time::sleep(Duration::from_millis(100)).await;
+    connection.bytes_arrived();
+    assert_eq!(connection.closed_by_server().await, Closing::HeaderTimeout);
+    let waited = accepted.elapsed();
+    assert!(
+        waited < Duration::from_millis(290),
+        "counted from accept: {waited:?}"
+    );
+}
