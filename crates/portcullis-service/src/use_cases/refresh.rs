@@ -78,7 +78,10 @@ impl Gateway {
                     .await;
                 Err(AuthError::SessionRevoked)
             }
-            RotationOutcome::Invalid => Err(AuthError::InvalidRefreshToken),
+            // Answered alike: a client has nothing to do differently for an expired token.
+            RotationOutcome::Expired | RotationOutcome::Invalid => {
+                Err(AuthError::InvalidRefreshToken)
+            }
         }
     }
 
