@@ -7,11 +7,14 @@
 //! full queue drops the webhook copy (the event itself is already stored). The secret, the
 //! signature and the URL's path and query (often a token) are never logged. The delivery task
 //! ends when its stop signal is cancelled; what is still queued then is dropped (and logged).
+//! What becomes of each chosen event is counted (`portcullis_webhook_deliveries_total`):
+//! `delivered`, `failed` (attempts exhausted) or `dropped` (queue full, or delivery stopped).
 
 mod signature;
 
 use aws_lc_rs::hmac;
 use portcullis_core::{EventKind, EventSink, SecurityEvent};
+use portcullis_metrics::{Metrics, WebhookOutcome};
 use std::fmt;
 use std::sync::Arc;
 use std::time::Duration;
@@ -80,26 +83,37 @@ pub struct Webhook {
     kinds: Arc<[EventKind]>,
     /// `None` when the settings could not produce a client; the reason was logged at start.
     queue: Option<mpsc::Sender<SecurityEvent>>,
+    metrics: Metrics,
 }
 
 impl Webhook {
     /// Starts the delivery task on `tasks` (spawned, so call it inside a runtime), running
     /// until `stop` is cancelled, and returns the handle used to enqueue. An unusable URL is
-    /// logged once and turns delivery off.
-    pub fn start(settings: WebhookSettings, stop: CancellationToken, tasks: &TaskTracker) -> Self {
+    /// logged once and turns delivery off. Outcomes are counted in `metrics`.
+    pub fn start(
+        settings: WebhookSettings,
+        metrics: Metrics,
+        stop: CancellationToken,
+        tasks: &TaskTracker,
+    ) -> Self {
         let kinds: Arc<[EventKind]> = settings.kinds.clone().into();
-        match Delivery::new(settings) {
+        match Delivery::new(settings, metrics.clone()) {
             Ok(delivery) => {
                 let (queue, events) = mpsc::channel(QUEUE_CAPACITY);
                 tasks.spawn(delivery.run(events, stop));
                 Self {
                     kinds,
                     queue: Some(queue),
+                    metrics,
                 }
             }
             Err(error) => {
                 tracing::error!(error = %error, "webhook disabled");
-                Self { kinds, queue: None }
+                Self {
+                    kinds,
+                    queue: None,
+                    metrics,
+                }
             }
         }
     }
@@ -113,16 +127,21 @@ impl EventSink for Webhook {
         if !self.kinds.contains(&event.kind) {
             return;
         }
-        let Some(queue) = &self.queue else { return };
+        let Some(queue) = &self.queue else {
+            self.metrics.webhook_deliveries(WebhookOutcome::Dropped, 1);
+            return;
+        };
         match queue.try_send(event.clone()) {
             Ok(()) => {}
             Err(mpsc::error::TrySendError::Full(_)) => {
+                self.metrics.webhook_deliveries(WebhookOutcome::Dropped, 1);
                 tracing::warn!(
                     kind = event.kind.as_str(),
                     "webhook queue full; event not delivered (it is still stored)"
                 );
             }
             Err(mpsc::error::TrySendError::Closed(_)) => {
+                self.metrics.webhook_deliveries(WebhookOutcome::Dropped, 1);
                 tracing::warn!(
                     kind = event.kind.as_str(),
                     "webhook delivery task has stopped; event not delivered (it is still stored)"
@@ -140,10 +159,11 @@ struct Delivery {
     timeout: Duration,
     max_attempts: u32,
     initial_backoff: Duration,
+    metrics: Metrics,
 }
 
 impl Delivery {
-    fn new(settings: WebhookSettings) -> Result<Self, SetupError> {
+    fn new(settings: WebhookSettings, metrics: Metrics) -> Result<Self, SetupError> {
         let url =
             reqwest::Url::parse(&settings.url).map_err(|error| SetupError::Url(error.into()))?;
         if !matches!(url.scheme(), "http" | "https") {
@@ -156,6 +176,7 @@ impl Delivery {
             timeout: settings.timeout,
             max_attempts: settings.max_attempts.max(1),
             initial_backoff: settings.initial_backoff,
+            metrics,
         })
     }
 
@@ -172,6 +193,8 @@ impl Delivery {
             () = delivering => return,
         }
         let dropped = events.len();
+        self.metrics
+            .webhook_deliveries(WebhookOutcome::Dropped, dropped as u64);
         if dropped > 0 {
             tracing::warn!(
                 dropped,
@@ -188,10 +211,15 @@ impl Delivery {
         let mut backoff = self.initial_backoff;
         for attempt in 1..=self.max_attempts {
             let failure = match self.attempt(kind, delivery, &body).await {
-                Ok(()) => return,
+                Ok(()) => {
+                    self.metrics
+                        .webhook_deliveries(WebhookOutcome::Delivered, 1);
+                    return;
+                }
                 Err(failure) => failure,
             };
             if attempt == self.max_attempts {
+                self.metrics.webhook_deliveries(WebhookOutcome::Failed, 1);
                 tracing::error!(
                     %delivery, kind, attempts = attempt, %failure,
                     "webhook delivery failed; giving up"
@@ -365,11 +393,14 @@ mod tests {
 
     #[test]
     fn only_http_and_https_urls_make_a_delivery() {
-        let settings = |url: &str| WebhookSettings::new(url, b"k".to_vec(), vec![]);
-        assert!(Delivery::new(settings("https://hooks.example.com/x")).is_ok());
-        assert!(Delivery::new(settings("http://127.0.0.1:9/x")).is_ok());
-        assert!(Delivery::new(settings("ftp://hooks.example.com/x")).is_err());
-        assert!(Delivery::new(settings("hooks.example.com/x")).is_err());
+        let delivery = |url: &str| {
+            let settings = WebhookSettings::new(url, b"k".to_vec(), vec![]);
+            Delivery::new(settings, Metrics::new())
+        };
+        assert!(delivery("https://hooks.example.com/x").is_ok());
+        assert!(delivery("http://127.0.0.1:9/x").is_ok());
+        assert!(delivery("ftp://hooks.example.com/x").is_err());
+        assert!(delivery("hooks.example.com/x").is_err());
     }
 
     #[test]

@@ -1,16 +1,20 @@
-//! Building and running the server: open storage, start the gateway, bind the listener.
+//! Building and running the server: open storage, start the gateway, bind the listeners.
 //! `Application::build` binds before returning, so a test can ask for port 0 and read the port.
+//! The application owns one [`Metrics`] registry, handed to everything that counts; with
+//! `metrics_listen` it is served on its own listener (`crate::metrics_listener`).
 //! How connections are served (limits, timeouts, shutdown) is `crate::server`'s business.
 //! Every background task (the embedded tier's follower, cache refills, webhook delivery,
 //! retention) watches one stop signal, and is awaited, within a bound, when the app stops.
 
 use crate::config::Config;
+use crate::metrics_listener;
 use crate::server::{self, ServerSettings};
 use crate::storage;
 use anyhow::Context;
 use axum::Router;
 use portcullis_core::EventSink;
 use portcullis_http::AppState;
+use portcullis_metrics::Metrics;
 use portcullis_service::Gateway;
 use portcullis_webhook::Webhook;
 use std::future::Future;
@@ -89,8 +93,11 @@ impl Drop for Background {
 
 pub struct Application {
     listener: TcpListener,
+    /// Bound when `metrics_listen` is set.
+    metrics_listener: Option<TcpListener>,
     router: Router,
     gateway: Arc<Gateway>,
+    metrics: Metrics,
     server: ServerSettings,
     background: Background,
 }
@@ -98,15 +105,26 @@ pub struct Application {
 impl Application {
     pub async fn build(config: &Config) -> anyhow::Result<Self> {
         let mut background = Background::new();
-        let gateway = Arc::new(build_gateway(config, &mut background).await?);
+        let metrics = Metrics::new();
+        let gateway = Arc::new(build_gateway(config, &mut background, &metrics).await?);
         let state = AppState::new(Arc::clone(&gateway), config.web_settings()?);
         let listener = server::bind(&config.listen)
             .await
             .with_context(|| format!("cannot listen on {}", config.listen))?;
+        let metrics_listener = match &config.metrics_listen {
+            Some(address) => Some(
+                server::bind(address)
+                    .await
+                    .with_context(|| format!("cannot serve metrics on {address}"))?,
+            ),
+            None => None,
+        };
         Ok(Self {
             listener,
+            metrics_listener,
             router: portcullis_http::router(state),
             gateway,
+            metrics,
             server: config.server_settings(),
             background,
         })
@@ -116,18 +134,33 @@ impl Application {
         self.listener.local_addr()
     }
 
+    /// Where `/metrics` is served, when `metrics_listen` is set.
+    pub fn metrics_addr(&self) -> Option<std::io::Result<SocketAddr>> {
+        self.metrics_listener.as_ref().map(TcpListener::local_addr)
+    }
+
     pub fn gateway(&self) -> Arc<Gateway> {
         Arc::clone(&self.gateway)
     }
 
     /// Serves until `shutdown` resolves, then lets in-flight requests finish, then stops the
-    /// background tasks and waits for them. The retention job runs alongside, only while
-    /// serving (never for one-off CLI commands).
+    /// background tasks and waits for them. The retention job and the metrics listener run
+    /// alongside, only while serving (never for one-off CLI commands); metrics are served
+    /// until the public listener has drained.
     pub async fn run_until(
         self,
         shutdown: impl Future<Output = ()> + Send + 'static,
     ) -> std::io::Result<()> {
         let mut background = self.background;
+        if let Some(listener) = self.metrics_listener {
+            let settings = ServerSettings {
+                max_connections: metrics_listener::MAX_CONNECTIONS,
+                ..self.server.clone()
+            };
+            let served =
+                metrics_listener::spawn(listener, self.metrics, settings, background.token());
+            background.join("metrics listener", served);
+        }
         let retention = self.gateway.start_retention();
         let served = server::serve(self.listener, self.router, self.server, shutdown).await;
         background.wait_for("retention job", retention.stop());
@@ -138,18 +171,26 @@ impl Application {
 
 /// Opens storage, starts the webhook if one is configured, and starts the gateway with it as
 /// its event sink (also used by CLI commands that act on users). Their background tasks join
-/// `background`, which the caller stops when done.
+/// `background`, which the caller stops when done. Both count into `metrics`.
 pub async fn build_gateway(
     config: &Config,
     background: &mut Background,
+    metrics: &Metrics,
 ) -> anyhow::Result<Gateway> {
     let kek = storage::key_encryption_key(config)?;
     let settings = config.service_settings()?;
     let backends = open_storage(config, background).await?;
-    let event_sink = start_webhook(config, background)?;
-    let gateway = Gateway::start(settings, backends, &kek, event_sink, background.token())
-        .await
-        .context("cannot start the gateway")?;
+    let event_sink = start_webhook(config, background, metrics)?;
+    let gateway = Gateway::start(
+        settings,
+        backends,
+        &kek,
+        event_sink,
+        metrics.clone(),
+        background.token(),
+    )
+    .await
+    .context("cannot start the gateway")?;
     background.wait_for("revocation cache refill", gateway.background_stopped());
     Ok(gateway)
 }
@@ -158,12 +199,13 @@ pub async fn build_gateway(
 fn start_webhook(
     config: &Config,
     background: &mut Background,
+    metrics: &Metrics,
 ) -> anyhow::Result<Option<Arc<dyn EventSink>>> {
     let Some(settings) = config.webhook_settings()? else {
         return Ok(None);
     };
     let tasks = TaskTracker::new();
-    let webhook = Webhook::start(settings, background.token(), &tasks);
+    let webhook = Webhook::start(settings, metrics.clone(), background.token(), &tasks);
     background.wait_for("webhook delivery", async move {
         tasks.close();
         tasks.wait().await;
