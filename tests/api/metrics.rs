@@ -1,5 +1,6 @@
 //! Prometheus metrics on their own listener (`metrics_listen`): outcomes counted where they are
-//! decided, route labels that are templates, and text Prometheus's own `promtool` accepts.
+//! decided, route labels that are templates, text Prometheus's own `promtool` accepts, and the
+//! example alert rules in `deploy/prometheus/`.
 
 use portcullis::config::UpstreamConfig;
 use portcullis_tests::{promtool, EchoUpstream, Reply, TestApp, PASSWORD};
@@ -272,4 +273,10 @@ async fn two_gateways_in_one_process_keep_their_own_counts() {
         &scrape(&idle).await,
         &[("portcullis_login_total{outcome=\"ok\"}", 0.0)],
     );
+}
+
+#[test]
+fn the_example_alert_rules_pass_promtool_and_their_unit_tests() {
+    promtool::assert_rules_pass("deploy/prometheus/alerts.yml");
+    promtool::assert_rule_tests_pass("deploy/prometheus/alerts.test.yml");
 }
