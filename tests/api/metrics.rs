@@ -3,7 +3,9 @@
 //! example alert rules in `deploy/prometheus/`.
 
 use portcullis::config::UpstreamConfig;
-use portcullis_tests::{promtool, EchoUpstream, Reply, TestApp, PASSWORD};
+use portcullis_tests::replica::Replica;
+use portcullis_tests::tier::{tier, TestStorage};
+use portcullis_tests::{free_port, promtool, EchoUpstream, Reply, TestApp, PASSWORD};
 use reqwest::{Method, StatusCode};
 use serde_json::{json, Value};
 use std::time::Duration;
@@ -234,6 +236,54 @@ async fn metrics_are_off_by_default_and_never_served_on_the_public_listener() {
         response.headers()["content-type"],
         "text/plain; version=0.0.4; charset=utf-8"
     );
+}
+
+#[tokio::test]
+async fn the_binary_serves_metrics_where_the_environment_says() {
+    let storage = TestStorage::create(tier()).await;
+    let port = free_port();
+    let address = format!("127.0.0.1:{port}");
+    let replica = Replica::start(&storage, &[("PORTCULLIS_METRICS_LISTEN", &address)]).await;
+    let http = reqwest::Client::new();
+    let health = http
+        .get(format!("{}/healthz", replica.base))
+        .send()
+        .await
+        .expect("healthz");
+    assert_eq!(health.status(), StatusCode::OK);
+    let scrape = http
+        .get(format!("http://{address}/metrics"))
+        .send()
+        .await
+        .expect("scrape");
+    assert_eq!(scrape.status(), StatusCode::OK);
+    let text = scrape.text().await.expect("body");
+    // The start-up wait polled /healthz too.
+    let health_checks = value(
+        &text,
+        "portcullis_http_requests_total{route=\"/healthz\",method=\"GET\",status=\"200\"}",
+    );
+    assert!(health_checks >= Some(2.0), "{text}");
+    assert_counts(&text, &[("portcullis_revocation_cache_trusted", 1.0)]);
+    assert!(
+        text.contains("portcullis_signing_key_age_seconds{kid=\""),
+        "{text}"
+    );
+    promtool::assert_metrics_pass(&text);
+}
+
+#[tokio::test]
+async fn the_metrics_listener_closes_when_the_gateway_stops() {
+    let mut app = with_metrics(|_| {}).await;
+    let base = app.metrics_base.clone().expect("metrics listener");
+    assert_eq!(app.scrape().await.0, StatusCode::OK);
+    app.stop().await;
+    let after = reqwest::Client::new()
+        .get(format!("{base}/metrics"))
+        .timeout(Duration::from_secs(5))
+        .send()
+        .await;
+    assert!(after.is_err(), "still served after stop: {after:?}");
 }
 
 #[tokio::test]
