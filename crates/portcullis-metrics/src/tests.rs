@@ -1,3 +1,5 @@
+//! Tests of `lib.rs`: the exposed names, labels and values, read back from the text a scrape gets.
+
 use super::*;
 
 /// The value of the sample `series` (name and labels exactly as exposed), if exposed.
@@ -140,16 +142,6 @@ fn two_registries_never_share_counts() {
         sample(&text, "portcullis_login_total{outcome=\"ok\"}"),
         Some(0.0)
     );
-}
-
-/// Shows the exposition (`cargo test -p portcullis-metrics -- --ignored --nocapture`).
-#[test]
-#[ignore = "prints, asserts nothing"]
-fn print_an_exposition() {
-    let metrics = Metrics::new();
-    metrics.http_request("/auth/verify", "GET", 200, Duration::from_micros(300));
-    metrics.signing_key_in_use("k1", 0);
-    print!("{}", metrics.encode_prometheus().expect("encodes"));
 }
 
 #[test]

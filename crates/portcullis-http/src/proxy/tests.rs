@@ -1,3 +1,5 @@
+//! Tests of the proxy's upstream table: what a prefix may cover, and which upstream a path goes to.
+
 use super::*;
 
 #[test]
