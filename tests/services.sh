@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Test setup for the production tier: makes sure a Postgres and a Redis answer, and prints the
 # environment the suite should use (`eval "$(tests/services.sh)"`). Also makes sure nginx and
-# Traefik are installed: the front-door tests run the example configs of deploy/ on real ones.
+# Traefik are installed: the front-door tests run the example configs of deploy/ on real ones;
+# and promtool, which checks the metrics and the example alert rules of deploy/prometheus/.
 #
 # 1. DATABASE_URL / REDIS_URL if set, else the local defaults (127.0.0.1:5432 user postgres,
 #    database test; 127.0.0.1:6379).
@@ -111,6 +112,15 @@ nginx_installed() { command -v nginx >/dev/null || [ -x /usr/sbin/nginx ]; }
 nginx_installed || install_packages nginx || true
 nginx_installed || {
     say "the front-door tests need nginx: install the Debian package 'nginx' (apt-get install -y nginx)"
+    exit 1
+}
+
+# promtool (Debian's `prometheus` package) checks the metrics exposition and the example alert
+# rules in deploy/prometheus/; the metrics tests fail without it.
+promtool_installed() { command -v promtool >/dev/null || [ -x /usr/bin/promtool ]; }
+promtool_installed || install_packages prometheus || true
+promtool_installed || {
+    say "the metrics tests need promtool: install the Debian package 'prometheus' (apt-get install -y prometheus)"
     exit 1
 }
 

@@ -13,6 +13,7 @@ mod forward_auth;
 mod front_door;
 mod lock_race;
 mod login_limits;
+mod metrics;
 mod policy_example;
 mod proxy;
 mod refresh;

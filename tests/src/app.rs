@@ -17,6 +17,8 @@ use tokio::task::JoinHandle;
 
 pub struct TestApp {
     pub base: String,
+    /// `http://host:port` of the metrics listener, when `metrics_listen` is set.
+    pub metrics_base: Option<String>,
     pub gateway: Arc<Gateway>,
     pub config: Config,
     http: reqwest::Client,
@@ -72,6 +74,9 @@ impl TestApp {
             "http://{}",
             reachable(app.local_addr().expect("bound address"))
         );
+        let metrics_base = app
+            .metrics_addr()
+            .map(|addr| format!("http://{}", reachable(addr.expect("bound metrics address"))));
         let gateway = app.gateway();
         let (shutdown, signal) = oneshot::channel::<()>();
         let server = tokio::spawn(app.run_until(async move {
@@ -83,6 +88,7 @@ impl TestApp {
             .expect("http client");
         Self {
             base,
+            metrics_base,
             gateway,
             config,
             http,
@@ -130,6 +136,22 @@ impl TestApp {
             .trim_start_matches("http://")
             .parse()
             .expect("gateway address")
+    }
+
+    /// `GET /metrics` on the metrics listener: the status and the exposition text.
+    pub async fn scrape(&self) -> (StatusCode, String) {
+        let base = self
+            .metrics_base
+            .as_ref()
+            .expect("the gateway was started with metrics_listen");
+        let response = self
+            .http
+            .get(format!("{base}/metrics"))
+            .send()
+            .await
+            .expect("metrics request");
+        let status = response.status();
+        (status, response.text().await.expect("metrics body"))
     }
 
     pub fn url(&self, path: &str) -> String {

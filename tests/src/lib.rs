@@ -10,6 +10,7 @@ pub mod browser;
 pub mod deploy_example;
 pub mod fault_proxy;
 pub mod nginx;
+pub mod promtool;
 pub mod raw_http;
 pub mod replica;
 pub mod reply;

@@ -179,7 +179,7 @@ pub async fn apply(
         Decision::UserLocked => RotationOutcome::UserLocked {
             family: revoke(writes, RevocationReason::UserLocked, family).await?,
         },
-        Decision::Expired => RotationOutcome::Invalid,
+        Decision::Expired => RotationOutcome::Expired,
     })
 }
 

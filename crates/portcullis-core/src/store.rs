@@ -96,7 +96,9 @@ pub enum RotationOutcome {
     UserLocked {
         family: Family,
     },
-    /// Unknown token, or expired token or family.
+    /// The token or its family has expired (answered like `Invalid`, counted apart).
+    Expired,
+    /// Unknown token.
     Invalid,
 }
 

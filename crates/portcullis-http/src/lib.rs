@@ -13,12 +13,14 @@ mod forward_auth;
 mod header_spelling;
 mod identity;
 mod method_override;
+mod metrics;
 mod proxy;
 mod routes;
 pub mod views;
 
 pub use cookies::CookieSettings;
 pub use error::ApiError;
+pub use metrics::UNMATCHED;
 pub use proxy::{Upstream, UpstreamError, RESERVED_PREFIXES};
 
 use axum::body::HttpBody;
@@ -102,8 +104,10 @@ impl AppState {
     }
 }
 
-/// The whole gateway: its own API, and the built-in proxy as the fallback.
+/// The whole gateway: its own API, and the built-in proxy as the fallback. Every request is
+/// counted in the gateway's metrics, by route template.
 pub fn router(state: AppState) -> Router {
+    let metrics = state.gateway.metrics().clone();
     // `/auth/verify` stays outside: a CORS layer answers `OPTIONS` preflights itself, and a
     // forward-auth check about an `OPTIONS` request must meet the route policy like any other.
     let browser_facing = Router::new()
@@ -143,6 +147,10 @@ pub fn router(state: AppState) -> Router {
         .layer(DefaultBodyLimit::max(MAX_BODY_BYTES))
         .layer(axum::middleware::map_response(own_response_headers))
         .layer(TraceLayer::new_for_http())
+        .layer(axum::middleware::from_fn_with_state(
+            metrics,
+            metrics::track,
+        ))
         .with_state(state)
 }
 

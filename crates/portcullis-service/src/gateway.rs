@@ -16,6 +16,7 @@ use portcullis_core::{
     AccessClaims, Backends, ClientInfo, Durable, EventKind, EventSink, Family, RevocationChange,
     SecurityEvent, SessionId, User,
 };
+use portcullis_metrics::Metrics;
 use std::fmt;
 use std::future::Future;
 use std::sync::Arc;
@@ -105,6 +106,8 @@ pub struct Gateway {
     /// Where recorded events are also handed (the webhook); its delivery is the caller's to
     /// start and to await.
     pub(crate) event_sink: Option<Arc<dyn EventSink>>,
+    /// Where outcomes are counted; the application owns the registry.
+    pub(crate) metrics: Metrics,
     /// Every background task the gateway starts (cache refills, retention) ends when this is
     /// cancelled.
     pub(crate) stop: CancellationToken,
@@ -116,12 +119,13 @@ impl Gateway {
     /// Loads (or on first start creates) the signing key and fills the revocation cache. The
     /// background tasks the gateway starts run until `stop` is cancelled; await
     /// [`Gateway::background_stopped`] after cancelling it. Every recorded event is also
-    /// handed to `event_sink`, if given.
+    /// handed to `event_sink`, if given, and every outcome is counted in `metrics`.
     pub async fn start(
         settings: Settings,
         backends: Backends,
         kek: &KeyEncryptionKey,
         event_sink: Option<Arc<dyn EventSink>>,
+        metrics: Metrics,
         stop: CancellationToken,
     ) -> AuthResult<Self> {
         let Backends {
@@ -133,6 +137,9 @@ impl Gateway {
         let candidate = signing_keys::generate(settings.signing_alg, kek)?;
         let stored = durable.ensure_signing_key(&candidate).await?;
         let ring = KeyRing::from_stored(&stored, settings.signing_alg, kek)?;
+        if let Some(key) = stored.iter().find(|key| key.kid == ring.kid) {
+            metrics.signing_key_in_use(&key.kid, key.created_at.unix_timestamp());
+        }
         let access = AccessTokens::new(
             ring,
             &settings.issuer,
@@ -146,6 +153,7 @@ impl Gateway {
             Arc::clone(&durable),
             cache,
             settings.revocation_fallback,
+            metrics.clone(),
             stop.clone(),
             tasks.clone(),
         );
@@ -155,9 +163,10 @@ impl Gateway {
         }
         Ok(Self {
             refresh: RefreshTokens::new(kek)?,
-            passwords: Passwords::new()?,
+            passwords: Passwords::new(metrics.clone())?,
             login_guard: LoginGuard::new(attempts, settings.login_throttle),
             event_sink,
+            metrics,
             settings,
             durable,
             revocations,
@@ -179,6 +188,11 @@ impl Gateway {
 
     pub fn settings(&self) -> &Settings {
         &self.settings
+    }
+
+    /// The metrics this gateway counts into.
+    pub fn metrics(&self) -> &Metrics {
+        &self.metrics
     }
 
     /// The public signing keys, as served at `/.well-known/jwks.json`.

@@ -1,11 +1,14 @@
 //! Password hashing with argon2id (OWASP parameters: m = 19 MiB, t = 2, p = 1), run on the
 //! blocking pool with at most one hash per core at a time, so a login flood cannot starve
-//! token verification on the async workers.
+//! token verification on the async workers. How long a hash waited for its turn is measured
+//! (`portcullis_password_hash_wait_seconds`): a growing wait is a login flood, or too few cores.
 
 use crate::secret::{random_bytes, Password, SecretError};
 use argon2::password_hash::{PasswordHash, PasswordHasher, PasswordVerifier, SaltString};
 use argon2::{Algorithm, Argon2, Params, Version};
+use portcullis_metrics::Metrics;
 use std::sync::Arc;
+use std::time::Instant;
 use tokio::sync::{AcquireError, Semaphore};
 use tokio::task::JoinError;
 
@@ -39,14 +42,16 @@ pub struct Passwords {
     permits: Arc<Semaphore>,
     /// Verified against when the user does not exist, so both paths cost the same.
     dummy_hash: Arc<String>,
+    metrics: Metrics,
 }
 
 impl Passwords {
-    pub fn new() -> Result<Self, PasswordError> {
-        Self::with_params(Params::new(19 * 1024, 2, 1, None).map_err(PasswordError::Params)?)
+    pub fn new(metrics: Metrics) -> Result<Self, PasswordError> {
+        let params = Params::new(19 * 1024, 2, 1, None).map_err(PasswordError::Params)?;
+        Self::with_params(params, metrics)
     }
 
-    pub fn with_params(params: Params) -> Result<Self, PasswordError> {
+    pub fn with_params(params: Params, metrics: Metrics) -> Result<Self, PasswordError> {
         let argon2 = Argon2::new(Algorithm::Argon2id, Version::V0x13, params);
         let cores = std::thread::available_parallelism()
             .map(|n| n.get())
@@ -56,6 +61,7 @@ impl Passwords {
             argon2,
             permits: Arc::new(Semaphore::new(cores)),
             dummy_hash: Arc::new(dummy_hash),
+            metrics,
         })
     }
 
@@ -116,10 +122,12 @@ impl Passwords {
         &self,
         work: impl FnOnce() -> T + Send + 'static,
     ) -> Result<T, PasswordError> {
+        let queued = Instant::now();
         let permit = Arc::clone(&self.permits)
             .acquire_owned()
             .await
             .map_err(PasswordError::PoolClosed)?;
+        self.metrics.password_hash_wait(queued.elapsed());
         tokio::task::spawn_blocking(move || {
             let result = work();
             drop(permit);
@@ -145,9 +153,13 @@ mod tests {
 
     #[tokio::test]
     async fn hashes_verify_and_old_parameters_ask_for_an_upgrade() {
-        let weak =
-            Passwords::with_params(Params::new(1024, 1, 1, None).expect("params")).expect("weak");
-        let strong = Passwords::new().expect("strong");
+        let metrics = Metrics::new();
+        let weak = Passwords::with_params(
+            Params::new(1024, 1, 1, None).expect("params"),
+            metrics.clone(),
+        )
+        .expect("weak");
+        let strong = Passwords::new(metrics.clone()).expect("strong");
         let password = Password::new("correct horse");
         let old_hash = weak.hash(&password).await.expect("hash");
         let check = strong
@@ -183,6 +195,11 @@ mod tests {
         assert!(
             !missing.valid,
             "the dummy hash never matches, even its own password"
+        );
+        let exposed = metrics.encode_prometheus().expect("metrics encode");
+        assert!(
+            exposed.contains("portcullis_password_hash_wait_seconds_count 6\n"),
+            "each of the six hashes and checks waited for a slot once: {exposed}"
         );
     }
 }

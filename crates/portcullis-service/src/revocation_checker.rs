@@ -2,11 +2,15 @@
 //! when it cannot vouch for its contents, answer from the durable store and refill the cache in
 //! the background; when it fails, fall back to the durable store or deny, as configured. A token
 //! whose revocation state is unknown is never accepted.
+//!
+//! Which of the two answers is reported as `portcullis_revocation_cache_trusted` (1 from the
+//! cache, 0 from the durable store or not at all), as last observed.
 
 use portcullis_core::{
     Durable, RevocationCache, RevocationChange, RevocationProbe, RevocationState, StoreError,
     StoreResult,
 };
+use portcullis_metrics::Metrics;
 use serde::Deserialize;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
@@ -35,6 +39,7 @@ pub(crate) struct RevocationChecker {
     /// cache may be missing a revocation, so the durable store answers instead.
     cache_suspect: Arc<AtomicBool>,
     refilling: Arc<AtomicBool>,
+    metrics: Metrics,
     /// Background refills stop when this is cancelled; `tasks` is where shutdown waits for them.
     stop: CancellationToken,
     tasks: TaskTracker,
@@ -45,6 +50,7 @@ impl RevocationChecker {
         durable: Arc<dyn Durable>,
         cache: Arc<dyn RevocationCache>,
         fallback: RevocationFallback,
+        metrics: Metrics,
         stop: CancellationToken,
         tasks: TaskTracker,
     ) -> Self {
@@ -54,6 +60,7 @@ impl RevocationChecker {
             fallback,
             cache_suspect: Arc::new(AtomicBool::new(false)),
             refilling: Arc::new(AtomicBool::new(false)),
+            metrics,
             stop,
             tasks,
         }
@@ -61,7 +68,9 @@ impl RevocationChecker {
 
     /// Fills the cache from the durable store.
     pub async fn refill(&self) -> StoreResult<()> {
-        refill(&*self.durable, &*self.cache).await
+        let filled = refill(&*self.durable, &*self.cache).await;
+        self.metrics.revocation_cache_trusted(filled.is_ok());
+        filled
     }
 
     pub async fn state(
@@ -70,16 +79,22 @@ impl RevocationChecker {
         now: OffsetDateTime,
     ) -> StoreResult<RevocationState> {
         if self.cache_suspect.load(Ordering::Acquire) {
+            self.metrics.revocation_cache_trusted(false);
             self.refill_in_background();
             return self.durable.revocation_state(probe, now).await;
         }
         match self.cache.state(probe, now).await {
-            Ok(Some(state)) => Ok(state),
+            Ok(Some(state)) => {
+                self.metrics.revocation_cache_trusted(true);
+                Ok(state)
+            }
             Ok(None) => {
+                self.metrics.revocation_cache_trusted(false);
                 self.refill_in_background();
                 self.durable.revocation_state(probe, now).await
             }
             Err(error) => {
+                self.metrics.revocation_cache_trusted(false);
                 tracing::warn!(%error, "revocation cache unavailable");
                 match self.fallback {
                     RevocationFallback::Durable => self.durable.revocation_state(probe, now).await,
@@ -98,6 +113,7 @@ impl RevocationChecker {
         if let Err(error) = self.cache.apply(changes, now).await {
             tracing::error!(%error, "revocation cache update failed; answering from the durable store until it is refilled");
             self.cache_suspect.store(true, Ordering::Release);
+            self.metrics.revocation_cache_trusted(false);
             self.refill_in_background();
         }
     }
@@ -118,6 +134,7 @@ impl RevocationChecker {
         let (durable, cache) = (Arc::clone(&self.durable), Arc::clone(&self.cache));
         let (suspect, refilling) = (Arc::clone(&self.cache_suspect), Arc::clone(&self.refilling));
         let stop = self.stop.clone();
+        let metrics = self.metrics.clone();
         self.tasks.spawn(async move {
             let retries = async {
                 let mut backoff = Duration::from_millis(100);
@@ -125,6 +142,7 @@ impl RevocationChecker {
                     match refill(&*durable, &*cache).await {
                         Ok(()) => {
                             suspect.store(false, Ordering::Release);
+                            metrics.revocation_cache_trusted(true);
                             break;
                         }
                         Err(error) => {

@@ -43,7 +43,7 @@ macro_rules! durable_contract {
                 a_replay_deriving_a_different_successor_is_reuse,
                 a_token_of_a_revoked_family_is_refused_with_the_family,
                 a_token_of_a_locked_user_ends_its_family,
-                unknown_and_expired_tokens_are_invalid,
+                unknown_tokens_are_invalid_and_expired_ones_expired,
                 revoke_user_bumps_the_version_locks_and_revokes_every_live_family,
                 a_session_is_revoked_only_by_its_owner_or_by_its_token,
                 sessions_of_lists_live_and_recently_revoked_families_newest_first,

@@ -7,11 +7,14 @@
 //! full queue drops the webhook copy (the event itself is already stored). The secret, the
 //! signature and the URL's path and query (often a token) are never logged. The delivery task
 //! ends when its stop signal is cancelled; what is still queued then is dropped (and logged).
+//! What becomes of each chosen event is counted (`portcullis_webhook_deliveries_total`):
+//! `delivered`, `failed` (attempts exhausted) or `dropped` (queue full, or delivery stopped).
 
 mod signature;
 
 use aws_lc_rs::hmac;
 use portcullis_core::{EventKind, EventSink, SecurityEvent};
+use portcullis_metrics::{Metrics, WebhookOutcome};
 use std::fmt;
 use std::sync::Arc;
 use std::time::Duration;
@@ -80,26 +83,37 @@ pub struct Webhook {
     kinds: Arc<[EventKind]>,
     /// `None` when the settings could not produce a client; the reason was logged at start.
     queue: Option<mpsc::Sender<SecurityEvent>>,
+    metrics: Metrics,
 }
 
 impl Webhook {
     /// Starts the delivery task on `tasks` (spawned, so call it inside a runtime), running
     /// until `stop` is cancelled, and returns the handle used to enqueue. An unusable URL is
-    /// logged once and turns delivery off.
-    pub fn start(settings: WebhookSettings, stop: CancellationToken, tasks: &TaskTracker) -> Self {
+    /// logged once and turns delivery off. Outcomes are counted in `metrics`.
+    pub fn start(
+        settings: WebhookSettings,
+        metrics: Metrics,
+        stop: CancellationToken,
+        tasks: &TaskTracker,
+    ) -> Self {
         let kinds: Arc<[EventKind]> = settings.kinds.clone().into();
-        match Delivery::new(settings) {
+        match Delivery::new(settings, metrics.clone()) {
             Ok(delivery) => {
                 let (queue, events) = mpsc::channel(QUEUE_CAPACITY);
                 tasks.spawn(delivery.run(events, stop));
                 Self {
                     kinds,
                     queue: Some(queue),
+                    metrics,
                 }
             }
             Err(error) => {
                 tracing::error!(error = %error, "webhook disabled");
-                Self { kinds, queue: None }
+                Self {
+                    kinds,
+                    queue: None,
+                    metrics,
+                }
             }
         }
     }
@@ -113,16 +127,21 @@ impl EventSink for Webhook {
         if !self.kinds.contains(&event.kind) {
             return;
         }
-        let Some(queue) = &self.queue else { return };
+        let Some(queue) = &self.queue else {
+            self.metrics.webhook_deliveries(WebhookOutcome::Dropped, 1);
+            return;
+        };
         match queue.try_send(event.clone()) {
             Ok(()) => {}
             Err(mpsc::error::TrySendError::Full(_)) => {
+                self.metrics.webhook_deliveries(WebhookOutcome::Dropped, 1);
                 tracing::warn!(
                     kind = event.kind.as_str(),
                     "webhook queue full; event not delivered (it is still stored)"
                 );
             }
             Err(mpsc::error::TrySendError::Closed(_)) => {
+                self.metrics.webhook_deliveries(WebhookOutcome::Dropped, 1);
                 tracing::warn!(
                     kind = event.kind.as_str(),
                     "webhook delivery task has stopped; event not delivered (it is still stored)"
@@ -140,10 +159,11 @@ struct Delivery {
     timeout: Duration,
     max_attempts: u32,
     initial_backoff: Duration,
+    metrics: Metrics,
 }
 
 impl Delivery {
-    fn new(settings: WebhookSettings) -> Result<Self, SetupError> {
+    fn new(settings: WebhookSettings, metrics: Metrics) -> Result<Self, SetupError> {
         let url =
             reqwest::Url::parse(&settings.url).map_err(|error| SetupError::Url(error.into()))?;
         if !matches!(url.scheme(), "http" | "https") {
@@ -156,6 +176,7 @@ impl Delivery {
             timeout: settings.timeout,
             max_attempts: settings.max_attempts.max(1),
             initial_backoff: settings.initial_backoff,
+            metrics,
         })
     }
 
@@ -172,6 +193,8 @@ impl Delivery {
             () = delivering => return,
         }
         let dropped = events.len();
+        self.metrics
+            .webhook_deliveries(WebhookOutcome::Dropped, dropped as u64);
         if dropped > 0 {
             tracing::warn!(
                 dropped,
@@ -188,10 +211,15 @@ impl Delivery {
         let mut backoff = self.initial_backoff;
         for attempt in 1..=self.max_attempts {
             let failure = match self.attempt(kind, delivery, &body).await {
-                Ok(()) => return,
+                Ok(()) => {
+                    self.metrics
+                        .webhook_deliveries(WebhookOutcome::Delivered, 1);
+                    return;
+                }
                 Err(failure) => failure,
             };
             if attempt == self.max_attempts {
+                self.metrics.webhook_deliveries(WebhookOutcome::Failed, 1);
                 tracing::error!(
                     %delivery, kind, attempts = attempt, %failure,
                     "webhook delivery failed; giving up"
@@ -309,79 +337,4 @@ fn origin(url: &str) -> String {
 }
 
 #[cfg(test)]
-mod tests {
-    use super::*;
-    use portcullis_core::{ClientInfo, SessionId, UserId};
-
-    #[test]
-    fn the_body_carries_every_field_with_absent_ones_null() {
-        let delivery = Uuid::new_v4();
-        let at = OffsetDateTime::from_unix_timestamp(1_700_000_000).expect("in range");
-        let bare = body(&SecurityEvent::new(EventKind::Logout, at), delivery);
-        assert_eq!(
-            bare,
-            serde_json::json!({
-                "id": delivery.to_string(),
-                "kind": "logout",
-                "at": "2023-11-14T22:13:20Z",
-                "user_id": null,
-                "session_id": null,
-                "ip": null,
-                "user_agent": null,
-                "actor": null,
-                "details": {},
-            })
-        );
-
-        let (user, session) = (UserId::new(), SessionId::new());
-        let client = ClientInfo {
-            ip: Some("203.0.113.9".to_owned()),
-            user_agent: Some("curl/8".to_owned()),
-        };
-        let full = SecurityEvent::new(EventKind::UserLocked, at)
-            .user(user)
-            .session(session)
-            .client(&client)
-            .actor("ops-key")
-            .details(r#"{"reason":"abuse"}"#.to_owned());
-        let full = body(&full, delivery);
-        assert_eq!(full["user_id"], user.to_string());
-        assert_eq!(full["session_id"], session.to_string());
-        assert_eq!(full["ip"], "203.0.113.9");
-        assert_eq!(full["user_agent"], "curl/8");
-        assert_eq!(full["actor"], "ops-key");
-        assert_eq!(full["details"], serde_json::json!({ "reason": "abuse" }));
-    }
-
-    #[test]
-    fn details_that_do_not_parse_are_sent_as_text() {
-        let event = SecurityEvent::new(EventKind::Logout, OffsetDateTime::UNIX_EPOCH)
-            .details("not json".to_owned());
-        assert_eq!(
-            body(&event, Uuid::new_v4())["details"],
-            serde_json::json!({ "unparsed": "not json" })
-        );
-    }
-
-    #[test]
-    fn only_http_and_https_urls_make_a_delivery() {
-        let settings = |url: &str| WebhookSettings::new(url, b"k".to_vec(), vec![]);
-        assert!(Delivery::new(settings("https://hooks.example.com/x")).is_ok());
-        assert!(Delivery::new(settings("http://127.0.0.1:9/x")).is_ok());
-        assert!(Delivery::new(settings("ftp://hooks.example.com/x")).is_err());
-        assert!(Delivery::new(settings("hooks.example.com/x")).is_err());
-    }
-
-    #[test]
-    fn debug_prints_neither_the_secret_nor_the_url_path() {
-        let settings = WebhookSettings::new(
-            "https://hooks.example.com/T0/secret-token?x=1",
-            b"hunter2".to_vec(),
-            vec![EventKind::Logout],
-        );
-        let printed = format!("{settings:?}");
-        assert!(printed.contains("https://hooks.example.com"), "{printed}");
-        assert!(!printed.contains("secret-token"), "{printed}");
-        assert!(!printed.contains("104, 117"), "{printed}"); // the bytes of "hu..."
-    }
-}
+mod tests;

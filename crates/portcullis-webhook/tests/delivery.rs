@@ -12,6 +12,7 @@ use axum::http::{HeaderMap, StatusCode};
 use axum::routing::post;
 use axum::Router;
 use portcullis_core::{ClientInfo, EventKind, EventSink, SecurityEvent, SessionId, UserId};
+use portcullis_metrics::Metrics;
 use portcullis_webhook::{verify_signature, Webhook, WebhookSettings};
 use std::collections::VecDeque;
 use std::sync::{Arc, Mutex};
@@ -28,7 +29,37 @@ const PATIENCE: Duration = Duration::from_secs(10);
 
 /// A webhook whose delivery task runs until the test ends.
 fn start(settings: WebhookSettings) -> Webhook {
-    Webhook::start(settings, CancellationToken::new(), &TaskTracker::new())
+    start_counted(settings).0
+}
+
+/// A webhook whose delivery task runs until the test ends, and the metrics it counts into.
+fn start_counted(settings: WebhookSettings) -> (Webhook, Metrics) {
+    let metrics = Metrics::new();
+    let webhook = Webhook::start(
+        settings,
+        metrics.clone(),
+        CancellationToken::new(),
+        &TaskTracker::new(),
+    );
+    (webhook, metrics)
+}
+
+/// Waits until the webhook has counted `expected` events as `outcome`.
+async fn counted(metrics: &Metrics, outcome: &str, expected: u64) {
+    let series =
+        format!("portcullis_webhook_deliveries_total{{outcome=\"{outcome}\"}} {expected}\n");
+    let deadline = Instant::now() + PATIENCE;
+    loop {
+        let exposed = metrics.encode_prometheus().expect("metrics encode");
+        if exposed.contains(&series) {
+            return;
+        }
+        assert!(
+            Instant::now() < deadline,
+            "never counted {series}: {exposed}"
+        );
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
 }
 
 /// What the receiver does with one request.
@@ -228,12 +259,12 @@ async fn a_receiver_that_fails_twice_gets_the_event_on_the_third_attempt() {
 }
 
 #[tokio::test]
-async fn delivery_gives_up_after_max_attempts_and_moves_on() {
+async fn delivery_gives_up_after_max_attempts_and_moves_on_counting_each_outcome() {
     let failure = Reply::Status(StatusCode::SERVICE_UNAVAILABLE);
     let mut receiver = Receiver::start(&[failure, failure, failure]).await;
     let mut settings = receiver.settings(&[EventKind::Logout]);
     settings.max_attempts = 2;
-    let webhook = start(settings);
+    let (webhook, metrics) = start_counted(settings);
 
     webhook.notify(&event(EventKind::Logout));
     webhook.notify(&event(EventKind::Logout));
@@ -253,6 +284,9 @@ async fn delivery_gives_up_after_max_attempts_and_moves_on() {
         "the first event was given up after two attempts"
     );
     assert_eq!(seen[2], seen[3]);
+    counted(&metrics, "failed", 1).await;
+    counted(&metrics, "delivered", 1).await;
+    counted(&metrics, "dropped", 0).await;
 }
 
 #[tokio::test]
@@ -311,7 +345,7 @@ async fn the_delivery_task_ends_when_stopped_even_inside_a_hanging_request() {
     let mut settings = receiver.settings(&[EventKind::Logout]);
     settings.timeout = Duration::from_secs(60);
     let (stop, tasks) = (CancellationToken::new(), TaskTracker::new());
-    let webhook = Webhook::start(settings, stop.clone(), &tasks);
+    let webhook = Webhook::start(settings, Metrics::new(), stop.clone(), &tasks);
     webhook.notify(&event(EventKind::Logout));
     receiver.next().await;
 

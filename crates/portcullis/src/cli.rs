@@ -5,6 +5,7 @@ use crate::config::Config;
 use crate::startup::{self, Application, Background};
 use anyhow::{bail, Context};
 use clap::{Parser, Subcommand};
+use portcullis_metrics::Metrics;
 use portcullis_service::Password;
 use std::future::Future;
 use std::io::{BufRead, IsTerminal};
@@ -72,7 +73,7 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
         } => {
             let password = read_password()?;
             let mut background = Background::new();
-            let gateway = startup::build_gateway(&config, &mut background).await?;
+            let gateway = startup::build_gateway(&config, &mut background, &Metrics::new()).await?;
             let created = gateway.create_user(&email, &password, &roles).await;
             background.stop().await;
             println!("{}", created.map_err(|e| anyhow::anyhow!(e))?);
@@ -80,7 +81,7 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
         }
         Command::Admin { json, command } => {
             let mut background = Background::new();
-            let gateway = startup::build_gateway(&config, &mut background).await?;
+            let gateway = startup::build_gateway(&config, &mut background, &Metrics::new()).await?;
             let done = admin_cli::run(&gateway, &config, command, json).await;
             background.stop().await;
             done

@@ -1,5 +1,7 @@
-//! Building and running the server: open storage, start the gateway, bind the listener.
+//! Building and running the server: open storage, start the gateway, bind the listeners.
 //! `Application::build` binds before returning, so a test can ask for port 0 and read the port.
+//! The application owns one [`Metrics`] registry, handed to everything that counts; with
+//! `metrics_listen` it is served on its own listener (`crate::metrics_listener`).
 //! How connections are served (limits, timeouts, shutdown) is `crate::server`'s business;
 //! when to stop accepting is decided here: `shutdown_delay` after the stop signal, with
 //! `/readyz` answering 503 meanwhile. Every background task (the embedded tier's follower,
@@ -7,12 +9,14 @@
 //! a bound, when the app stops.
 
 use crate::config::Config;
+use crate::metrics_listener;
 use crate::server::{self, ServerSettings};
 use crate::storage;
 use anyhow::Context;
 use axum::Router;
 use portcullis_core::EventSink;
 use portcullis_http::{AppState, Draining};
+use portcullis_metrics::Metrics;
 use portcullis_service::Gateway;
 use portcullis_webhook::Webhook;
 use std::future::Future;
@@ -91,8 +95,11 @@ impl Drop for Background {
 
 pub struct Application {
     listener: TcpListener,
+    /// Bound when `metrics_listen` is set.
+    metrics_listener: Option<TcpListener>,
     router: Router,
     gateway: Arc<Gateway>,
+    metrics: Metrics,
     server: ServerSettings,
     draining: Draining,
     shutdown_delay: Duration,
@@ -102,16 +109,27 @@ pub struct Application {
 impl Application {
     pub async fn build(config: &Config) -> anyhow::Result<Self> {
         let mut background = Background::new();
-        let gateway = Arc::new(build_gateway(config, &mut background).await?);
+        let metrics = Metrics::new();
+        let gateway = Arc::new(build_gateway(config, &mut background, &metrics).await?);
         let state = AppState::new(Arc::clone(&gateway), config.web_settings()?);
         let draining = state.draining.clone();
         let listener = server::bind(&config.listen)
             .await
             .with_context(|| format!("cannot listen on {}", config.listen))?;
+        let metrics_listener = match &config.metrics_listen {
+            Some(address) => Some(
+                server::bind(address)
+                    .await
+                    .with_context(|| format!("cannot serve metrics on {address}"))?,
+            ),
+            None => None,
+        };
         Ok(Self {
             listener,
+            metrics_listener,
             router: portcullis_http::router(state),
             gateway,
+            metrics,
             server: config.server_settings(),
             draining,
             shutdown_delay: config.shutdown_delay,
@@ -123,6 +141,11 @@ impl Application {
         self.listener.local_addr()
     }
 
+    /// Where `/metrics` is served, when `metrics_listen` is set.
+    pub fn metrics_addr(&self) -> Option<std::io::Result<SocketAddr>> {
+        self.metrics_listener.as_ref().map(TcpListener::local_addr)
+    }
+
     pub fn gateway(&self) -> Arc<Gateway> {
         Arc::clone(&self.gateway)
     }
@@ -130,12 +153,22 @@ impl Application {
     /// Serves until `shutdown` resolves; then answers `/readyz` with 503 while still serving
     /// for `shutdown_delay`, stops accepting, lets the requests that have begun finish (up to
     /// `shutdown_timeout`), and stops the background tasks and waits for them. The retention
-    /// job runs alongside, only while serving (never for one-off CLI commands).
+    /// job and the metrics listener run alongside, only while serving (never for one-off CLI
+    /// commands); metrics are served until the public listener has drained.
     pub async fn run_until(
         self,
         shutdown: impl Future<Output = ()> + Send + 'static,
     ) -> std::io::Result<()> {
         let mut background = self.background;
+        if let Some(listener) = self.metrics_listener {
+            let settings = ServerSettings {
+                max_connections: metrics_listener::MAX_CONNECTIONS,
+                ..self.server.clone()
+            };
+            let served =
+                metrics_listener::spawn(listener, self.metrics, settings, background.token());
+            background.join("metrics listener", served);
+        }
         let retention = self.gateway.start_retention();
         let (draining, delay) = (self.draining, self.shutdown_delay);
         let stop_accepting = async move {
@@ -156,18 +189,26 @@ impl Application {
 
 /// Opens storage, starts the webhook if one is configured, and starts the gateway with it as
 /// its event sink (also used by CLI commands that act on users). Their background tasks join
-/// `background`, which the caller stops when done.
+/// `background`, which the caller stops when done. Both count into `metrics`.
 pub async fn build_gateway(
     config: &Config,
     background: &mut Background,
+    metrics: &Metrics,
 ) -> anyhow::Result<Gateway> {
     let kek = storage::key_encryption_key(config)?;
     let settings = config.service_settings()?;
     let backends = open_storage(config, background).await?;
-    let event_sink = start_webhook(config, background)?;
-    let gateway = Gateway::start(settings, backends, &kek, event_sink, background.token())
-        .await
-        .context("cannot start the gateway")?;
+    let event_sink = start_webhook(config, background, metrics)?;
+    let gateway = Gateway::start(
+        settings,
+        backends,
+        &kek,
+        event_sink,
+        metrics.clone(),
+        background.token(),
+    )
+    .await
+    .context("cannot start the gateway")?;
     background.wait_for("revocation cache refill", gateway.background_stopped());
     Ok(gateway)
 }
@@ -176,12 +217,13 @@ pub async fn build_gateway(
 fn start_webhook(
     config: &Config,
     background: &mut Background,
+    metrics: &Metrics,
 ) -> anyhow::Result<Option<Arc<dyn EventSink>>> {
     let Some(settings) = config.webhook_settings()? else {
         return Ok(None);
     };
     let tasks = TaskTracker::new();
-    let webhook = Webhook::start(settings, background.token(), &tasks);
+    let webhook = Webhook::start(settings, metrics.clone(), background.token(), &tasks);
     background.wait_for("webhook delivery", async move {
         tasks.close();
         tasks.wait().await;

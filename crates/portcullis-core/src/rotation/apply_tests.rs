@@ -107,6 +107,7 @@ fn answer(outcome: &RotationOutcome) -> Answer {
         RotationOutcome::ReuseDetected { family } => ("reuse_detected", of(family), None),
         RotationOutcome::FamilyRevoked { family } => ("family_revoked", of(family), None),
         RotationOutcome::UserLocked { family } => ("user_locked", of(family), None),
+        RotationOutcome::Expired => ("expired", None, None),
         RotationOutcome::Invalid => ("invalid", None, None),
     }
 }
@@ -163,7 +164,7 @@ fn each_decision_makes_exactly_its_write_and_answers_with_the_family_after_it() 
             vec![Call::Revoke(locked)],
             ("user_locked", Some((1, None)), None),
         ),
-        (Decision::Expired, false, vec![], ("invalid", None, None)),
+        (Decision::Expired, false, vec![], ("expired", None, None)),
     ];
     for (decision, vanished, calls, expected) in cases {
         let mut writes = FakeWrites {

@@ -14,6 +14,7 @@ use crate::extract::bearer_token;
 use crate::forward_auth::{request_path, target_of};
 use crate::identity::identity_headers;
 use crate::method_override::methods_read_as;
+use crate::metrics::RouteLabel;
 use crate::AppState;
 use axum::body::Body;
 use axum::extract::{ConnectInfo, Request, State};
@@ -29,6 +30,7 @@ use hyper_util::client::legacy::Client;
 use hyper_util::rt::{TokioExecutor, TokioIo};
 use portcullis_core::{PathError, RequestPath};
 use std::net::SocketAddr;
+use std::sync::Arc;
 use std::time::Duration;
 
 /// Paths the gateway answers itself; no upstream prefix may cover them.
@@ -45,6 +47,8 @@ pub struct Upstream {
     prefix: RequestPath,
     /// `http://host:port`, optionally with a base path, never with a query.
     base: Uri,
+    /// What its requests are counted under: `upstream:` and the prefix as configured.
+    route_label: Arc<str>,
 }
 
 /// Why an `[[upstreams]]` entry was refused.
@@ -82,6 +86,7 @@ impl Upstream {
         Ok(Self {
             prefix: prefix_path,
             base,
+            route_label: Arc::from(format!("upstream:{prefix}")),
         })
     }
 
@@ -190,29 +195,46 @@ fn covers_gateway_route(path: &RequestPath) -> bool {
     })
 }
 
-/// The router's fallback: proxy the request if an upstream covers it, else a JSON 404.
+/// The router's fallback: proxy the request if an upstream covers it, else a JSON 404. Every
+/// answer about an upstream's path, refusals included, is counted under that upstream.
 pub async fn fallback(State(state): State<AppState>, request: Request) -> Response {
     let peer = request
         .extensions()
         .get::<ConnectInfo<SocketAddr>>()
         .map(|ConnectInfo(addr)| *addr);
-    match forward(&state, peer, request).await {
+    let (path, upstream) = match upstream_for(&state, request.uri()).await {
+        Ok(found) => found,
+        Err(error) => return error.into_response(),
+    };
+    let mut response = match forward(&state, upstream, path, peer, request).await {
         Ok(response) => response,
         Err(error) => error.into_response(),
+    };
+    let label = RouteLabel(Arc::clone(&upstream.route_label));
+    response.extensions_mut().insert(label);
+    response
+}
+
+/// The path as judged, and the upstream that serves it; a 404 when none does.
+async fn upstream_for<'a>(
+    state: &'a AppState,
+    uri: &Uri,
+) -> Result<(RequestPath, &'a Upstream), ApiError> {
+    let path = request_path(target_of(uri))?;
+    let reserved = state.proxy.is_reserved(&path)?;
+    match state.proxy.route(&path)? {
+        Some(upstream) if !reserved => Ok((path, upstream)),
+        _ => Err(crate::routes::meta::not_found().await),
     }
 }
 
 async fn forward(
     state: &AppState,
+    upstream: &Upstream,
+    path: RequestPath,
     peer: Option<SocketAddr>,
     mut request: Request,
 ) -> Result<Response, ApiError> {
-    let path = request_path(target_of(request.uri()))?;
-    let reserved = state.proxy.is_reserved(&path)?;
-    let upstream = match state.proxy.route(&path)? {
-        Some(upstream) if !reserved => upstream,
-        _ => return Err(crate::routes::meta::not_found().await),
-    };
     let methods = methods_read_as(
         request.method().as_str(),
         target_of(request.uri()),
@@ -295,84 +317,4 @@ fn bad_gateway(message: &str) -> ApiError {
 }
 
 #[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn upstreams_cannot_shadow_the_gateway() {
-        for prefix in ["/auth", "/auth/x", "/admin", "/.well-known", "/healthz"] {
-            assert!(
-                Upstream::new(prefix, "http://127.0.0.1:9000").is_err(),
-                "{prefix}"
-            );
-        }
-        for prefix in ["/", "/api", "/authors", "/app/"] {
-            assert!(
-                Upstream::new(prefix, "http://127.0.0.1:9000").is_ok(),
-                "{prefix}"
-            );
-        }
-        for url in [
-            "https://x",
-            "ftp://x",
-            "http://x/?q=1",
-            "/relative",
-            "nonsense url",
-        ] {
-            assert!(Upstream::new("/api", url).is_err(), "{url}");
-        }
-    }
-
-    #[test]
-    fn a_refused_upstream_says_why_in_the_words_it_always_used() {
-        let message = |prefix: &str, url: &str| match Upstream::new(prefix, url) {
-            Err(error) => error.to_string(),
-            Ok(_) => panic!("{prefix} {url} was accepted"),
-        };
-        assert_eq!(
-            message("/auth", "http://127.0.0.1:9"),
-            "upstream prefix \"/auth\" would shadow the gateway's own routes \
-             (/auth, /.well-known, /admin, /healthz, /readyz)"
-        );
-        assert_eq!(
-            message("api", "http://127.0.0.1:9"),
-            "upstream prefix \"api\" must be a plain absolute path"
-        );
-        assert_eq!(
-            message("/api", "nonsense url"),
-            "upstream url \"nonsense url\" is not a URL"
-        );
-        assert_eq!(
-            message("/api", "https://x"),
-            "upstream url \"https://x\" must be http://host:port with an optional path"
-        );
-    }
-
-    #[test]
-    fn the_longest_prefix_wins_and_the_judged_path_is_forwarded() {
-        let proxy = Proxy::new(
-            vec![
-                Upstream::new("/", "http://127.0.0.1:1").expect("upstream"),
-                Upstream::new("/api", "http://127.0.0.1:2/v1/").expect("upstream"),
-            ],
-            Duration::from_secs(1),
-        );
-        let path = RequestPath::parse("/api/x/../orders").expect("path");
-        let upstream = proxy
-            .route(&path)
-            .expect("no spelling variant")
-            .expect("an upstream");
-        assert_eq!(
-            upstream.target(&path, Some("a=1")).map(|u| u.to_string()),
-            Some("http://127.0.0.1:2/v1/api/orders?a=1".to_owned())
-        );
-        let other = RequestPath::parse("/index.html").expect("path");
-        assert_eq!(
-            proxy
-                .route(&other)
-                .expect("no spelling variant")
-                .map(|u| u.base.to_string()),
-            Some("http://127.0.0.1:1/".to_owned())
-        );
-    }
-}
+mod tests;

@@ -1,4 +1,5 @@
-//! Registering users and logging in.
+//! Registering users and logging in. Each login attempt is counted by how it ended
+//! (`portcullis_login_total{outcome}`); one that failed on a backend is not an outcome.
 
 use crate::error::{AuthError, AuthResult, Causes};
 use crate::gateway::{bounded, Gateway, Issued};
@@ -9,6 +10,7 @@ use portcullis_core::{
     ClientInfo, EventKind, Family, FamilyOpening, RefreshToken, SecurityEvent, SessionId, User,
     UserId,
 };
+use portcullis_metrics::LoginOutcome;
 use serde_json::json;
 
 /// Stored in place of a hash for accounts created without a password: not a PHC string, so no
@@ -68,6 +70,26 @@ impl Gateway {
     /// same argon2 work and give the same answer; a locked account is only revealed to someone
     /// who knows its password.
     pub async fn login(
+        &self,
+        email: &str,
+        password: &Password,
+        client: &ClientInfo,
+    ) -> AuthResult<Issued> {
+        let issued = self.attempt_login(email, password, client).await;
+        let outcome = match &issued {
+            Ok(_) => Some(LoginOutcome::Ok),
+            Err(AuthError::InvalidCredentials) => Some(LoginOutcome::InvalidCredentials),
+            Err(AuthError::AccountLocked) => Some(LoginOutcome::Locked),
+            Err(AuthError::RateLimited { .. }) => Some(LoginOutcome::RateLimited),
+            Err(_) => None,
+        };
+        if let Some(outcome) = outcome {
+            self.metrics.login(outcome);
+        }
+        issued
+    }
+
+    async fn attempt_login(
         &self,
         email: &str,
         password: &Password,

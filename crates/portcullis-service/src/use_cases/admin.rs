@@ -1,6 +1,8 @@
 //! Use cases of the security team: cut a user off now, lock and unlock accounts, change roles,
 //! revoke sessions and tokens one by one or by the thousand, read the audit trail. Every action
-//! is recorded with its `actor` (an admin key name, or `cli`).
+//! is recorded with its `actor` (an admin key name, or `cli`), and every revocation counted
+//! (`portcullis_revocations_total{kind}`; revoking a user is counted where it is done, in
+//! `sessions.rs`).
 
 use crate::error::{AuthError, AuthResult};
 use crate::gateway::Gateway;
@@ -11,6 +13,7 @@ use portcullis_core::{
     EventKind, Family, RevocationChange, RevocationReason, SecurityEvent, SessionId, User, UserId,
     UserRevocation,
 };
+use portcullis_metrics::RevocationKind;
 use serde_json::json;
 use std::collections::HashSet;
 use std::time::Duration;
@@ -160,6 +163,7 @@ impl Gateway {
             .await?
             .ok_or(AuthError::NotFound)?;
         self.publish_session_denied(session, until, now).await;
+        self.metrics.revocation(RevocationKind::Session);
         let event = SecurityEvent::new(EventKind::SessionRevoked, now)
             .user(family.user_id)
             .session(session)
@@ -198,6 +202,7 @@ impl Gateway {
                 .publish(&[RevocationChange::JtiDenied { jti, until }], now)
                 .await;
         }
+        self.metrics.revocation(RevocationKind::Jti);
         let mut event = SecurityEvent::new(EventKind::TokenRevoked, now)
             .actor(actor)
             .details(json!({ "jti": jti, "exp": exp }).to_string());
@@ -252,6 +257,7 @@ impl Gateway {
             })
             .collect();
         self.revocations.publish(&changes, now).await;
+        self.metrics.revocation(RevocationKind::Mass);
         let outcome = count(&revoked);
         let details = json!({
             "mass_revocation": {

@@ -1,4 +1,5 @@
-//! Refresh rotation and logout: the cookie-authenticated use cases.
+//! Refresh rotation and logout: the cookie-authenticated use cases. Each presented refresh
+//! token is counted by what its rotation decided (`portcullis_refresh_total{outcome}`).
 
 use crate::error::{AuthError, AuthResult};
 use crate::gateway::{bounded, Gateway, Issued};
@@ -7,6 +8,7 @@ use portcullis_core::store::{RotationOutcome, RotationRequest};
 use portcullis_core::{
     ClientInfo, EventKind, RevocationChange, RevocationReason, RotationPolicy, SecurityEvent,
 };
+use portcullis_metrics::RefreshOutcome;
 use serde_json::json;
 
 impl Gateway {
@@ -17,7 +19,10 @@ impl Gateway {
         client: &ClientInfo,
     ) -> AuthResult<Issued> {
         let presented = presented.ok_or(AuthError::MissingRefreshToken)?;
-        let presented = RefreshSecret::parse(presented).ok_or(AuthError::InvalidRefreshToken)?;
+        let Some(presented) = RefreshSecret::parse(presented) else {
+            self.metrics.refresh(RefreshOutcome::Invalid);
+            return Err(AuthError::InvalidRefreshToken);
+        };
         let client = bounded(client);
         let successor = self.refresh.successor(&presented);
         let now = Self::now();
@@ -32,7 +37,9 @@ impl Gateway {
             client: client.clone(),
             session_deny_until: self.session_deny_until(now),
         };
-        match self.durable.rotate(&request).await? {
+        let outcome = self.durable.rotate(&request).await?;
+        self.metrics.refresh(refresh_outcome(&outcome));
+        match outcome {
             RotationOutcome::Rotated {
                 user,
                 family,
@@ -78,7 +85,10 @@ impl Gateway {
                     .await;
                 Err(AuthError::SessionRevoked)
             }
-            RotationOutcome::Invalid => Err(AuthError::InvalidRefreshToken),
+            // Answered alike: a client has nothing to do differently for an expired token.
+            RotationOutcome::Expired | RotationOutcome::Invalid => {
+                Err(AuthError::InvalidRefreshToken)
+            }
         }
     }
 
@@ -127,5 +137,18 @@ impl Gateway {
         }
         self.revocations.publish(&changes, now).await;
         Ok(())
+    }
+}
+
+fn refresh_outcome(outcome: &RotationOutcome) -> RefreshOutcome {
+    match outcome {
+        RotationOutcome::Rotated { .. } => RefreshOutcome::Rotated,
+        RotationOutcome::Replayed { .. } => RefreshOutcome::GraceReplay,
+        RotationOutcome::ReuseDetected { .. } => RefreshOutcome::ReuseDetected,
+        RotationOutcome::FamilyRevoked { .. } | RotationOutcome::UserLocked { .. } => {
+            RefreshOutcome::Revoked
+        }
+        RotationOutcome::Expired => RefreshOutcome::Expired,
+        RotationOutcome::Invalid => RefreshOutcome::Invalid,
     }
 }

@@ -1,4 +1,5 @@
-//! Use cases of a logged-in user on their own sessions.
+//! Use cases of a logged-in user on their own sessions, and revoking a user everywhere (which
+//! admins share). Each revocation is counted (`portcullis_revocations_total{kind}`).
 
 use crate::error::{AuthError, AuthResult};
 use crate::gateway::{bounded, Gateway, Principal, SessionView};
@@ -6,6 +7,7 @@ use portcullis_core::{
     ClientInfo, EventKind, RevocationChange, RevocationReason, SecurityEvent, SessionId, UserId,
     UserRevocation,
 };
+use portcullis_metrics::RevocationKind;
 
 impl Gateway {
     /// Revokes every session of the caller and every access token issued to them so far.
@@ -63,6 +65,7 @@ impl Gateway {
             .await?
             .ok_or(AuthError::NotFound)?;
         self.publish_session_denied(family.id, until, now).await;
+        self.metrics.revocation(RevocationKind::Session);
         let event = SecurityEvent::new(EventKind::SessionRevoked, now)
             .user(family.user_id)
             .session(family.id)
@@ -102,6 +105,7 @@ impl Gateway {
             .map(|&session| RevocationChange::SessionDenied { session, until });
         let changes: Vec<_> = std::iter::once(version).chain(sessions).collect();
         self.revocations.publish(&changes, now).await;
+        self.metrics.revocation(RevocationKind::User);
         Ok(revocation)
     }
 }

@@ -34,6 +34,8 @@ pub use web::CookieSameSite;
 pub struct Config {
     /// Address to listen on.
     pub listen: String,
+    /// Address serving `GET /metrics` (Prometheus), apart from `listen`; unset serves none.
+    pub metrics_listen: Option<String>,
     /// Where the embedded tier keeps its database and generated key-encryption key.
     pub data_dir: PathBuf,
     /// `sqlite://PATH` (embedded tier); unset means `<data_dir>/portcullis.db`.
@@ -151,6 +153,7 @@ impl Default for Config {
         let settings = Settings::default();
         Self {
             listen: "127.0.0.1:8080".to_owned(),
+            metrics_listen: None,
             data_dir: PathBuf::from("./data"),
             database_url: None,
             redis_url: None,
@@ -263,6 +266,12 @@ impl Config {
             if value.is_zero() {
                 bail!("{name} must be longer than zero");
             }
+        }
+        if self.metrics_listen.as_deref().is_some_and(|address| {
+            // Port 0 picks a free port for each listener, so only tests share that spelling.
+            address.trim().is_empty() || (address == self.listen && !address.ends_with(":0"))
+        }) {
+            bail!("metrics_listen must be an address of its own, apart from listen");
         }
         if self.max_connections == 0 {
             bail!("max_connections must be at least 1");

@@ -33,6 +33,24 @@ fn slow_client_limits_cannot_be_switched_off() {
 }
 
 #[test]
+fn metrics_are_off_by_default_and_never_share_the_public_address() {
+    let config = Config::default();
+    assert_eq!(config.metrics_listen, None);
+    let apart = Config {
+        metrics_listen: Some("127.0.0.1:9464".to_owned()),
+        ..Config::default()
+    };
+    apart.validate().expect("a metrics address of its own");
+    for shared in ["127.0.0.1:8080", " "] {
+        let config = Config {
+            metrics_listen: Some(shared.to_owned()),
+            ..Config::default()
+        };
+        assert!(config.validate().is_err(), "{shared:?}");
+    }
+}
+
+#[test]
 #[allow(clippy::result_large_err)] // figment's Jail API returns its own large error type
 fn toml_and_environment_are_layered() {
     figment::Jail::expect_with(|jail| {
