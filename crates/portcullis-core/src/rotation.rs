@@ -6,7 +6,7 @@
 //! the rules are tested without a database: a backend only says how to read and how to write,
 //! never which write a presentation deserves.
 
-use crate::store::{RotationOutcome, StoreResult};
+use crate::store::{RotationOutcome, RotationRequest, StoreResult};
 use crate::{Family, RevocationReason, SessionId, TokenHash, User};
 use async_trait::async_trait;
 use std::time::Duration;
@@ -147,6 +147,26 @@ pub trait RotationWrites: Send {
         family: SessionId,
         reason: RevocationReason,
     ) -> StoreResult<Option<Family>>;
+}
+
+/// What every backend's rotation does once it has read, under its locks, the presented token,
+/// its family, the user and the token's stored successor: [`decide`], then [`apply`].
+pub async fn settle(
+    writes: &mut impl RotationWrites,
+    request: &RotationRequest,
+    token: TokenState,
+    user: User,
+    family: Family,
+    successor: Option<SuccessorState>,
+) -> StoreResult<RotationOutcome> {
+    let decision = decide(
+        token,
+        FamilyState::of(&family, &user),
+        successor,
+        request.now,
+        request.policy,
+    );
+    apply(writes, decision, user, family).await
 }
 
 /// Makes the one write `decision` calls for and gives the answer; `user` and `family` are as

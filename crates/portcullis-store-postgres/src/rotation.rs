@@ -11,9 +11,7 @@ use crate::rows::TokenRow;
 use crate::users::user_in;
 use crate::Conn;
 use async_trait::async_trait;
-use portcullis_core::rotation::{
-    apply, decide, FamilyState, RotationWrites, SuccessorState, TokenState,
-};
+use portcullis_core::rotation::{settle, RotationWrites, SuccessorState, TokenState};
 use portcullis_core::store::{RotationOutcome, RotationRequest};
 use portcullis_core::{
     Family, RefreshToken, RevocationReason, SessionId, StoreError, StoreResult, TokenHash, UserId,
@@ -83,8 +81,8 @@ async fn apply_rotation(
 }
 
 /// The token stored one generation after `token` in its family, whichever it is: whether it is
-/// the one this request derives is for [`decide`] to judge. Only a used token can have one, and
-/// [`decide`] reads it only for a used token, so an ordinary rotation reads nothing here.
+/// the one this request derives is for `decide` to judge. Only a used token can have one, and
+/// `decide` reads it only for a used token, so an ordinary rotation reads nothing here.
 async fn successor_in(conn: &mut Conn, token: &TokenRow) -> StoreResult<Option<SuccessorState>> {
     if token.used_at.is_none() {
         return Ok(None);
@@ -103,7 +101,7 @@ async fn successor_in(conn: &mut Conn, token: &TokenRow) -> StoreResult<Option<S
     }))
 }
 
-/// The writes [`apply`] may make, over the transaction that holds the family lock.
+/// The writes `apply` may make, over the transaction that holds the family lock.
 struct Writes<'a> {
     conn: &'a mut Conn,
     request: &'a RotationRequest,
@@ -136,7 +134,7 @@ impl RotationWrites for Writes<'_> {
     }
 }
 
-/// Lock, read, [`decide`], [`apply`], inside the caller's transaction (which commits). Records
+/// Lock, read, then [`settle`], inside the caller's transaction (which commits). Records
 /// the family as `session_id` on the caller's span.
 pub(crate) async fn rotate_in(
     tx: &mut Conn,
@@ -163,19 +161,13 @@ pub(crate) async fn rotate_in(
         return Ok(RotationOutcome::Invalid);
     };
     let successor = successor_in(tx, &token).await?;
-    let decision = decide(
-        token_state(&token, request),
-        FamilyState::of(&family, &user),
-        successor,
-        request.now,
-        request.policy,
-    );
+    let presented = token_state(&token, request);
     let writes = &mut Writes {
         conn: tx,
         request,
         token: &token,
     };
-    apply(writes, decision, user, family).await
+    settle(writes, request, presented, user, family, successor).await
 }
 
 fn token_state(token: &TokenRow, request: &RotationRequest) -> TokenState {

@@ -9,16 +9,14 @@ use crate::rows::{from_ms, to_ms, TokenRow};
 use crate::users::user_in;
 use crate::Conn;
 use async_trait::async_trait;
-use portcullis_core::rotation::{
-    apply, decide, FamilyState, RotationWrites, SuccessorState, TokenState,
-};
+use portcullis_core::rotation::{settle, RotationWrites, SuccessorState, TokenState};
 use portcullis_core::store::{RotationOutcome, RotationRequest};
 use portcullis_core::{
     Family, RefreshToken, RevocationReason, SessionId, StoreError, StoreResult, TokenHash,
 };
 use time::OffsetDateTime;
 
-/// Read, [`decide`], [`apply`], inside the caller's write transaction (which commits).
+/// Read, then [`settle`], inside the caller's write transaction (which commits).
 pub(crate) async fn rotate_in(
     tx: &mut Conn,
     request: &RotationRequest,
@@ -33,19 +31,13 @@ pub(crate) async fn rotate_in(
         return Ok(RotationOutcome::Invalid);
     };
     let successor = successor_in(tx, &token).await?;
-    let decision = decide(
-        token_state(&token, request),
-        FamilyState::of(&family, &user),
-        successor,
-        request.now,
-        request.policy,
-    );
+    let presented = token_state(&token, request);
     let writes = &mut Writes {
         conn: tx,
         request,
         token: &token,
     };
-    apply(writes, decision, user, family).await
+    settle(writes, request, presented, user, family, successor).await
 }
 
 /// Marks the presented token used, stores its one successor and moves the family forward.
@@ -90,8 +82,8 @@ async fn apply_rotation(
 }
 
 /// The token stored one generation after `token` in its family, whichever it is: whether it
-/// is the one this request derives is for [`decide`] to judge. Only a used token can have
-/// one, and [`decide`] reads it only for a used token, so an ordinary rotation reads nothing.
+/// is the one this request derives is for `decide` to judge. Only a used token can have
+/// one, and `decide` reads it only for a used token, so an ordinary rotation reads nothing.
 async fn successor_in(conn: &mut Conn, token: &TokenRow) -> StoreResult<Option<SuccessorState>> {
     if token.used_at.is_none() {
         return Ok(None);
@@ -116,7 +108,7 @@ async fn successor_in(conn: &mut Conn, token: &TokenRow) -> StoreResult<Option<S
     .transpose()
 }
 
-/// The writes [`apply`] may make, inside the rotation's write transaction.
+/// The writes `apply` may make, inside the rotation's write transaction.
 struct Writes<'a> {
     conn: &'a mut Conn,
     request: &'a RotationRequest,
