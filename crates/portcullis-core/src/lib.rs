@@ -5,6 +5,7 @@
 //! `now` in, and every rule here is a plain function that can be tested with a table.
 
 pub mod admin;
+pub mod causes;
 pub mod claims;
 pub mod event;
 pub mod event_sink;
@@ -20,6 +21,7 @@ pub mod store;
 pub mod throttle;
 pub mod user;
 
+pub use causes::Causes;
 pub use claims::AccessClaims;
 pub use event::{EventKind, SecurityEvent};
 pub use event_sink::EventSink;

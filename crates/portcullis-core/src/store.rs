@@ -37,8 +37,7 @@ use time::OffsetDateTime;
 use uuid::Uuid;
 
 /// The cause a backend reports with a failure: its driver's own error, kept as the source, or a
-/// sentence when the backend itself found the fault. The message repeats it, so that a log line
-/// printing only the top error still says what went wrong.
+/// sentence when the backend itself found the fault. Log it with [`crate::Causes`].
 pub type BackendCause = Box<dyn std::error::Error + Send + Sync>;
 
 /// Errors every backend maps its own failures into.
@@ -49,9 +48,9 @@ pub enum StoreError {
     #[error("an admin key with this name exists already")]
     AdminKeyNameTaken,
     /// The backend could not be reached in time; the request may be retried later.
-    #[error("storage is unavailable: {0}")]
+    #[error("storage is unavailable")]
     Unavailable(#[source] BackendCause),
-    #[error("storage failed: {0}")]
+    #[error("storage failed")]
     Backend(#[source] BackendCause),
 }
 

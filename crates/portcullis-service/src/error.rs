@@ -8,8 +8,6 @@ use crate::secret::SecretError;
 use crate::signing_keys::KeyError;
 use portcullis_core::user::InputError;
 use portcullis_core::{PathError, StoreError};
-use std::error::Error;
-use std::fmt;
 
 #[derive(Debug, thiserror::Error)]
 pub enum AuthError {
@@ -105,31 +103,10 @@ internal_from!(KeyError, SecretError, PasswordError, SigningError);
 
 pub type AuthResult<T> = Result<T, AuthError>;
 
-/// Displays an error with every cause after it (`outer: inner: root`), for log lines: a plain
-/// `%error` would show only the outermost message. A cause its outer message already ends with
-/// (as [`StoreError`]'s do, so that a plain `%error` still says what went wrong) is not repeated.
-pub struct Causes<'a>(pub &'a (dyn Error + 'static));
-
-impl fmt::Display for Causes<'_> {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        let mut shown = self.0.to_string();
-        f.write_str(&shown)?;
-        let mut cause = self.0.source();
-        while let Some(error) = cause {
-            let text = error.to_string();
-            if !shown.ends_with(&text) {
-                write!(f, ": {text}")?;
-            }
-            shown = text;
-            cause = error.source();
-        }
-        Ok(())
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
+    use portcullis_core::Causes;
 
     #[test]
     fn the_message_stays_generic_and_the_causes_stay_with_the_error() {

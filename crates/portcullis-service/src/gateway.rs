@@ -12,6 +12,7 @@ use crate::settings::Settings;
 use crate::signing_keys::{self, Jwks, KeyRing};
 use crate::throttle::LoginGuard;
 use portcullis_core::admin::EventQuery;
+use portcullis_core::Causes;
 use portcullis_core::{
     AccessClaims, Backends, ClientInfo, Durable, EventKind, EventSink, Family, RevocationChange,
     SecurityEvent, SessionId, User,
@@ -159,7 +160,7 @@ impl Gateway {
         );
         if let Err(error) = revocations.refill().await {
             // Start anyway: until the cache is filled, revocation checks go to the durable store.
-            tracing::warn!(%error, "revocation cache not filled at start; answering from the durable store");
+            tracing::warn!(error = %Causes(&error), "revocation cache not filled at start; answering from the durable store");
         }
         Ok(Self {
             refresh: RefreshTokens::new(kek)?,
@@ -205,10 +206,10 @@ impl Gateway {
     pub async fn readiness(&self) -> Readiness {
         let (durable, cache) = self.revocations.health().await;
         if let Err(error) = &durable {
-            tracing::warn!(%error, "durable store not answering");
+            tracing::warn!(error = %Causes(error), "durable store not answering");
         }
         if let Err(error) = &cache {
-            tracing::warn!(%error, "revocation cache not answering");
+            tracing::warn!(error = %Causes(error), "revocation cache not answering");
         }
         match (durable.is_ok(), cache.is_ok()) {
             (true, true) => Readiness::Ready,
@@ -298,7 +299,7 @@ impl Gateway {
             sink.notify(&event);
         }
         if let Err(error) = self.durable.record_event(&event).await {
-            tracing::error!(%error, kind = event.kind.as_str(), "failed to store security event");
+            tracing::error!(error = %Causes(&error), kind = event.kind.as_str(), "failed to store security event");
         }
     }
 }

@@ -21,9 +21,10 @@ mod throttle;
 mod use_cases;
 
 pub use access_token::{checked_header, SigningError, TokenError};
-pub use error::{AuthError, Causes, InternalError};
+pub use error::{AuthError, InternalError};
 pub use gateway::{Gateway, Issued, Principal, Readiness, SessionView};
 pub use password::{PasswordError, Passwords};
+pub use portcullis_core::Causes;
 pub use refresh_token::RefreshSecret;
 pub use retention::RetentionJob;
 pub use revocation_checker::RevocationFallback;

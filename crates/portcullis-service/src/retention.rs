@@ -11,6 +11,7 @@
 use crate::error::AuthResult;
 use crate::gateway::Gateway;
 use portcullis_core::retention::{cutoffs, Purged};
+use portcullis_core::Causes;
 use std::sync::Arc;
 use time::OffsetDateTime;
 use tokio::task::JoinHandle;
@@ -33,7 +34,7 @@ impl RetentionJob {
     pub async fn stop(self) {
         self.stop.cancel();
         if let Err(error) = self.task.await {
-            tracing::warn!(%error, "retention job ended abnormally");
+            tracing::warn!(error = %Causes(&error), "retention job ended abnormally");
         }
     }
 }
@@ -84,7 +85,7 @@ impl Gateway {
                     () = stopped.cancelled() => return,
                     outcome = pass => match outcome {
                         Ok(Ok(_)) => {}
-                        Ok(Err(error)) => tracing::warn!(%error, "retention pass failed; retrying at the next interval"),
+                        Ok(Err(error)) => tracing::warn!(error = %Causes(&error), "retention pass failed; retrying at the next interval"),
                         Err(_) => tracing::warn!(?interval, "retention pass did not finish within its interval; continuing at the next"),
                     },
                 }

@@ -6,6 +6,7 @@
 //! Which of the two answers is reported as `portcullis_revocation_cache_trusted` (1 from the
 //! cache, 0 from the durable store or not at all), as last observed.
 
+use portcullis_core::Causes;
 use portcullis_core::{
     Durable, RevocationCache, RevocationChange, RevocationProbe, RevocationState, StoreError,
     StoreResult,
@@ -95,7 +96,7 @@ impl RevocationChecker {
             }
             Err(error) => {
                 self.metrics.revocation_cache_trusted(false);
-                tracing::warn!(%error, "revocation cache unavailable");
+                tracing::warn!(error = %Causes(&error), "revocation cache unavailable");
                 match self.fallback {
                     RevocationFallback::Durable => self.durable.revocation_state(probe, now).await,
                     RevocationFallback::Deny => Err(error),
@@ -111,7 +112,7 @@ impl RevocationChecker {
             return;
         }
         if let Err(error) = self.cache.apply(changes, now).await {
-            tracing::error!(%error, "revocation cache update failed; answering from the durable store until it is refilled");
+            tracing::error!(error = %Causes(&error), "revocation cache update failed; answering from the durable store until it is refilled");
             self.cache_suspect.store(true, Ordering::Release);
             self.metrics.revocation_cache_trusted(false);
             self.refill_in_background();
@@ -146,7 +147,7 @@ impl RevocationChecker {
                             break;
                         }
                         Err(error) => {
-                            tracing::warn!(%error, retry_in = ?backoff, "revocation cache refill failed");
+                            tracing::warn!(error = %Causes(&error), retry_in = ?backoff, "revocation cache refill failed");
                             tokio::time::sleep(backoff).await;
                             backoff = (backoff * 2).min(Duration::from_secs(2));
                         }

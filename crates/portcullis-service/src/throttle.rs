@@ -5,6 +5,7 @@
 
 use portcullis_core::throttle::{account_key, ip_key, LimitKind, LoginThrottle, Reservation};
 use portcullis_core::AttemptCounter;
+use portcullis_core::Causes;
 use std::sync::Arc;
 use std::time::Duration;
 use time::OffsetDateTime;
@@ -85,7 +86,7 @@ impl LoginGuard {
                     .collect(),
             }),
             Err(error) => {
-                tracing::warn!(%error, "login attempt counters unavailable; not throttling");
+                tracing::warn!(error = %Causes(&error), "login attempt counters unavailable; not throttling");
                 Ok(())
             }
         }
@@ -100,7 +101,7 @@ impl LoginGuard {
                 LimitKind::Address => self.counter.release(&key, now).await,
             };
             if let Err(error) = settled {
-                tracing::warn!(%error, "could not settle a successful login's reservation");
+                tracing::warn!(error = %Causes(&error), "could not settle a successful login's reservation");
             }
         }
     }
@@ -109,7 +110,7 @@ impl LoginGuard {
     pub async fn abandoned(&self, account: &str, ip: Option<&str>, now: OffsetDateTime) {
         for (key, _) in self.counters(account, ip) {
             if let Err(error) = self.counter.release(&key, now).await {
-                tracing::warn!(%error, "could not give back a login reservation");
+                tracing::warn!(error = %Causes(&error), "could not give back a login reservation");
             }
         }
     }

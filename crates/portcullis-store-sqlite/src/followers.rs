@@ -10,6 +10,7 @@
 
 use crate::error::db_error;
 use crate::{MemoryRevocationCache, SqliteStore};
+use portcullis_core::Causes;
 use portcullis_core::{RevocationCache, RevocationStore, StoreResult};
 use std::fmt;
 use std::sync::Arc;
@@ -190,15 +191,17 @@ pub async fn follow_other_writers(
                     match acknowledged_now {
                         Ok(notice) => acknowledged = notice,
                         Err(error) => {
-                            tracing::warn!(%error, "could not merge revocations written elsewhere");
+                            tracing::warn!(error = %Causes(&error), "could not merge revocations written elsewhere");
                         }
                     }
                 }
-                Err(error) => tracing::warn!(%error, "could not poll the SQLite database"),
+                Err(error) => {
+                    tracing::warn!(error = %Causes(&error), "could not poll the SQLite database")
+                }
             }
         }
         if let Err(error) = store.forget_follower(&id).await {
-            tracing::warn!(%error, "could not unregister from the SQLite database");
+            tracing::warn!(error = %Causes(&error), "could not unregister from the SQLite database");
         }
     }))
 }

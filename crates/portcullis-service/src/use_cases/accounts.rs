@@ -1,11 +1,12 @@
 //! Registering users and logging in. Each login attempt is counted by how it ended
 //! (`portcullis_login_total{outcome}`); one that failed on a backend is not an outcome.
 
-use crate::error::{AuthError, AuthResult, Causes};
+use crate::error::{AuthError, AuthResult};
 use crate::gateway::{bounded, Gateway, Issued};
 use crate::secret::Password;
 use crate::throttle::Refused;
 use portcullis_core::user::{check_password, normalize_email, normalize_roles};
+use portcullis_core::Causes;
 use portcullis_core::{
     ClientInfo, EventKind, Family, FamilyOpening, RefreshToken, SecurityEvent, SessionId, User,
     UserId,
