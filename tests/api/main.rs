@@ -22,6 +22,7 @@ mod register_login;
 mod retention;
 mod revocation;
 mod shutdown;
+mod signing_keys;
 mod slow_clients;
 mod throttle;
 mod tokens;

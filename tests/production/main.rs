@@ -6,3 +6,4 @@
 mod faults;
 mod login_limits;
 mod replicas;
+mod signing_keys;

@@ -52,3 +52,14 @@ pub async fn eventually(what: &str, mut check: impl AsyncFnMut() -> bool) {
         tokio::time::sleep(std::time::Duration::from_millis(50)).await;
     }
 }
+
+/// The `kid` in an access token's header.
+pub fn kid_of(token: &str) -> String {
+    use base64::Engine;
+    let header = token.split('.').next().expect("a JWT has a header");
+    let header = base64::engine::general_purpose::URL_SAFE_NO_PAD
+        .decode(header)
+        .expect("base64url header");
+    let header: serde_json::Value = serde_json::from_slice(&header).expect("JSON header");
+    header["kid"].as_str().expect("a kid").to_owned()
+}

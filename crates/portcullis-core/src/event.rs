@@ -21,10 +21,12 @@ pub enum EventKind {
     TokenRevoked,
     AdminKeyCreated,
     AdminKeyRevoked,
+    SigningKeyRotated,
+    SigningKeyRetired,
 }
 
 impl EventKind {
-    pub const ALL: [EventKind; 14] = [
+    pub const ALL: [EventKind; 16] = [
         Self::LoginSucceeded,
         Self::LoginFailed,
         Self::LoginRateLimited,
@@ -39,6 +41,8 @@ impl EventKind {
         Self::TokenRevoked,
         Self::AdminKeyCreated,
         Self::AdminKeyRevoked,
+        Self::SigningKeyRotated,
+        Self::SigningKeyRetired,
     ];
 
     pub fn as_str(self) -> &'static str {
@@ -57,6 +61,8 @@ impl EventKind {
             Self::TokenRevoked => "token_revoked",
             Self::AdminKeyCreated => "admin_key_created",
             Self::AdminKeyRevoked => "admin_key_revoked",
+            Self::SigningKeyRotated => "signing_key_rotated",
+            Self::SigningKeyRetired => "signing_key_retired",
         }
     }
 

@@ -16,6 +16,7 @@ pub mod revocation;
 pub mod rotation;
 pub mod route_policy;
 pub mod session;
+pub mod signing_key;
 pub mod spelling;
 pub mod store;
 pub mod throttle;
@@ -31,10 +32,11 @@ pub use revocation::{RevocationChange, RevocationProbe, RevocationSnapshot, Revo
 pub use rotation::{Decision, FamilyState, RotationPolicy, SuccessorState, TokenState};
 pub use route_policy::{Access, RoutePolicy, RouteRule, RuleError};
 pub use session::{ClientInfo, Family, RefreshToken, RevocationReason};
+pub use signing_key::{KeyState, StoredSigningKey};
 pub use store::{
     AdminKeyStore, AttemptCounter, BackendCause, Backends, Durable, EventStore, FamilyOpening,
-    RetentionStore, RevocationCache, RevocationStore, RotationOutcome, RotationRequest,
-    SessionAdminStore, SessionStore, SigningKeyStore, StoreError, StoreResult, StoredSigningKey,
+    KeyRetirement, RetentionStore, RevocationCache, RevocationStore, RotationOutcome,
+    RotationRequest, SessionAdminStore, SessionStore, SigningKeyStore, StoreError, StoreResult,
     UserRevocation, UserStore,
 };
 pub use user::User;

@@ -1,19 +1,22 @@
 //! The three revocation checks a pure JWT cannot do, and the changes that feed them.
 //!
 //! An access token is rejected when its `jti` is denylisted, when its `sid` (family) is
-//! denylisted, or when its `ver` is not the user's current token version. Backends answer a
-//! [`RevocationProbe`] with a [`RevocationState`]; [`check`] decides.
+//! denylisted, or when its `ver` is not the user's current token version; and, so that an
+//! operator can cut off every token a leaked signing key made, when its `kid` was retired.
+//! Backends answer a [`RevocationProbe`] with a [`RevocationState`]; [`check`] decides.
 
 use crate::ids::{SessionId, UserId};
 use time::OffsetDateTime;
 use uuid::Uuid;
 
-/// The three keys a token is checked under.
+/// The keys a token is checked under.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct RevocationProbe {
     pub user: UserId,
     pub session: SessionId,
     pub jti: Uuid,
+    /// The signing key's id (Portcullis makes every kid from a UUID).
+    pub kid: Uuid,
 }
 
 /// What the revocation store knows about a probe.
@@ -22,6 +25,7 @@ pub struct RevocationState {
     pub token_version: i64,
     pub session_revoked: bool,
     pub jti_denied: bool,
+    pub key_retired: bool,
 }
 
 /// Why a token with a valid signature is nevertheless refused.
@@ -33,11 +37,15 @@ pub enum Revoked {
     Session,
     #[error("the token was issued before the user's tokens were revoked")]
     StaleVersion,
+    #[error("the key that signed the token has been retired")]
+    Key,
 }
 
-/// Applies the three checks; a token version that differs either way is refused.
+/// Applies the checks; a token version that differs either way is refused.
 pub fn check(token_version_claim: i64, state: RevocationState) -> Result<(), Revoked> {
-    if state.jti_denied {
+    if state.key_retired {
+        Err(Revoked::Key)
+    } else if state.jti_denied {
         Err(Revoked::Token)
     } else if state.session_revoked {
         Err(Revoked::Session)
@@ -62,6 +70,11 @@ pub enum RevocationChange {
     },
     JtiDenied {
         jti: Uuid,
+        until: OffsetDateTime,
+    },
+    /// Every token signed with key `kid` is refused.
+    KeyRetired {
+        kid: Uuid,
         until: OffsetDateTime,
     },
 }
@@ -101,6 +114,16 @@ mod tests {
                 }
             ),
             Err(Revoked::Session)
+        );
+        assert_eq!(
+            check(
+                3,
+                RevocationState {
+                    key_retired: true,
+                    ..clean
+                }
+            ),
+            Err(Revoked::Key)
         );
     }
 }

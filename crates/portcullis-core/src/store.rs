@@ -29,6 +29,7 @@ use crate::retention::{Cutoffs, Purged};
 use crate::revocation::{RevocationChange, RevocationProbe, RevocationSnapshot, RevocationState};
 use crate::rotation::RotationPolicy;
 use crate::session::{ClientInfo, Family, RefreshToken, RevocationReason};
+use crate::signing_key::{RetireRefused, StoredSigningKey};
 use crate::throttle::{Limit, Reservation};
 use crate::user::User;
 use async_trait::async_trait;
@@ -131,16 +132,6 @@ impl FamilyOpening {
 pub struct UserRevocation {
     pub token_version: i64,
     pub sessions_revoked: Vec<SessionId>,
-}
-
-/// A signing key as stored: the private half encrypted under the key-encryption key.
-#[derive(Clone)]
-pub struct StoredSigningKey {
-    pub kid: String,
-    pub alg: String,
-    pub public_key: Vec<u8>,
-    pub encrypted_private_key: Vec<u8>,
-    pub created_at: OffsetDateTime,
 }
 
 #[async_trait]
@@ -255,6 +246,33 @@ pub trait SigningKeyStore: Send + Sync {
         &self,
         candidate: &StoredSigningKey,
     ) -> StoreResult<Vec<StoredSigningKey>>;
+    /// Every key, newest first.
+    async fn signing_keys(&self) -> StoreResult<Vec<StoredSigningKey>>;
+    /// Stores `key`; with `unless_created_since`, only if no key of its algorithm was created at
+    /// or after that moment (checked and inserted under one lock, so of replicas racing to
+    /// perform one scheduled rotation exactly one does). `false` when nothing was stored.
+    async fn add_signing_key(
+        &self,
+        key: &StoredSigningKey,
+        unless_created_since: Option<OffsetDateTime>,
+    ) -> StoreResult<bool>;
+    /// Retires `kid` if [`crate::signing_key::may_retire`] allows it, judged on the keys read
+    /// under the same lock, and returns the key as it now stands.
+    async fn retire_signing_key(
+        &self,
+        kid: &str,
+        retirement: &KeyRetirement,
+    ) -> StoreResult<Result<StoredSigningKey, RetireRefused>>;
+}
+
+/// When a key is retired, and what the rule deciding whether it may be needs to know.
+#[derive(Clone, Copy, Debug)]
+pub struct KeyRetirement {
+    pub now: OffsetDateTime,
+    /// How long a token may be accepted after it was signed (access TTL plus leeway).
+    pub token_lifetime: std::time::Duration,
+    /// Until when tokens the key signed must be refused by every cache.
+    pub deny_until: OffsetDateTime,
 }
 
 #[async_trait]

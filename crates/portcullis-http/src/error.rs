@@ -5,7 +5,7 @@ use axum::http::{header, HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Response};
 use axum::Json;
 use portcullis_core::user::InputError;
-use portcullis_service::{AuthError, Causes};
+use portcullis_service::{AuthError, Causes, RetireRefused};
 use serde::Serialize;
 
 #[derive(Debug)]
@@ -84,7 +84,13 @@ impl From<AuthError> for ApiError {
             AuthError::InvalidToken(_) => (StatusCode::UNAUTHORIZED, "invalid_token"),
             AuthError::Forbidden => (StatusCode::FORBIDDEN, "forbidden"),
             AuthError::InvalidPath(_) => (StatusCode::BAD_REQUEST, "invalid_path"),
-            AuthError::NotFound => (StatusCode::NOT_FOUND, "not_found"),
+            AuthError::NotFound | AuthError::SigningKey(RetireRefused::NotFound(_)) => {
+                (StatusCode::NOT_FOUND, "not_found")
+            }
+            AuthError::SigningKey(RetireRefused::AlreadyRetired(_)) => {
+                (StatusCode::CONFLICT, "key_already_retired")
+            }
+            AuthError::SigningKey(RetireRefused::Active(_)) => (StatusCode::CONFLICT, "key_active"),
             // An admin's malformed input: a 401 here would read as "your admin key is bad".
             AuthError::EmptyFilter
             | AuthError::InvalidUserReference

@@ -22,6 +22,7 @@ pub use cookies::CookieSettings;
 pub use error::ApiError;
 pub use metrics::UNMATCHED;
 pub use proxy::{Upstream, UpstreamError, RESERVED_PREFIXES};
+pub use routes::meta::JWKS_MAX_AGE;
 
 use axum::body::HttpBody;
 use axum::extract::DefaultBodyLimit;
@@ -138,6 +139,7 @@ pub fn router(state: AppState) -> Router {
         .merge(browser_facing)
         .merge(routes::verify::router())
         .merge(routes::admin::router())
+        .merge(routes::signing_keys::router())
         .merge(routes::meta::router())
         .merge(routes::discovery::router())
         .merge(demo)

@@ -7,16 +7,21 @@
 //! `crit` ignored), so each of those is set or checked here explicitly.
 //!
 //! A bounded cache keyed by the whole token text remembers tokens whose signature and static
-//! claims checked out; the time checks and the revocation checks still run on every request.
+//! claims checked out; the time checks, whether the signing key may still verify, and the
+//! revocation checks still run on every request.
 
-use crate::signing_keys::{Jwks, KeyRing};
-use jsonwebtoken::{decode, decode_header, encode, Header, Validation};
+use crate::key_ring::KeyRing;
+use crate::signing_keys::Jwks;
+use arc_swap::ArcSwap;
+use jsonwebtoken::{decode, decode_header, encode, Algorithm, Header, Validation};
 use moka::sync::Cache;
 use portcullis_core::claims::{check_times, TimeError};
 use portcullis_core::AccessClaims;
 use std::collections::HashMap;
 use std::sync::Arc;
 use std::time::Duration;
+use time::OffsetDateTime;
+use uuid::Uuid;
 
 /// The media type of a Portcullis access token (RFC 9068).
 pub const ACCESS_TOKEN_TYPE: &str = "at+jwt";
@@ -52,8 +57,12 @@ pub enum TokenError {
 
 /// An access token could not be signed: the gateway's fault, never the client's.
 #[derive(Debug, thiserror::Error)]
-#[error("signing an access token failed")]
-pub struct SigningError(#[from] jsonwebtoken::errors::Error);
+pub enum SigningError {
+    #[error("signing an access token failed")]
+    Jwt(#[from] jsonwebtoken::errors::Error),
+    #[error("no signing key is active")]
+    NoActiveKey,
+}
 
 /// Reads a token's header and refuses, before any key is looked up, what this gateway never
 /// accepts: oversize tokens, unparsable headers, `crit`, key-carrying or key-pointing headers
@@ -81,13 +90,23 @@ pub fn checked_header(token: &str) -> Result<Header, TokenError> {
     Ok(header)
 }
 
+/// A token whose signature and static claims checked out, and the key that signed it.
+#[derive(Clone)]
+pub(crate) struct VerifiedToken {
+    pub claims: Arc<AccessClaims>,
+    pub kid: String,
+    /// The kid as the revocation checks know it.
+    pub key_id: Uuid,
+}
+
 pub(crate) struct AccessTokens {
-    ring: KeyRing,
-    validations: HashMap<String, Validation>,
+    /// Replaced whole when the keys are reloaded; read on every request without a lock.
+    ring: ArcSwap<KeyRing>,
+    validations: HashMap<Algorithm, Validation>,
     issuer: String,
     audience: String,
     leeway_secs: i64,
-    verified: Option<Cache<String, Arc<AccessClaims>>>,
+    verified: Option<Cache<String, VerifiedToken>>,
 }
 
 impl AccessTokens {
@@ -99,18 +118,17 @@ impl AccessTokens {
         ttl: Duration,
         cache_capacity: u64,
     ) -> Self {
-        let validations = ring
-            .verifying
-            .iter()
-            .map(|(kid, key)| {
-                let mut validation = Validation::new(key.algorithm);
+        let validations = [Algorithm::EdDSA, Algorithm::ES256]
+            .into_iter()
+            .map(|algorithm| {
+                let mut validation = Validation::new(algorithm);
                 validation.leeway = leeway.as_secs();
                 validation.validate_exp = true;
                 validation.validate_nbf = true;
                 validation.set_issuer(&[issuer]);
                 validation.set_audience(&[audience]);
                 validation.set_required_spec_claims(&["exp", "nbf", "iat", "iss", "aud", "sub"]);
-                (kid.clone(), validation)
+                (algorithm, validation)
             })
             .collect();
         let verified = (cache_capacity > 0).then(|| {
@@ -120,13 +138,18 @@ impl AccessTokens {
                 .build()
         });
         Self {
-            ring,
+            ring: ArcSwap::from_pointee(ring),
             validations,
             issuer: issuer.to_owned(),
             audience: audience.to_owned(),
             leeway_secs: i64::try_from(leeway.as_secs()).unwrap_or(i64::MAX),
             verified,
         }
+    }
+
+    /// Puts a freshly read ring in place; requests already under way finish on the old one.
+    pub fn replace_ring(&self, ring: KeyRing) {
+        self.ring.store(Arc::new(ring));
     }
 
     pub fn issuer(&self) -> &str {
@@ -137,54 +160,74 @@ impl AccessTokens {
         &self.audience
     }
 
-    pub fn jwks(&self) -> &Jwks {
-        &self.ring.jwks
+    pub fn jwks(&self, now: OffsetDateTime) -> Jwks {
+        self.ring.load().jwks(now)
     }
 
-    pub fn sign(&self, claims: &AccessClaims) -> Result<String, SigningError> {
+    pub fn sign(&self, claims: &AccessClaims, now: OffsetDateTime) -> Result<String, SigningError> {
+        let ring = self.ring.load();
+        let signer = ring.signer(now).ok_or(SigningError::NoActiveKey)?;
         let header = Header {
             typ: Some(ACCESS_TOKEN_TYPE.to_owned()),
-            kid: Some(self.ring.kid.clone()),
-            ..Header::new(self.ring.algorithm)
+            kid: Some(signer.kid.clone()),
+            ..Header::new(signer.algorithm)
         };
-        Ok(encode(&header, claims, &self.ring.signing_key)?)
+        Ok(encode(&header, claims, &signer.key)?)
     }
 
     #[cfg(feature = "test-support")]
-    pub fn signing_kid(&self) -> &str {
-        &self.ring.kid
+    pub fn signing_kid(&self) -> String {
+        let ring = self.ring.load();
+        ring.signer(OffsetDateTime::now_utc())
+            .map(|signer| signer.kid.clone())
+            .unwrap_or_default()
     }
 
     #[cfg(feature = "test-support")]
     pub fn sign_message(&self, message: &[u8]) -> Result<String, SigningError> {
+        let ring = self.ring.load();
+        let signer = ring
+            .signer(OffsetDateTime::now_utc())
+            .ok_or(SigningError::NoActiveKey)?;
         Ok(jsonwebtoken::crypto::sign(
             message,
-            &self.ring.signing_key,
-            self.ring.algorithm,
+            &signer.key,
+            signer.algorithm,
         )?)
     }
 
-    /// Checks signature, header, issuer, audience and times. `now` is Unix seconds.
-    pub fn verify(&self, token: &str, now: i64) -> Result<Arc<AccessClaims>, TokenError> {
-        let claims = match self.verified.as_ref().and_then(|cache| cache.get(token)) {
-            Some(claims) => claims,
+    /// Checks signature, header, issuer, audience and times, and that the signing key may
+    /// verify at `now` (it is active or retiring in this replica's ring).
+    pub fn verify(&self, token: &str, now: OffsetDateTime) -> Result<VerifiedToken, TokenError> {
+        let ring = self.ring.load();
+        let verified = match self.verified.as_ref().and_then(|cache| cache.get(token)) {
+            Some(verified) => verified,
             None => {
-                let claims = Arc::new(self.verify_uncached(token)?);
+                let verified = self.verify_uncached(&ring, token)?;
                 if let Some(cache) = &self.verified {
-                    cache.insert(token.to_owned(), Arc::clone(&claims));
+                    cache.insert(token.to_owned(), verified.clone());
                 }
-                claims
+                verified
             }
         };
-        check_times(&claims, now, self.leeway_secs)?;
-        Ok(claims)
+        let key = ring
+            .verifying(&verified.kid)
+            .ok_or(TokenError::UnknownKey)?;
+        if !key.accepts_at(now) {
+            return Err(TokenError::UnknownKey);
+        }
+        check_times(&verified.claims, now.unix_timestamp(), self.leeway_secs)?;
+        Ok(verified)
     }
 
-    fn verify_uncached(&self, token: &str) -> Result<AccessClaims, TokenError> {
+    fn verify_uncached(&self, ring: &KeyRing, token: &str) -> Result<VerifiedToken, TokenError> {
         let header = checked_header(token)?;
         let kid = header.kid.as_deref().ok_or(TokenError::UnknownKey)?;
-        let key = self.ring.verifying.get(kid).ok_or(TokenError::UnknownKey)?;
-        let validation = self.validations.get(kid).ok_or(TokenError::UnknownKey)?;
+        let key = ring.verifying(kid).ok_or(TokenError::UnknownKey)?;
+        let validation = self
+            .validations
+            .get(&key.algorithm)
+            .ok_or(TokenError::AlgorithmNotAllowed)?;
         if header.alg != key.algorithm {
             return Err(TokenError::AlgorithmNotAllowed);
         }
@@ -200,18 +243,23 @@ impl AccessTokens {
                 _ => TokenError::Malformed,
             }
         })?;
-        Ok(data.claims)
+        Ok(VerifiedToken {
+            claims: Arc::new(data.claims),
+            kid: key.kid.clone(),
+            key_id: key.id,
+        })
     }
 
     /// Reads a token's claims after checking only its signature and header, for logout, where
     /// an expired or revoked token must still be denylisted.
     pub fn verify_signature_only(&self, token: &str) -> Result<AccessClaims, TokenError> {
-        if let Some(claims) = self.verified.as_ref().and_then(|cache| cache.get(token)) {
-            return Ok(AccessClaims::clone(&claims));
+        if let Some(verified) = self.verified.as_ref().and_then(|cache| cache.get(token)) {
+            return Ok(AccessClaims::clone(&verified.claims));
         }
         let header = decode_header(token).map_err(|_| TokenError::Malformed)?;
         let kid = header.kid.as_deref().ok_or(TokenError::UnknownKey)?;
-        let key = self.ring.verifying.get(kid).ok_or(TokenError::UnknownKey)?;
+        let ring = self.ring.load();
+        let key = ring.verifying(kid).ok_or(TokenError::UnknownKey)?;
         let mut validation = Validation::new(key.algorithm);
         validation.validate_exp = false;
         validation.validate_aud = false;

@@ -6,13 +6,14 @@
 use async_trait::async_trait;
 use portcullis_core::admin::{AdminKey, EventQuery, SessionFilter, StoredEvent};
 use portcullis_core::retention::{Cutoffs, Purged};
+use portcullis_core::signing_key::RetireRefused;
 use portcullis_core::store::RetentionStore;
 use portcullis_core::store::{FamilyOpening, RotationOutcome, RotationRequest};
 use portcullis_core::{
-    AdminKeyStore, Durable, EventStore, Family, RefreshToken, RevocationProbe, RevocationReason,
-    RevocationSnapshot, RevocationState, RevocationStore, SecurityEvent, SessionAdminStore,
-    SessionId, SessionStore, SigningKeyStore, StoreError, StoreResult, StoredSigningKey, TokenHash,
-    User, UserId, UserRevocation, UserStore,
+    AdminKeyStore, Durable, EventStore, Family, KeyRetirement, RefreshToken, RevocationProbe,
+    RevocationReason, RevocationSnapshot, RevocationState, RevocationStore, SecurityEvent,
+    SessionAdminStore, SessionId, SessionStore, SigningKeyStore, StoreError, StoreResult,
+    StoredSigningKey, TokenHash, User, UserId, UserRevocation, UserStore,
 };
 use std::future::Future;
 use std::sync::Arc;
@@ -178,6 +179,28 @@ impl SigningKeyStore for Deadline {
         candidate: &StoredSigningKey,
     ) -> StoreResult<Vec<StoredSigningKey>> {
         self.within(self.inner.ensure_signing_key(candidate)).await
+    }
+
+    async fn signing_keys(&self) -> StoreResult<Vec<StoredSigningKey>> {
+        self.within(self.inner.signing_keys()).await
+    }
+
+    async fn add_signing_key(
+        &self,
+        key: &StoredSigningKey,
+        unless_created_since: Option<OffsetDateTime>,
+    ) -> StoreResult<bool> {
+        self.within(self.inner.add_signing_key(key, unless_created_since))
+            .await
+    }
+
+    async fn retire_signing_key(
+        &self,
+        kid: &str,
+        retirement: &KeyRetirement,
+    ) -> StoreResult<Result<StoredSigningKey, RetireRefused>> {
+        self.within(self.inner.retire_signing_key(kid, retirement))
+            .await
     }
 }
 

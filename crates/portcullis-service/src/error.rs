@@ -6,6 +6,7 @@ use crate::access_token::{SigningError, TokenError};
 use crate::password::PasswordError;
 use crate::secret::SecretError;
 use crate::signing_keys::KeyError;
+use portcullis_core::signing_key::RetireRefused;
 use portcullis_core::user::InputError;
 use portcullis_core::{PathError, StoreError};
 
@@ -54,6 +55,9 @@ pub enum AuthError {
     EmptyFilter,
     #[error("the admin key is missing, invalid or revoked")]
     InvalidAdminKey,
+    /// A signing key could not be retired.
+    #[error(transparent)]
+    SigningKey(RetireRefused),
     /// Always a `StoreError::Unavailable`: the one store failure worth retrying.
     #[error("a backing service is unavailable; try again shortly")]
     Unavailable(#[source] StoreError),

@@ -4,13 +4,15 @@
 use crate::access_token::AccessTokens;
 use crate::deadline::Deadline;
 use crate::error::AuthResult;
+use crate::key_ring::KeyRing;
 use crate::password::Passwords;
 use crate::refresh_token::{RefreshSecret, RefreshTokens};
 use crate::revocation_checker::{RevocationChecker, RevocationFallback};
 use crate::secret::KeyEncryptionKey;
 use crate::settings::Settings;
-use crate::signing_keys::{self, Jwks, KeyRing};
+use crate::signing_keys::{self, Jwks};
 use crate::throttle::LoginGuard;
+use crate::use_cases::signing_keys::KeyReloads;
 use portcullis_core::admin::EventQuery;
 use portcullis_core::Causes;
 use portcullis_core::{
@@ -94,6 +96,7 @@ pub struct SessionView {
 /// | `sessions`, `delete_session`, `logout_all` | `use_cases/sessions.rs` |
 /// | `find_user`, `admin_create_user`, `change_roles`, `revoke_user`, `lock_user`, `unlock_user`, `user_sessions`, `admin_revoke_session`, `revoke_token`, `events`, `mass_revoke` | `use_cases/admin.rs` |
 /// | `create_admin_key`, `admin_keys`, `revoke_admin_key`, `authenticate_admin` | `use_cases/admin_keys.rs` |
+/// | `signing_keys`, `rotate_signing_key`, `retire_signing_key`, `rotate_if_due`, `start_key_upkeep` | `use_cases/signing_keys.rs` |
 /// | `run_retention_once`, `start_retention` | `retention.rs` |
 /// | `start`, `jwks`, `readiness`, `recent_events`, and the helpers every use case shares | this file |
 pub struct Gateway {
@@ -101,6 +104,9 @@ pub struct Gateway {
     pub(crate) durable: Arc<dyn Durable>,
     pub(crate) revocations: RevocationChecker,
     pub(crate) access: AccessTokens,
+    /// Opens the signing keys' private halves when the keys are reread.
+    pub(crate) kek: KeyEncryptionKey,
+    pub(crate) key_reloads: KeyReloads,
     pub(crate) refresh: RefreshTokens,
     pub(crate) passwords: Passwords,
     pub(crate) login_guard: LoginGuard,
@@ -112,8 +118,8 @@ pub struct Gateway {
     /// Every background task the gateway starts (cache refills, retention) ends when this is
     /// cancelled.
     pub(crate) stop: CancellationToken,
-    /// Where the refills run, so shutdown can wait for them.
-    tasks: TaskTracker,
+    /// Where the refills and the key upkeep run, so shutdown can wait for them.
+    pub(crate) tasks: TaskTracker,
 }
 
 impl Gateway {
@@ -137,9 +143,16 @@ impl Gateway {
         let durable = Deadline::wrap(durable, settings.database_timeout);
         let candidate = signing_keys::generate(settings.signing_alg, kek)?;
         let stored = durable.ensure_signing_key(&candidate).await?;
-        let ring = KeyRing::from_stored(&stored, settings.signing_alg, kek)?;
-        if let Some(key) = stored.iter().find(|key| key.kid == ring.kid) {
-            metrics.signing_key_in_use(&key.kid, key.created_at.unix_timestamp());
+        let now = Self::now();
+        let ring = KeyRing::build(
+            &stored,
+            settings.signing_alg,
+            kek,
+            now,
+            settings.session_deny_window(),
+        )?;
+        if let Some(signer) = ring.signer(now) {
+            metrics.signing_key_in_use(&signer.kid, signer.created_at.unix_timestamp());
         }
         let access = AccessTokens::new(
             ring,
@@ -164,6 +177,8 @@ impl Gateway {
         }
         Ok(Self {
             refresh: RefreshTokens::new(kek)?,
+            kek: kek.clone(),
+            key_reloads: KeyReloads::new(),
             passwords: Passwords::new(metrics.clone())?,
             login_guard: LoginGuard::new(attempts, settings.login_throttle),
             event_sink,
@@ -196,9 +211,10 @@ impl Gateway {
         &self.metrics
     }
 
-    /// The public signing keys, as served at `/.well-known/jwks.json`.
-    pub fn jwks(&self) -> &Jwks {
-        self.access.jwks()
+    /// The published signing keys (next, active and retiring), as served at
+    /// `/.well-known/jwks.json`.
+    pub fn jwks(&self) -> Jwks {
+        self.access.jwks(Self::now())
     }
 
     /// Whether the gateway can serve: the durable store must answer; without the revocation
@@ -261,7 +277,7 @@ impl Gateway {
             roles: user.roles.clone(),
             email: user.email.clone(),
         };
-        let token = self.access.sign(&claims)?;
+        let token = self.access.sign(&claims, now)?;
         Ok((token, ttl))
     }
 

@@ -30,6 +30,10 @@ pub struct Settings {
     pub event_retention: Duration,
     /// How often the retention pass runs (see `crate::retention`).
     pub retention_interval: Duration,
+    /// How old the newest signing key may grow before a new one is made; zero never rotates.
+    pub signing_key_rotation: Duration,
+    /// How long a new key is published before it signs (at least the JWKS cache lifetime).
+    pub signing_key_publish_ahead: Duration,
 }
 
 impl Default for Settings {
@@ -51,6 +55,8 @@ impl Default for Settings {
             route_policy: RoutePolicy::default(),
             event_retention: Duration::from_secs(90 * 86_400),
             retention_interval: Duration::from_secs(10 * 60),
+            signing_key_rotation: Duration::from_secs(30 * 86_400),
+            signing_key_publish_ahead: Duration::from_secs(10 * 60),
         }
     }
 }

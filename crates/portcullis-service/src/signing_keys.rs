@@ -1,5 +1,6 @@
-//! Signing keys: generated on first start, stored encrypted in the durable store so every
-//! replica signs with the same key, and published as a JWKS.
+//! Signing keys as material: generated, their private half sealed under the key-encryption key
+//! (so the durable store, shared by every replica, never holds it in the clear) and opened
+//! again, their public half shaped as a JWK. Which key signs when is `crate::key_ring`'s.
 
 use crate::secret::{random_bytes, KeyEncryptionKey, SecretError};
 use aws_lc_rs::aead::{Aad, LessSafeKey, Nonce, UnboundKey, AES_256_GCM, NONCE_LEN};
@@ -9,10 +10,9 @@ use aws_lc_rs::signature::{
 };
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use base64::Engine;
-use jsonwebtoken::{Algorithm, DecodingKey, EncodingKey};
+use jsonwebtoken::{Algorithm, DecodingKey};
 use portcullis_core::StoredSigningKey;
 use serde::{Deserialize, Serialize};
-use std::collections::HashMap;
 use std::str::FromStr;
 use time::OffsetDateTime;
 
@@ -87,7 +87,8 @@ impl FromStr for SigningAlg {
 
 const KEY_PURPOSE: &str = "portcullis/signing-key-encryption/v1";
 
-/// Creates a new key pair and seals its private half under the key-encryption key.
+/// Creates a new key pair and seals its private half under the key-encryption key. It signs
+/// from its creation unless the caller sets `activates_at` later.
 pub(crate) fn generate(
     alg: SigningAlg,
     kek: &KeyEncryptionKey,
@@ -110,12 +111,15 @@ pub(crate) fn generate(
     };
     let kid = uuid::Uuid::new_v4().simple().to_string();
     let encrypted_private_key = seal(kek, &kid, pkcs8)?;
+    let created_at = OffsetDateTime::now_utc();
     Ok(StoredSigningKey {
         kid,
         alg: alg.as_str().to_owned(),
         public_key,
         encrypted_private_key,
-        created_at: OffsetDateTime::now_utc(),
+        created_at,
+        activates_at: created_at,
+        retired_at: None,
     })
 }
 
@@ -141,7 +145,12 @@ fn seal(kek: &KeyEncryptionKey, kid: &str, mut plaintext: Vec<u8>) -> Result<Vec
     Ok(sealed)
 }
 
-fn open(kek: &KeyEncryptionKey, kid: &str, sealed: &[u8]) -> Result<Vec<u8>, KeyError> {
+/// Opens a private key sealed by [`generate`] under the same key-encryption key and kid.
+pub(crate) fn open_private_key(
+    kek: &KeyEncryptionKey,
+    kid: &str,
+    sealed: &[u8],
+) -> Result<Vec<u8>, KeyError> {
     if sealed.len() < NONCE_LEN {
         return Err(KeyError::Truncated {
             kid: kid.to_owned(),
@@ -181,64 +190,8 @@ pub struct Jwk {
     pub y: Option<String>,
 }
 
-/// A key the gateway can verify with.
-pub(crate) struct VerifyingKey {
-    pub algorithm: Algorithm,
-    pub key: DecodingKey,
-}
-
-/// The signing key in use, every key accepted for verification, and the JWKS that publishes them.
-pub(crate) struct KeyRing {
-    pub kid: String,
-    pub algorithm: Algorithm,
-    pub signing_key: EncodingKey,
-    pub verifying: HashMap<String, VerifyingKey>,
-    pub jwks: Jwks,
-}
-
-impl KeyRing {
-    /// Builds the ring from stored keys (newest first); signs with the newest of `alg`.
-    pub fn from_stored(
-        stored: &[StoredSigningKey],
-        alg: SigningAlg,
-        kek: &KeyEncryptionKey,
-    ) -> Result<Self, KeyError> {
-        let current = stored
-            .iter()
-            .find(|key| key.alg == alg.as_str())
-            .ok_or(KeyError::NoneStored(alg.as_str()))?;
-        let pkcs8 = open(kek, &current.kid, &current.encrypted_private_key)?;
-        let signing_key = match alg {
-            SigningAlg::EdDSA => EncodingKey::from_ed_der(&pkcs8),
-            SigningAlg::ES256 => EncodingKey::from_ec_der(&pkcs8),
-        };
-        let mut verifying = HashMap::new();
-        let mut jwks = Vec::new();
-        for key in stored {
-            let Ok(alg) = SigningAlg::from_str(&key.alg) else {
-                continue;
-            };
-            let (decoding, jwk) = public_jwk(alg, &key.kid, &key.public_key)?;
-            verifying.insert(
-                key.kid.clone(),
-                VerifyingKey {
-                    algorithm: alg.jwt_algorithm(),
-                    key: decoding,
-                },
-            );
-            jwks.push(jwk);
-        }
-        Ok(Self {
-            kid: current.kid.clone(),
-            algorithm: alg.jwt_algorithm(),
-            signing_key,
-            verifying,
-            jwks: Jwks { keys: jwks },
-        })
-    }
-}
-
-fn public_jwk(
+/// The public half of a stored key, as a verifier and as published.
+pub(crate) fn public_jwk(
     alg: SigningAlg,
     kid: &str,
     public_key: &[u8],
@@ -286,20 +239,24 @@ mod tests {
         let kek = KeyEncryptionKey::generate().expect("test setup");
         let other = KeyEncryptionKey::generate().expect("test setup");
         let sealed = seal(&kek, "kid-1", b"secret".to_vec()).expect("test setup");
-        assert_eq!(open(&kek, "kid-1", &sealed).as_deref(), Ok(&b"secret"[..]));
-        assert!(open(&other, "kid-1", &sealed).is_err());
-        assert!(open(&kek, "kid-2", &sealed).is_err());
+        assert_eq!(
+            open_private_key(&kek, "kid-1", &sealed).as_deref(),
+            Ok(&b"secret"[..])
+        );
+        assert!(open_private_key(&other, "kid-1", &sealed).is_err());
+        assert!(open_private_key(&kek, "kid-2", &sealed).is_err());
     }
 
     #[test]
-    fn both_algorithms_make_a_usable_ring() {
+    fn both_algorithms_publish_a_signature_key() {
         let kek = KeyEncryptionKey::generate().expect("test setup");
         for alg in [SigningAlg::EdDSA, SigningAlg::ES256] {
             let stored = generate(alg, &kek).expect("test setup");
-            let ring = KeyRing::from_stored(&[stored], alg, &kek).expect("test setup");
-            let jwks = serde_json::to_value(&ring.jwks).expect("serialises");
-            assert_eq!(jwks["keys"][0]["alg"], alg.as_str());
-            assert_eq!(jwks["keys"][0]["use"], "sig");
+            let (_, jwk) = public_jwk(alg, &stored.kid, &stored.public_key).expect("public key");
+            let jwk = serde_json::to_value(&jwk).expect("serialises");
+            assert_eq!(jwk["alg"], alg.as_str());
+            assert_eq!(jwk["use"], "sig");
+            assert!(open_private_key(&kek, &stored.kid, &stored.encrypted_private_key).is_ok());
         }
     }
 

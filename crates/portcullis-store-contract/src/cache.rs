@@ -48,6 +48,7 @@ pub async fn a_loaded_cache_answers_from_the_snapshot_and_later_changes(
             token_version: 2,
             session_revoked: true,
             jti_denied: true,
+            key_retired: false,
         })
     );
     assert_eq!(
@@ -73,6 +74,7 @@ pub async fn a_loaded_cache_answers_from_the_snapshot_and_later_changes(
             token_version: 1,
             session_revoked: true,
             jti_denied: false,
+            key_retired: false,
         })
     );
     // The caller's clock decides lapse, as in the durable store; versions never lapse.
@@ -153,4 +155,38 @@ pub async fn denials_are_never_shortened_and_lapse_by_the_callers_clock(
     assert!(!at(t0 + secs(900)).await.jti_denied, "lapsed at its until");
     // Lapse is the caller's clock only: the entries still answer for an earlier moment.
     assert!(at(t0 + secs(299)).await.session_revoked);
+}
+
+pub async fn a_retired_key_is_refused_until_its_denial_lapses(
+    cache: &(impl RevocationCache + ?Sized),
+) {
+    let t0 = now();
+    let (retired, other) = (probe(), probe());
+    let until = t0 + secs(600);
+    let snapshot = vec![RevocationChange::KeyRetired {
+        kid: retired.kid,
+        until,
+    }];
+    cache.load(&snapshot, t0).await.unwrap();
+    let state = |p| async move { cache.state(&p, t0).await.unwrap().unwrap() };
+    assert!(state(retired).await.key_retired);
+    assert!(!state(other).await.key_retired);
+    // Learned after the load, as a change.
+    cache
+        .apply(
+            &[RevocationChange::KeyRetired {
+                kid: other.kid,
+                until,
+            }],
+            t0,
+        )
+        .await
+        .unwrap();
+    assert!(state(other).await.key_retired);
+    let lapsed = cache
+        .state(&retired, until + secs(1))
+        .await
+        .unwrap()
+        .unwrap();
+    assert!(!lapsed.key_retired);
 }

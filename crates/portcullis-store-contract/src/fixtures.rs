@@ -56,6 +56,7 @@ pub fn probe() -> RevocationProbe {
         user: UserId::new(),
         session: SessionId::new(),
         jti: uuid::Uuid::new_v4(),
+        kid: uuid::Uuid::new_v4(),
     }
 }
 

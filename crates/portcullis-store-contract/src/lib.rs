@@ -54,6 +54,9 @@ macro_rules! durable_contract {
                 events_page_by_cursor_and_filter_by_user_time_and_actor,
                 the_purge_deletes_exactly_what_the_cutoffs_let_go,
                 a_purge_with_cutoffs_in_the_past_deletes_nothing,
+                signing_keys_keep_their_lifecycle_times_and_come_back_newest_first,
+                a_scheduled_rotation_adds_a_key_only_if_none_is_that_recent,
+                retiring_a_key_follows_the_rule_and_denies_its_tokens,
             ]
         );
     };
@@ -73,6 +76,7 @@ macro_rules! cache_contract {
                 a_loaded_cache_answers_from_the_snapshot_and_later_changes,
                 token_versions_only_move_forward,
                 denials_are_never_shortened_and_lapse_by_the_callers_clock,
+                a_retired_key_is_refused_until_its_denial_lapses,
             ]
         );
     };

@@ -76,24 +76,31 @@ impl RevocationStore for PgStore {
         probe: &RevocationProbe,
         now: OffsetDateTime,
     ) -> StoreResult<RevocationState> {
-        let (token_version, session_revoked, jti_denied): (Option<i64>, bool, bool) =
-            sqlx::query_as(
-                "SELECT (SELECT token_version FROM users WHERE id = $1), \
+        let (token_version, session_revoked, jti_denied, key_retired): (
+            Option<i64>,
+            bool,
+            bool,
+            bool,
+        ) = sqlx::query_as(
+            "SELECT (SELECT token_version FROM users WHERE id = $1), \
                  EXISTS (SELECT 1 FROM refresh_families WHERE id = $2 AND revoked_at IS NOT NULL), \
-                 EXISTS (SELECT 1 FROM denied_jtis WHERE jti = $3 AND expires_at > $4)",
-            )
-            .bind(probe.user.0)
-            .bind(probe.session.0)
-            .bind(probe.jti)
-            .bind(now)
-            .fetch_one(&self.pool)
-            .await
-            .map_err(db_error)?;
+                 EXISTS (SELECT 1 FROM denied_jtis WHERE jti = $3 AND expires_at > $4), \
+                 EXISTS (SELECT 1 FROM signing_keys WHERE kid = $5 AND retired_at IS NOT NULL)",
+        )
+        .bind(probe.user.0)
+        .bind(probe.session.0)
+        .bind(probe.jti)
+        .bind(now)
+        .bind(probe.kid.simple().to_string())
+        .fetch_one(&self.pool)
+        .await
+        .map_err(db_error)?;
         Ok(RevocationState {
             // A deleted user has no valid version: -1 never matches an issued `ver`.
             token_version: token_version.unwrap_or(-1),
             session_revoked,
             jti_denied,
+            key_retired,
         })
     }
 
@@ -123,6 +130,14 @@ impl RevocationStore for PgStore {
                 .fetch_all(&mut *tx)
                 .await
                 .map_err(db_error)?;
+        let keys: Vec<(String, OffsetDateTime)> = sqlx::query_as(
+            "SELECT kid, deny_until FROM signing_keys \
+             WHERE retired_at IS NOT NULL AND deny_until > $1",
+        )
+        .bind(now)
+        .fetch_all(&mut *tx)
+        .await
+        .map_err(db_error)?;
         tx.commit().await.map_err(db_error)?;
         let versions = versions
             .into_iter()
@@ -140,6 +155,13 @@ impl RevocationStore for PgStore {
         let jtis = jtis
             .into_iter()
             .map(|(jti, until)| RevocationChange::JtiDenied { jti, until });
-        Ok(versions.chain(sessions).chain(jtis).collect())
+        // Every kid Portcullis makes is a UUID; a key stored otherwise never verified a token.
+        let keys = keys.into_iter().filter_map(|(kid, until)| {
+            Some(RevocationChange::KeyRetired {
+                kid: Uuid::parse_str(&kid).ok()?,
+                until,
+            })
+        });
+        Ok(versions.chain(sessions).chain(jtis).chain(keys).collect())
     }
 }

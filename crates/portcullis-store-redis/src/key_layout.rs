@@ -6,6 +6,7 @@
 //! | `{prefix}ver:{user}`       | token version          | none                       |
 //! | `{prefix}sid:{session}`    | deny-until, Unix ms    | at deny-until              |
 //! | `{prefix}jti:{jti}`        | deny-until, Unix ms    | at deny-until              |
+//! | `{prefix}kid:{kid}`        | deny-until, Unix ms    | at deny-until (a retired signing key) |
 //! | `{prefix}loaded`           | epoch of the last load | none                       |
 //! | `{prefix}throttle:{key}`   | hash: `n` attempts, `r` refusal recorded | at the window's end |
 //! | `{prefix}loading:{epoch}`  | sentinel of one load   | [`LOAD_SENTINEL_TTL_MS`]   |
@@ -40,6 +41,10 @@ impl KeyLayout {
         format!("{}jti:{}", self.prefix, jti)
     }
 
+    pub fn retired_key(&self, kid: Uuid) -> String {
+        format!("{}kid:{}", self.prefix, kid.simple())
+    }
+
     /// A login-attempt counter (see `portcullis_core::throttle` for the key names). Named apart
     /// from the string counters of earlier versions (`attempts:`), which a hash cannot reuse.
     pub fn attempts(&self, key: &str) -> String {
@@ -57,14 +62,15 @@ impl KeyLayout {
         format!("{}loading:{epoch}", self.prefix)
     }
 
-    /// The four keys `state` reads, marker first, in the order [`crate::RedisRevocationCache`]
+    /// The five keys `state` reads, marker first, in the order [`crate::RedisRevocationCache`]
     /// expects them back.
-    pub fn probe(&self, probe: &RevocationProbe) -> [String; 4] {
+    pub fn probe(&self, probe: &RevocationProbe) -> [String; 5] {
         [
             self.loaded(),
             self.version(probe.user),
             self.session(probe.session),
             self.jti(probe.jti),
+            self.retired_key(probe.kid),
         ]
     }
 }
@@ -80,6 +86,7 @@ mod tests {
             user: UserId::new(),
             session: SessionId::new(),
             jti: Uuid::new_v4(),
+            kid: Uuid::new_v4(),
         };
         let mut all = keys.probe(&probe).to_vec();
         all.push(keys.loading("e"));

@@ -121,6 +121,9 @@ impl RedisRevocationCache {
                 (self.keys.session(session), "d", unix_ms(until))
             }
             RevocationChange::JtiDenied { jti, until } => (self.keys.jti(jti), "d", unix_ms(until)),
+            RevocationChange::KeyRetired { kid, until } => {
+                (self.keys.retired_key(kid), "d", unix_ms(until))
+            }
         }
     }
 }
@@ -210,9 +213,9 @@ impl RevocationCache for RedisRevocationCache {
 
 /// Reads an MGET of [`KeyLayout::probe`]: `None` without the marker, else the three checks.
 fn state_from(values: &[Option<String>], now_ms: i64) -> StoreResult<Option<RevocationState>> {
-    let [marker, version, session, jti] = values else {
+    let [marker, version, session, jti, key] = values else {
         return Err(StoreError::Backend(
-            format!("redis returned {} values for 4 keys", values.len()).into(),
+            format!("redis returned {} values for 5 keys", values.len()).into(),
         ));
     };
     if marker.is_none() {
@@ -233,6 +236,7 @@ fn state_from(values: &[Option<String>], now_ms: i64) -> StoreResult<Option<Revo
         token_version: number(version)?.unwrap_or(0),
         session_revoked: number(session)?.is_some_and(|until| until > now_ms),
         jti_denied: number(jti)?.is_some_and(|until| until > now_ms),
+        key_retired: number(key)?.is_some_and(|until| until > now_ms),
     }))
 }
 
@@ -251,24 +255,36 @@ mod tests {
     #[test]
     fn state_is_unknown_without_the_marker_and_lapses_at_until() {
         assert_eq!(
-            state_from(&[None, some("3"), None, None], 0).ok(),
+            state_from(&[None, some("3"), None, None, None], 0).ok(),
             Some(None)
         );
-        let values = [some("e"), some("3"), some("1000"), some("2000")];
+        let values = [
+            some("e"),
+            some("3"),
+            some("1000"),
+            some("2000"),
+            some("1400"),
+        ];
         assert_eq!(
             state_from(&values, 1500).ok().flatten(),
             Some(RevocationState {
                 token_version: 3,
                 session_revoked: false,
-                jti_denied: true
+                jti_denied: true,
+                key_retired: false,
             })
         );
-        let fresh = [some("e"), None, None, None];
+        let retired = [some("e"), None, None, None, some("2000")];
+        assert!(state_from(&retired, 1500)
+            .ok()
+            .flatten()
+            .is_some_and(|state| state.key_retired));
+        let fresh = [some("e"), None, None, None, None];
         assert_eq!(
             state_from(&fresh, 0).ok().flatten(),
             Some(RevocationState::default())
         );
-        assert!(state_from(&[some("e"), some("x"), None, None], 0).is_err());
+        assert!(state_from(&[some("e"), some("x"), None, None, None], 0).is_err());
         assert!(state_from(&[some("e")], 0).is_err());
     }
 }

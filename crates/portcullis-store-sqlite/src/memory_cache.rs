@@ -1,5 +1,5 @@
-//! The in-process revocation cache of the embedded tier: token versions and the session and jti
-//! denylists in memory, filled from SQLite at start and updated after every durable write.
+//! The in-process revocation cache of the embedded tier: token versions and the session, jti
+//! and retired-key denylists in memory, filled from SQLite at start and updated after every durable write.
 
 use async_trait::async_trait;
 use portcullis_core::{
@@ -18,6 +18,7 @@ struct Contents {
     versions: HashMap<UserId, i64>,
     sessions: HashMap<SessionId, OffsetDateTime>,
     jtis: HashMap<Uuid, OffsetDateTime>,
+    retired_keys: HashMap<Uuid, OffsetDateTime>,
 }
 
 impl Contents {
@@ -36,12 +37,17 @@ impl Contents {
                 let entry = self.jtis.entry(jti).or_insert(until);
                 *entry = (*entry).max(until);
             }
+            RevocationChange::KeyRetired { kid, until } => {
+                let entry = self.retired_keys.entry(kid).or_insert(until);
+                *entry = (*entry).max(until);
+            }
         }
     }
 
     fn forget_expired(&mut self, now: OffsetDateTime) {
         self.sessions.retain(|_, until| *until > now);
         self.jtis.retain(|_, until| *until > now);
+        self.retired_keys.retain(|_, until| *until > now);
     }
 }
 
@@ -79,6 +85,10 @@ impl RevocationCache for MemoryRevocationCache {
             jti_denied: contents
                 .jtis
                 .get(&probe.jti)
+                .is_some_and(|until| *until > now),
+            key_retired: contents
+                .retired_keys
+                .get(&probe.kid)
                 .is_some_and(|until| *until > now),
         }))
     }
@@ -126,6 +136,7 @@ mod tests {
             user: UserId::new(),
             session: SessionId::new(),
             jti: Uuid::new_v4(),
+            kid: Uuid::new_v4(),
         }
     }
 
@@ -179,7 +190,8 @@ mod tests {
             Some(RevocationState {
                 token_version: 2,
                 session_revoked: true,
-                jti_denied: true
+                jti_denied: true,
+                key_retired: false,
             })
         );
         let after = cache.state(&probe, later).await.ok().flatten();
@@ -188,7 +200,8 @@ mod tests {
             Some(RevocationState {
                 token_version: 2,
                 session_revoked: false,
-                jti_denied: false
+                jti_denied: false,
+                key_retired: false,
             })
         );
     }

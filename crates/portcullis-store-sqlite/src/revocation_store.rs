@@ -77,15 +77,17 @@ impl RevocationStore for SqliteStore {
         probe: &RevocationProbe,
         now: OffsetDateTime,
     ) -> StoreResult<RevocationState> {
-        let (token_version, session_revoked, jti_denied): (Option<i64>, bool, bool) = sqlx::query_as(
+        let (token_version, session_revoked, jti_denied, key_retired): (Option<i64>, bool, bool, bool) = sqlx::query_as(
             "SELECT (SELECT token_version FROM users WHERE id = ?1), \
                     EXISTS (SELECT 1 FROM refresh_families WHERE id = ?2 AND revoked_at IS NOT NULL), \
-                    EXISTS (SELECT 1 FROM denied_jtis WHERE jti = ?3 AND expires_at > ?4)",
+                    EXISTS (SELECT 1 FROM denied_jtis WHERE jti = ?3 AND expires_at > ?4), \
+                    EXISTS (SELECT 1 FROM signing_keys WHERE kid = ?5 AND retired_at IS NOT NULL)",
         )
         .bind(probe.user.0.to_string())
         .bind(probe.session.0.to_string())
         .bind(probe.jti.to_string())
         .bind(to_ms(now))
+        .bind(probe.kid.simple().to_string())
         .fetch_one(&self.reader)
         .await
         .map_err(db_error)?;
@@ -94,6 +96,7 @@ impl RevocationStore for SqliteStore {
             token_version: token_version.unwrap_or(-1),
             session_revoked,
             jti_denied,
+            key_retired,
         })
     }
 
@@ -116,7 +119,16 @@ impl RevocationStore for SqliteStore {
                 .fetch_all(&self.reader)
                 .await
                 .map_err(db_error)?;
-        let mut snapshot = Vec::with_capacity(versions.len() + sessions.len() + jtis.len());
+        let keys: Vec<(String, i64)> = sqlx::query_as(
+            "SELECT kid, deny_until FROM signing_keys \
+             WHERE retired_at IS NOT NULL AND deny_until > ?",
+        )
+        .bind(now)
+        .fetch_all(&self.reader)
+        .await
+        .map_err(db_error)?;
+        let mut snapshot =
+            Vec::with_capacity(versions.len() + sessions.len() + jtis.len() + keys.len());
         for (id, version) in versions {
             snapshot.push(RevocationChange::TokenVersion {
                 user: UserId(parse_uuid(&id)?),
@@ -136,6 +148,15 @@ impl RevocationStore for SqliteStore {
                 jti: parse_uuid(&jti)?,
                 until,
             });
+        }
+        // Every kid Portcullis makes is a UUID; a key stored otherwise never verified a token.
+        for (kid, until) in keys {
+            if let Ok(kid) = uuid::Uuid::parse_str(&kid) {
+                snapshot.push(RevocationChange::KeyRetired {
+                    kid,
+                    until: crate::rows::from_ms(until),
+                });
+            }
         }
         Ok(snapshot)
     }

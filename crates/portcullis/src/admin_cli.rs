@@ -17,7 +17,7 @@ use std::io::Read;
 use time::format_description::well_known::Rfc3339;
 use time::OffsetDateTime;
 
-mod output;
+pub(crate) mod output;
 
 use output::{KeyCreated, KeyListed, KeyRevoked, Output};
 

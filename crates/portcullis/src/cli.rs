@@ -1,7 +1,8 @@
-//! The command line: `serve`, `migrate`, `user add`.
+//! The command line: `serve`, `migrate`, `user add`, `admin ...`, `keys ...`.
 
 use crate::admin_cli::{self, AdminCommand};
 use crate::config::Config;
+use crate::keys_cli::{self, KeysCommand};
 use crate::startup::{self, Application, Background};
 use anyhow::{bail, Context};
 use clap::{Parser, Subcommand};
@@ -44,6 +45,14 @@ pub enum Command {
         #[command(subcommand)]
         command: AdminCommand,
     },
+    /// The signing keys: list, rotate, retire (see the README's runbook for a leaked key).
+    Keys {
+        /// Print JSON instead of text.
+        #[arg(long, global = true)]
+        json: bool,
+        #[command(subcommand)]
+        command: KeysCommand,
+    },
 }
 
 #[derive(Subcommand, Debug)]
@@ -83,6 +92,13 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
             let mut background = Background::new();
             let gateway = startup::build_gateway(&config, &mut background, &Metrics::new()).await?;
             let done = admin_cli::run(&gateway, &config, command, json).await;
+            background.stop().await;
+            done
+        }
+        Command::Keys { json, command } => {
+            let mut background = Background::new();
+            let gateway = startup::build_gateway(&config, &mut background, &Metrics::new()).await?;
+            let done = keys_cli::run(&gateway, &config, command, json).await;
             background.stop().await;
             done
         }

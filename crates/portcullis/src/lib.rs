@@ -6,6 +6,7 @@ mod admin_cli;
 pub mod cli;
 pub mod config;
 mod duration;
+mod keys_cli;
 mod metrics_listener;
 mod private_files;
 mod server;

@@ -170,6 +170,7 @@ impl Application {
             background.join("metrics listener", served);
         }
         let retention = self.gateway.start_retention();
+        self.gateway.start_key_upkeep();
         let (draining, delay) = (self.draining, self.shutdown_delay);
         let stop_accepting = async move {
             shutdown.await;

@@ -8,7 +8,7 @@
 use crate::error::ApiError;
 use crate::AppState;
 use axum::extract::State;
-use axum::http::{header, HeaderValue, StatusCode};
+use axum::http::{header, StatusCode};
 use axum::response::{IntoResponse, Response};
 use axum::routing::get;
 use axum::{Json, Router};
@@ -59,6 +59,6 @@ async fn openid_configuration(State(state): State<AppState>) -> Response {
         claims_supported: CLAIMS,
     };
     // The same lifetime as the JWKS: both change only with the configuration or the keys.
-    let cache = HeaderValue::from_static("public, max-age=300");
+    let cache = super::meta::jwks_cache_control();
     ([(header::CACHE_CONTROL, cache)], Json(document)).into_response()
 }

@@ -34,8 +34,19 @@ impl Health {
     }
 }
 
+/// How long verifiers may cache the JWKS (and the discovery document). A new signing key is
+/// published at least this long before it signs (`signing_key_publish_ahead`), so a verifier
+/// holding a cached copy never meets a token with a kid it does not know.
+pub const JWKS_MAX_AGE: std::time::Duration = std::time::Duration::from_secs(300);
+
+/// The `Cache-Control` of the JWKS and the discovery document.
+pub fn jwks_cache_control() -> HeaderValue {
+    HeaderValue::from_str(&format!("public, max-age={}", JWKS_MAX_AGE.as_secs()))
+        .unwrap_or_else(|_| HeaderValue::from_static("no-cache"))
+}
+
 async fn jwks(State(state): State<AppState>) -> Response {
-    let cache = HeaderValue::from_static("public, max-age=300");
+    let cache = jwks_cache_control();
     ([(header::CACHE_CONTROL, cache)], Json(state.gateway.jwks())).into_response()
 }
 

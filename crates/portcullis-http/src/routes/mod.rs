@@ -6,4 +6,5 @@ pub mod auth;
 pub mod demo;
 pub mod discovery;
 pub mod meta;
+pub mod signing_keys;
 pub mod verify;

@@ -169,5 +169,35 @@ pub struct MassRevoked {
     pub users: usize,
 }
 
+/// A signing key and where it is in its life (`GET /admin/keys`, `portcullis keys list`).
+#[derive(Debug, Serialize)]
+pub struct SigningKeyView {
+    pub activates_at: String,
+    pub alg: String,
+    pub created_at: String,
+    pub kid: String,
+    pub retires_at: Option<String>,
+    pub state: &'static str,
+}
+
+impl From<&portcullis_service::SigningKeyView> for SigningKeyView {
+    fn from(key: &portcullis_service::SigningKeyView) -> Self {
+        Self {
+            activates_at: rfc3339(key.activates_at),
+            alg: key.alg.clone(),
+            created_at: rfc3339(key.created_at),
+            kid: key.kid.clone(),
+            retires_at: key.retires_at.map(rfc3339),
+            state: key.state.as_str(),
+        }
+    }
+}
+
+/// Every signing key, newest first.
+#[derive(Debug, Serialize)]
+pub struct SigningKeys {
+    pub keys: Vec<SigningKeyView>,
+}
+
 #[cfg(test)]
 mod tests;

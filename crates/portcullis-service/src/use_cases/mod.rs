@@ -5,4 +5,5 @@ pub mod admin;
 mod admin_keys;
 mod refresh;
 mod sessions;
+pub mod signing_keys;
 pub mod verify;

@@ -30,12 +30,22 @@ impl Gateway {
 
     async fn verify_token(&self, bearer: Option<&str>) -> AuthResult<Principal> {
         let token = bearer.ok_or(AuthError::InvalidToken(TokenError::Missing))?;
+        let arrived = tokio::time::Instant::now();
         let now = Self::now();
-        let claims = self.access.verify(token, now.unix_timestamp())?;
+        let verified = match self.access.verify(token, now) {
+            // Perhaps signed with a key another replica has just made: reread the keys once.
+            Err(TokenError::UnknownKey) => {
+                self.reload_keys_after(arrived).await?;
+                self.access.verify(token, Self::now())?
+            }
+            verified => verified?,
+        };
+        let claims = verified.claims;
         let probe = RevocationProbe {
             user: claims.sub,
             session: claims.sid,
             jti: claims.jti,
+            kid: verified.key_id,
         };
         let state = self.revocations.state(&probe, now).await?;
         check(claims.ver, state).map_err(TokenError::from)?;
@@ -103,6 +113,8 @@ fn verify_outcome(error: &AuthError) -> Option<VerifyOutcome> {
             Revoked::Token => VerifyOutcome::RevokedJti,
             Revoked::Session => VerifyOutcome::RevokedSession,
             Revoked::StaleVersion => VerifyOutcome::RevokedVersion,
+            // The metric's outcomes are fixed; a retired key's token is a token not to trust.
+            Revoked::Key => VerifyOutcome::BadToken,
         },
         AuthError::InvalidToken(_) => VerifyOutcome::BadToken,
         AuthError::Forbidden => VerifyOutcome::Forbidden,
@@ -145,6 +157,7 @@ mod tests {
                 token(Revoked::StaleVersion.into()),
                 Some(VerifyOutcome::RevokedVersion),
             ),
+            (token(Revoked::Key.into()), Some(VerifyOutcome::BadToken)),
             (AuthError::Forbidden, Some(VerifyOutcome::Forbidden)),
             (
                 StoreError::Unavailable("redis timed out".into()).into(),

@@ -8,6 +8,7 @@ mod revocation_store;
 mod rotation;
 mod session_admin;
 mod sessions;
+mod signing_keys;
 mod users;
 
 pub use events::*;
@@ -16,4 +17,5 @@ pub use revocation_store::*;
 pub use rotation::*;
 pub use session_admin::*;
 pub use sessions::*;
+pub use signing_keys::*;
 pub use users::*;

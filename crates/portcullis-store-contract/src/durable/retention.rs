@@ -100,6 +100,7 @@ async fn denied(store: &(impl RevocationStore + ?Sized), jti: Uuid, t: OffsetDat
         user: UserId::new(),
         session: SessionId::new(),
         jti,
+        kid: Uuid::new_v4(),
     };
     store
         .revocation_state(&probe, t - secs(70))

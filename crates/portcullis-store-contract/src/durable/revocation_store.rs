@@ -98,6 +98,7 @@ pub async fn revocation_state_answers_all_three_checks(
         user: user.id,
         session: family.id,
         jti,
+        kid: Uuid::new_v4(),
     };
 
     let clean = store.revocation_state(&probe, t0).await.unwrap();
@@ -122,7 +123,8 @@ pub async fn revocation_state_answers_all_three_checks(
         RevocationState {
             token_version: 1,
             session_revoked: true,
-            jti_denied: true
+            jti_denied: true,
+            key_retired: false,
         }
     );
     let lapsed = store.revocation_state(&probe, t0 + secs(60)).await.unwrap();
@@ -132,6 +134,7 @@ pub async fn revocation_state_answers_all_three_checks(
         user: UserId::new(),
         session: SessionId::new(),
         jti,
+        kid: Uuid::new_v4(),
     };
     let state = store
         .revocation_state(&unknown, t0 + secs(61))

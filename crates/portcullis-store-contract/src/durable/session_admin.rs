@@ -173,6 +173,7 @@ pub async fn mass_revocation_selects_by_creation_time_and_role_and_revokes_only_
                 user: bob.id,
                 session: bob_old.id,
                 jti: Uuid::new_v4(),
+                kid: Uuid::new_v4(),
             },
             at,
         )

@@ -32,7 +32,8 @@ async fn a_change_through_one_replica_is_seen_by_another_at_once() {
         Some(RevocationState {
             token_version: 1,
             session_revoked: true,
-            jti_denied: false
+            jti_denied: false,
+            key_retired: false,
         })
     );
     // Under this deployment's prefix, in the layout every replica reads.

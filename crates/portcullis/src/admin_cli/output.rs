@@ -5,7 +5,7 @@
 use serde::Serialize;
 
 /// What a command prints, for people and for scripts (the JSON already rendered).
-pub(super) struct Output {
+pub(crate) struct Output {
     pub text: String,
     pub json: String,
 }

@@ -146,6 +146,14 @@ pub struct Config {
     /// How often the retention pass deletes what can no longer change a decision.
     #[serde(deserialize_with = "crate::duration::deserialize")]
     pub retention_interval: Duration,
+    /// How old the newest signing key may grow before one replica makes the next; `0` never
+    /// rotates on a schedule.
+    #[serde(deserialize_with = "crate::duration::deserialize")]
+    pub signing_key_rotation: Duration,
+    /// How long a new signing key is published before it signs; at least the JWKS cache
+    /// lifetime (5m).
+    #[serde(deserialize_with = "crate::duration::deserialize")]
+    pub signing_key_publish_ahead: Duration,
 }
 
 impl Default for Config {
@@ -204,6 +212,8 @@ impl Default for Config {
             demo: false,
             event_retention: settings.event_retention,
             retention_interval: settings.retention_interval,
+            signing_key_rotation: settings.signing_key_rotation,
+            signing_key_publish_ahead: settings.signing_key_publish_ahead,
         }
     }
 }
@@ -275,6 +285,13 @@ impl Config {
         }
         if self.max_connections == 0 {
             bail!("max_connections must be at least 1");
+        }
+        if self.signing_key_publish_ahead < portcullis_http::JWKS_MAX_AGE {
+            bail!(
+                "signing_key_publish_ahead must be at least {}s, the JWKS cache lifetime: a \
+                 verifier holding a cached JWKS must know a key before it signs",
+                portcullis_http::JWKS_MAX_AGE.as_secs()
+            );
         }
         if self.leeway > Duration::from_secs(300) {
             bail!("leeway must be at most 5m: clock skew beyond that is a misconfiguration");

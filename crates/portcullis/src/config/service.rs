@@ -23,6 +23,8 @@ impl Config {
             database_timeout: self.database_timeout,
             event_retention: self.event_retention,
             retention_interval: self.retention_interval,
+            signing_key_rotation: self.signing_key_rotation,
+            signing_key_publish_ahead: self.signing_key_publish_ahead,
             login_throttle: LoginThrottle {
                 per_account: Limit {
                     max_failures: self.login_max_failures_per_account,
