@@ -20,6 +20,7 @@ pub mod spelling;
 pub mod store;
 pub mod throttle;
 pub mod user;
+pub mod webhook_outbox;
 
 pub use causes::Causes;
 pub use claims::AccessClaims;
@@ -35,6 +36,6 @@ pub use store::{
     AdminKeyStore, AttemptCounter, BackendCause, Backends, Durable, EventStore, FamilyOpening,
     RetentionStore, RevocationCache, RevocationStore, RotationOutcome, RotationRequest,
     SessionAdminStore, SessionStore, SigningKeyStore, StoreError, StoreResult, StoredSigningKey,
-    UserRevocation, UserStore,
+    UserRevocation, UserStore, WebhookOutbox,
 };
 pub use user::User;

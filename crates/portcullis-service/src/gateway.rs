@@ -15,9 +15,9 @@ use portcullis_core::admin::EventQuery;
 use portcullis_core::Causes;
 use portcullis_core::{
     AccessClaims, Backends, ClientInfo, Durable, EventKind, EventSink, Family, RevocationChange,
-    SecurityEvent, SessionId, User,
+    SecurityEvent, SessionId, User, WebhookOutbox,
 };
-use portcullis_metrics::Metrics;
+use portcullis_metrics::{Metrics, WebhookOutcome};
 use std::fmt;
 use std::future::Future;
 use std::sync::Arc;
@@ -99,13 +99,15 @@ pub struct SessionView {
 pub struct Gateway {
     pub(crate) settings: Settings,
     pub(crate) durable: Arc<dyn Durable>,
+    /// The same store seen as the webhook outbox, for the delivery task the caller runs.
+    outbox: Arc<dyn WebhookOutbox>,
     pub(crate) revocations: RevocationChecker,
     pub(crate) access: AccessTokens,
     pub(crate) refresh: RefreshTokens,
     pub(crate) passwords: Passwords,
     pub(crate) login_guard: LoginGuard,
-    /// Where recorded events are also handed (the webhook); its delivery is the caller's to
-    /// start and to await.
+    /// Which recorded events are also delivered (the webhook), and whom to wake when one is;
+    /// delivery itself is the caller's to start and to await.
     pub(crate) event_sink: Option<Arc<dyn EventSink>>,
     /// Where outcomes are counted; the application owns the registry.
     pub(crate) metrics: Metrics,
@@ -119,8 +121,9 @@ pub struct Gateway {
 impl Gateway {
     /// Loads (or on first start creates) the signing key and fills the revocation cache. The
     /// background tasks the gateway starts run until `stop` is cancelled; await
-    /// [`Gateway::background_stopped`] after cancelling it. Every recorded event is also
-    /// handed to `event_sink`, if given, and every outcome is counted in `metrics`.
+    /// [`Gateway::background_stopped`] after cancelling it. Events of the kinds `event_sink`
+    /// (if given) delivers are recorded with a pending delivery, and every outcome is counted
+    /// in `metrics`.
     pub async fn start(
         settings: Settings,
         backends: Backends,
@@ -134,7 +137,9 @@ impl Gateway {
             revocations: cache,
             attempts,
         } = backends;
-        let durable = Deadline::wrap(durable, settings.database_timeout);
+        let deadline = Deadline::wrap(durable, settings.database_timeout);
+        let outbox: Arc<dyn WebhookOutbox> = Arc::clone(&deadline) as _;
+        let durable: Arc<dyn Durable> = deadline;
         let candidate = signing_keys::generate(settings.signing_alg, kek)?;
         let stored = durable.ensure_signing_key(&candidate).await?;
         let ring = KeyRing::from_stored(&stored, settings.signing_alg, kek)?;
@@ -170,6 +175,7 @@ impl Gateway {
             metrics,
             settings,
             durable,
+            outbox,
             revocations,
             access,
             stop,
@@ -189,6 +195,12 @@ impl Gateway {
 
     pub fn settings(&self) -> &Settings {
         &self.settings
+    }
+
+    /// The webhook outbox, under the same per-call deadline as every other store call, for the
+    /// delivery task the caller runs.
+    pub fn webhook_outbox(&self) -> Arc<dyn WebhookOutbox> {
+        Arc::clone(&self.outbox)
     }
 
     /// The metrics this gateway counts into.
@@ -282,8 +294,10 @@ impl Gateway {
             .await;
     }
 
-    /// Appends to the audit trail and emits the event as one structured log line. A failure to
-    /// store it is logged loudly but does not undo the action it describes.
+    /// Appends to the audit trail and emits the event as one structured log line; an event the
+    /// sink delivers is stored with its pending delivery, in one transaction, and the sink is
+    /// woken. A failure to store it is logged loudly (and its delivery counted as dropped) but
+    /// does not undo the action it describes.
     pub(crate) async fn record(&self, event: SecurityEvent) {
         tracing::info!(
             target: "portcullis::security_event",
@@ -295,11 +309,22 @@ impl Gateway {
             details = %event.details,
             "security event"
         );
-        if let Some(sink) = &self.event_sink {
-            sink.notify(&event);
-        }
-        if let Err(error) = self.durable.record_event(&event).await {
-            tracing::error!(error = %Causes(&error), kind = event.kind.as_str(), "failed to store security event");
+        let sink = self
+            .event_sink
+            .as_ref()
+            .filter(|sink| sink.delivers(event.kind));
+        match self.durable.record_event(&event, sink.is_some()).await {
+            Ok(_) => {
+                if let Some(sink) = sink {
+                    sink.recorded();
+                }
+            }
+            Err(error) => {
+                tracing::error!(error = %Causes(&error), kind = event.kind.as_str(), "failed to store security event");
+                if sink.is_some() {
+                    self.metrics.webhook_deliveries(WebhookOutcome::Dropped, 1);
+                }
+            }
         }
     }
 }

@@ -54,6 +54,12 @@ macro_rules! durable_contract {
                 events_page_by_cursor_and_filter_by_user_time_and_actor,
                 the_purge_deletes_exactly_what_the_cutoffs_let_go,
                 a_purge_with_cutoffs_in_the_past_deletes_nothing,
+                a_chosen_event_is_stored_with_a_pending_delivery_and_others_without,
+                a_claim_leases_a_due_row_to_one_holder_until_the_lease_lapses,
+                a_failed_attempt_is_retried_when_due_and_only_its_lease_may_record_it,
+                a_delivered_row_is_neither_claimed_nor_listed_again,
+                concurrent_claims_never_get_the_same_row,
+                the_purge_takes_a_deleted_events_delivery_with_it,
             ]
         );
     };

@@ -20,6 +20,7 @@ mod session_admin;
 mod sessions;
 mod signing_keys;
 mod users;
+mod webhook_outbox;
 
 use async_trait::async_trait;
 use error::db_error;
