@@ -92,10 +92,10 @@ pub struct SessionView {
 /// | `refresh`, `logout` | `use_cases/refresh.rs` |
 /// | `authenticate`, `authorize` (the forward-auth decision) | `use_cases/verify.rs` |
 /// | `sessions`, `delete_session`, `logout_all` | `use_cases/sessions.rs` |
-/// | `find_user`, `admin_create_user`, `change_roles`, `revoke_user`, `lock_user`, `unlock_user`, `user_sessions`, `admin_revoke_session`, `revoke_token`, `events`, `mass_revoke` | `use_cases/admin.rs` |
+/// | `find_user`, `admin_create_user`, `change_roles`, `revoke_user`, `lock_user`, `unlock_user`, `user_sessions`, `admin_revoke_session`, `revoke_token`, `events`, `undelivered_webhooks`, `mass_revoke` | `use_cases/admin.rs` |
 /// | `create_admin_key`, `admin_keys`, `revoke_admin_key`, `authenticate_admin` | `use_cases/admin_keys.rs` |
 /// | `run_retention_once`, `start_retention` | `retention.rs` |
-/// | `start`, `jwks`, `readiness`, `recent_events`, and the helpers every use case shares | this file |
+/// | `start`, `jwks`, `readiness`, `recent_events`, `webhook_outbox`, and the helpers every use case shares | this file |
 pub struct Gateway {
     pub(crate) settings: Settings,
     pub(crate) durable: Arc<dyn Durable>,
