@@ -224,3 +224,26 @@ pub fn create_admin_key(storage: &TestStorage, name: &str) -> String {
         .trim()
         .to_owned()
 }
+
+/// Runs `portcullis admin ARGS --json` against `storage` and returns the JSON it printed.
+pub fn admin_json(storage: &TestStorage, args: &[&str]) -> serde_json::Value {
+    let output = Command::new(binary())
+        .arg("admin")
+        .args(args)
+        .arg("--json")
+        .envs(storage.env())
+        .env("RUST_LOG", "warn")
+        .output()
+        .expect("portcullis admin");
+    assert!(
+        output.status.success(),
+        "portcullis admin {args:?}: {}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    serde_json::from_slice(&output.stdout).unwrap_or_else(|error| {
+        panic!(
+            "portcullis admin {args:?} printed no JSON ({error}): {}",
+            String::from_utf8_lossy(&output.stdout)
+        )
+    })
+}

@@ -1,16 +1,20 @@
-//! [`EventSink`]: the seam through which recorded security events also leave the process (a
-//! webhook, a queue). The core only names it; how and when an event is delivered, retried or
-//! dropped is the sink's business, and nothing here performs I/O.
+//! [`EventSink`]: the seam through which recorded security events also leave the process (the
+//! webhook). The core only names it; how a delivery is made, retried or given up is the sink's
+//! business, and nothing here performs I/O.
 
-use crate::event::SecurityEvent;
+use crate::event::EventKind;
 
-/// Somewhere recorded security events are handed, besides the audit trail.
+/// Somewhere chosen security events are delivered, besides the audit trail.
 ///
-/// [`EventSink::notify`] is called for every event the gateway records, while the request (or
-/// command) that caused it waits, so it must return at once and can neither block nor fail
-/// it: a sink that cannot take an event drops it (and says so in its own logs), since the
-/// event is stored either way. Choosing which kinds to deliver is the sink's business too.
+/// The gateway asks [`EventSink::delivers`] before it records an event; for a chosen kind the
+/// event store writes a pending delivery in the event's own transaction (the outbox, see
+/// [`crate::WebhookOutbox`]), so a crash after the commit cannot lose it. Both methods are
+/// called while the request (or command) that caused the event waits: they must return at
+/// once and can neither block nor fail it.
 pub trait EventSink: Send + Sync {
-    /// Hands over one recorded event; never waits for delivery.
-    fn notify(&self, event: &SecurityEvent);
+    /// Whether events of `kind` are to be delivered.
+    fn delivers(&self, kind: EventKind) -> bool;
+    /// Told after a chosen event and its delivery have been committed, so delivery can start
+    /// now rather than at the next poll; never waits for it.
+    fn recorded(&self);
 }

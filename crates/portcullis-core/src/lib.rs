@@ -21,6 +21,7 @@ pub mod spelling;
 pub mod store;
 pub mod throttle;
 pub mod user;
+pub mod webhook_outbox;
 
 pub use causes::Causes;
 pub use claims::AccessClaims;
@@ -37,6 +38,6 @@ pub use store::{
     AdminKeyStore, AttemptCounter, BackendCause, Backends, Durable, EventStore, FamilyOpening,
     KeyRetirement, RetentionStore, RevocationCache, RevocationStore, RotationOutcome,
     RotationRequest, SessionAdminStore, SessionStore, SigningKeyStore, StoreError, StoreResult,
-    UserRevocation, UserStore,
+    UserRevocation, UserStore, WebhookOutbox,
 };
 pub use user::User;

@@ -19,6 +19,7 @@
 //! | [`EventStore`] | the audit log | `events.rs` |
 //! | [`AdminKeyStore`] | admin API keys | `admin_keys.rs` |
 //! | [`RetentionStore`] | deleting what can no longer change a decision | `retention.rs` |
+//! | [`WebhookOutbox`] | webhook deliveries still to make: claim, settle, list | `webhook_outbox.rs` |
 //!
 //! `portcullis-store-contract` holds the behaviour every backend must show, as one suite.
 
@@ -32,6 +33,7 @@ use crate::session::{ClientInfo, Family, RefreshToken, RevocationReason};
 use crate::signing_key::{RetireRefused, StoredSigningKey};
 use crate::throttle::{Limit, Reservation};
 use crate::user::User;
+use crate::webhook_outbox::{Claim, ClaimedDelivery, UndeliveredEntry};
 use async_trait::async_trait;
 use std::sync::Arc;
 use time::OffsetDateTime;
@@ -277,7 +279,9 @@ pub struct KeyRetirement {
 
 #[async_trait]
 pub trait EventStore: Send + Sync {
-    async fn record_event(&self, event: &SecurityEvent) -> StoreResult<()>;
+    /// Appends `event` and returns its id. With `deliver`, a pending webhook delivery of it
+    /// (see [`WebhookOutbox`]) is written in the same transaction: both are stored or neither.
+    async fn record_event(&self, event: &SecurityEvent, deliver: bool) -> StoreResult<i64>;
     /// Events matching `query`, newest first, each with its id (the pagination cursor).
     async fn query_events(&self, query: &EventQuery) -> StoreResult<Vec<StoredEvent>>;
 }
@@ -301,6 +305,32 @@ pub trait RetentionStore: Send + Sync {
     async fn purge(&self, cutoffs: &Cutoffs, batch: u32) -> StoreResult<Option<Purged>>;
 }
 
+/// The webhook deliveries still to make, written by [`EventStore::record_event`] and worked by
+/// every replica's delivery task (see [`crate::webhook_outbox`] for the rules). Delivery is at
+/// least once: a row is handed to one claim at a time, but a worker that dies after the
+/// receiver accepted and before it recorded so leaves the row to be sent again.
+#[async_trait]
+pub trait WebhookOutbox: Send + Sync {
+    /// Claims up to `claim.limit` pending rows due at `claim.now` that no unexpired lease holds,
+    /// earliest due first: each is leased to `claim.lease` until `claim.lease_until` and its
+    /// attempt count goes up by one. Concurrent claims never receive the same row.
+    async fn claim_deliveries(&self, claim: &Claim) -> StoreResult<Vec<ClaimedDelivery>>;
+    /// Marks a pending row delivered, whoever holds it; `false` when it was not pending.
+    async fn mark_delivered(&self, event_id: i64, now: OffsetDateTime) -> StoreResult<bool>;
+    /// Records that the attempt made under `lease` failed with `error`: the row is pending
+    /// again from `retry_at` and unleased, or with `None` failed for good. `false`, changing
+    /// nothing, when the lease was lost (another claim took the row over) or the row is settled.
+    async fn mark_failed_attempt(
+        &self,
+        event_id: i64,
+        lease: Uuid,
+        error: &str,
+        retry_at: Option<OffsetDateTime>,
+    ) -> StoreResult<bool>;
+    /// Pending and failed rows, oldest event first, at most `limit`.
+    async fn undelivered(&self, limit: u32) -> StoreResult<Vec<UndeliveredEntry>>;
+}
+
 /// The durable source of truth.
 #[async_trait]
 pub trait Durable:
@@ -312,6 +342,7 @@ pub trait Durable:
     + EventStore
     + AdminKeyStore
     + RetentionStore
+    + WebhookOutbox
 {
     /// Answers when the store can serve requests.
     async fn ping(&self) -> StoreResult<()>;

@@ -86,11 +86,11 @@ label_values! {
     /// What became of one security event handed to the webhook
     /// (`portcullis_webhook_deliveries_total{outcome}`).
     WebhookOutcome {
-        /// The receiver accepted it (2xx), possibly after retries.
+        /// The receiver accepted it (2xx), possibly after retries or a restart.
         Delivered => "delivered",
-        /// Every attempt failed; delivery gave up.
+        /// Every attempt failed; delivery gave up (the row is kept for the operator).
         Failed => "failed",
-        /// Never attempted: the queue was full, or delivery had stopped.
+        /// Never attempted: storing the event, and so its delivery, failed.
         Dropped => "dropped",
     }
 }

@@ -9,11 +9,12 @@ use portcullis_core::retention::{Cutoffs, Purged};
 use portcullis_core::signing_key::RetireRefused;
 use portcullis_core::store::RetentionStore;
 use portcullis_core::store::{FamilyOpening, RotationOutcome, RotationRequest};
+use portcullis_core::webhook_outbox::{Claim, ClaimedDelivery, UndeliveredEntry};
 use portcullis_core::{
     AdminKeyStore, Durable, EventStore, Family, KeyRetirement, RefreshToken, RevocationProbe,
     RevocationReason, RevocationSnapshot, RevocationState, RevocationStore, SecurityEvent,
     SessionAdminStore, SessionId, SessionStore, SigningKeyStore, StoreError, StoreResult,
-    StoredSigningKey, TokenHash, User, UserId, UserRevocation, UserStore,
+    StoredSigningKey, TokenHash, User, UserId, UserRevocation, UserStore, WebhookOutbox,
 };
 use std::future::Future;
 use std::sync::Arc;
@@ -27,7 +28,7 @@ pub(crate) struct Deadline {
 }
 
 impl Deadline {
-    pub fn wrap(inner: Arc<dyn Durable>, limit: Duration) -> Arc<dyn Durable> {
+    pub fn wrap(inner: Arc<dyn Durable>, limit: Duration) -> Arc<Self> {
         Arc::new(Self { inner, limit })
     }
 
@@ -206,8 +207,8 @@ impl SigningKeyStore for Deadline {
 
 #[async_trait]
 impl EventStore for Deadline {
-    async fn record_event(&self, event: &SecurityEvent) -> StoreResult<()> {
-        self.within(self.inner.record_event(event)).await
+    async fn record_event(&self, event: &SecurityEvent, deliver: bool) -> StoreResult<i64> {
+        self.within(self.inner.record_event(event, deliver)).await
     }
     async fn query_events(&self, query: &EventQuery) -> StoreResult<Vec<StoredEvent>> {
         self.within(self.inner.query_events(query)).await
@@ -236,6 +237,32 @@ impl RetentionStore for Deadline {
     /// the request path; the retention job bounds the whole pass instead.
     async fn purge(&self, cutoffs: &Cutoffs, batch: u32) -> StoreResult<Option<Purged>> {
         self.inner.purge(cutoffs, batch).await
+    }
+}
+
+#[async_trait]
+impl WebhookOutbox for Deadline {
+    async fn claim_deliveries(&self, claim: &Claim) -> StoreResult<Vec<ClaimedDelivery>> {
+        self.within(self.inner.claim_deliveries(claim)).await
+    }
+    async fn mark_delivered(&self, event_id: i64, now: OffsetDateTime) -> StoreResult<bool> {
+        self.within(self.inner.mark_delivered(event_id, now)).await
+    }
+    async fn mark_failed_attempt(
+        &self,
+        event_id: i64,
+        lease: Uuid,
+        error: &str,
+        retry_at: Option<OffsetDateTime>,
+    ) -> StoreResult<bool> {
+        self.within(
+            self.inner
+                .mark_failed_attempt(event_id, lease, error, retry_at),
+        )
+        .await
+    }
+    async fn undelivered(&self, limit: u32) -> StoreResult<Vec<UndeliveredEntry>> {
+        self.within(self.inner.undelivered(limit)).await
     }
 }
 

@@ -17,9 +17,9 @@ use portcullis_core::admin::EventQuery;
 use portcullis_core::Causes;
 use portcullis_core::{
     AccessClaims, Backends, ClientInfo, Durable, EventKind, EventSink, Family, RevocationChange,
-    SecurityEvent, SessionId, User,
+    SecurityEvent, SessionId, User, WebhookOutbox,
 };
-use portcullis_metrics::Metrics;
+use portcullis_metrics::{Metrics, WebhookOutcome};
 use std::fmt;
 use std::future::Future;
 use std::sync::Arc;
@@ -94,14 +94,16 @@ pub struct SessionView {
 /// | `refresh`, `logout` | `use_cases/refresh.rs` |
 /// | `authenticate`, `authorize` (the forward-auth decision) | `use_cases/verify.rs` |
 /// | `sessions`, `delete_session`, `logout_all` | `use_cases/sessions.rs` |
-/// | `find_user`, `admin_create_user`, `change_roles`, `revoke_user`, `lock_user`, `unlock_user`, `user_sessions`, `admin_revoke_session`, `revoke_token`, `events`, `mass_revoke` | `use_cases/admin.rs` |
+/// | `find_user`, `admin_create_user`, `change_roles`, `revoke_user`, `lock_user`, `unlock_user`, `user_sessions`, `admin_revoke_session`, `revoke_token`, `events`, `undelivered_webhooks`, `mass_revoke` | `use_cases/admin.rs` |
 /// | `create_admin_key`, `admin_keys`, `revoke_admin_key`, `authenticate_admin` | `use_cases/admin_keys.rs` |
 /// | `signing_keys`, `rotate_signing_key`, `retire_signing_key`, `rotate_if_due`, `start_key_upkeep` | `use_cases/signing_keys.rs` |
 /// | `run_retention_once`, `start_retention` | `retention.rs` |
-/// | `start`, `jwks`, `readiness`, `recent_events`, and the helpers every use case shares | this file |
+/// | `start`, `jwks`, `readiness`, `recent_events`, `webhook_outbox`, and the helpers every use case shares | this file |
 pub struct Gateway {
     pub(crate) settings: Settings,
     pub(crate) durable: Arc<dyn Durable>,
+    /// The same store seen as the webhook outbox, for the delivery task the caller runs.
+    outbox: Arc<dyn WebhookOutbox>,
     pub(crate) revocations: RevocationChecker,
     pub(crate) access: AccessTokens,
     /// Opens the signing keys' private halves when the keys are reread.
@@ -110,8 +112,8 @@ pub struct Gateway {
     pub(crate) refresh: RefreshTokens,
     pub(crate) passwords: Passwords,
     pub(crate) login_guard: LoginGuard,
-    /// Where recorded events are also handed (the webhook); its delivery is the caller's to
-    /// start and to await.
+    /// Which recorded events are also delivered (the webhook), and whom to wake when one is;
+    /// delivery itself is the caller's to start and to await.
     pub(crate) event_sink: Option<Arc<dyn EventSink>>,
     /// Where outcomes are counted; the application owns the registry.
     pub(crate) metrics: Metrics,
@@ -125,8 +127,9 @@ pub struct Gateway {
 impl Gateway {
     /// Loads (or on first start creates) the signing key and fills the revocation cache. The
     /// background tasks the gateway starts run until `stop` is cancelled; await
-    /// [`Gateway::background_stopped`] after cancelling it. Every recorded event is also
-    /// handed to `event_sink`, if given, and every outcome is counted in `metrics`.
+    /// [`Gateway::background_stopped`] after cancelling it. Events of the kinds `event_sink`
+    /// (if given) delivers are recorded with a pending delivery, and every outcome is counted
+    /// in `metrics`.
     pub async fn start(
         settings: Settings,
         backends: Backends,
@@ -140,7 +143,9 @@ impl Gateway {
             revocations: cache,
             attempts,
         } = backends;
-        let durable = Deadline::wrap(durable, settings.database_timeout);
+        let deadline = Deadline::wrap(durable, settings.database_timeout);
+        let outbox: Arc<dyn WebhookOutbox> = Arc::clone(&deadline) as _;
+        let durable: Arc<dyn Durable> = deadline;
         let candidate = signing_keys::generate(settings.signing_alg, kek)?;
         let stored = durable.ensure_signing_key(&candidate).await?;
         let now = Self::now();
@@ -185,6 +190,7 @@ impl Gateway {
             metrics,
             settings,
             durable,
+            outbox,
             revocations,
             access,
             stop,
@@ -204,6 +210,12 @@ impl Gateway {
 
     pub fn settings(&self) -> &Settings {
         &self.settings
+    }
+
+    /// The webhook outbox, under the same per-call deadline as every other store call, for the
+    /// delivery task the caller runs.
+    pub fn webhook_outbox(&self) -> Arc<dyn WebhookOutbox> {
+        Arc::clone(&self.outbox)
     }
 
     /// The metrics this gateway counts into.
@@ -298,8 +310,10 @@ impl Gateway {
             .await;
     }
 
-    /// Appends to the audit trail and emits the event as one structured log line. A failure to
-    /// store it is logged loudly but does not undo the action it describes.
+    /// Appends to the audit trail and emits the event as one structured log line; an event the
+    /// sink delivers is stored with its pending delivery, in one transaction, and the sink is
+    /// woken. A failure to store it is logged loudly (and its delivery counted as dropped) but
+    /// does not undo the action it describes.
     pub(crate) async fn record(&self, event: SecurityEvent) {
         tracing::info!(
             target: "portcullis::security_event",
@@ -311,11 +325,22 @@ impl Gateway {
             details = %event.details,
             "security event"
         );
-        if let Some(sink) = &self.event_sink {
-            sink.notify(&event);
-        }
-        if let Err(error) = self.durable.record_event(&event).await {
-            tracing::error!(error = %Causes(&error), kind = event.kind.as_str(), "failed to store security event");
+        let sink = self
+            .event_sink
+            .as_ref()
+            .filter(|sink| sink.delivers(event.kind));
+        match self.durable.record_event(&event, sink.is_some()).await {
+            Ok(_) => {
+                if let Some(sink) = sink {
+                    sink.recorded();
+                }
+            }
+            Err(error) => {
+                tracing::error!(error = %Causes(&error), kind = event.kind.as_str(), "failed to store security event");
+                if sink.is_some() {
+                    self.metrics.webhook_deliveries(WebhookOutcome::Dropped, 1);
+                }
+            }
         }
     }
 }

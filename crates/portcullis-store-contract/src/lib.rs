@@ -57,6 +57,12 @@ macro_rules! durable_contract {
                 signing_keys_keep_their_lifecycle_times_and_come_back_newest_first,
                 a_scheduled_rotation_adds_a_key_only_if_none_is_that_recent,
                 retiring_a_key_follows_the_rule_and_denies_its_tokens,
+                a_chosen_event_is_stored_with_a_pending_delivery_and_others_without,
+                a_claim_leases_a_due_row_to_one_holder_until_the_lease_lapses,
+                a_failed_attempt_is_retried_when_due_and_only_its_lease_may_record_it,
+                a_delivered_row_is_neither_claimed_nor_listed_again,
+                concurrent_claims_never_get_the_same_row,
+                the_purge_takes_a_deleted_events_delivery_with_it,
             ]
         );
     };

@@ -1,9 +1,12 @@
 //! The security-event audit trail in Postgres: append and read back, never update. Events older
 //! than `event_retention` are deleted only by the retention pass (`retention.rs`).
 //! Details are stored as jsonb, so they come back as equivalent JSON, not byte-identical text.
+//! A chosen event's webhook delivery row is written here, in the event's transaction
+//! (`webhook_outbox.rs` works it).
 
 use crate::error::db_error;
-use crate::PgStore;
+use crate::webhook_outbox;
+use crate::{Conn, PgStore};
 use async_trait::async_trait;
 use portcullis_core::admin::{EventQuery, StoredEvent};
 use portcullis_core::{
@@ -13,8 +16,9 @@ use sqlx::QueryBuilder;
 use time::OffsetDateTime;
 use uuid::Uuid;
 
+/// An event as read back; `webhook_outbox.rs` reads the same columns.
 #[derive(sqlx::FromRow)]
-struct EventRow {
+pub(crate) struct EventRow {
     id: i64,
     at: OffsetDateTime,
     kind: String,
@@ -51,26 +55,36 @@ impl TryFrom<EventRow> for StoredEvent {
     }
 }
 
+/// Appends one event in the caller's transaction and returns its id.
+async fn insert_event(conn: &mut Conn, event: &SecurityEvent) -> StoreResult<i64> {
+    sqlx::query_scalar(
+        "INSERT INTO security_events (at, kind, user_id, session_id, ip, user_agent, actor, details) \
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8::jsonb) RETURNING id",
+    )
+    .bind(event.at)
+    .bind(event.kind.as_str())
+    .bind(event.user_id.map(|id| id.0))
+    .bind(event.session_id.map(|id| id.0))
+    .bind(&event.client.ip)
+    .bind(&event.client.user_agent)
+    .bind(&event.actor)
+    .bind(&event.details)
+    .fetch_one(conn)
+    .await
+    .map_err(db_error)
+}
+
 #[async_trait]
 impl EventStore for PgStore {
-    #[tracing::instrument(skip_all, fields(kind = event.kind.as_str()))]
-    async fn record_event(&self, event: &SecurityEvent) -> StoreResult<()> {
-        sqlx::query(
-            "INSERT INTO security_events (at, kind, user_id, session_id, ip, user_agent, actor, details) \
-             VALUES ($1, $2, $3, $4, $5, $6, $7, $8::jsonb)",
-        )
-        .bind(event.at)
-        .bind(event.kind.as_str())
-        .bind(event.user_id.map(|id| id.0))
-        .bind(event.session_id.map(|id| id.0))
-        .bind(&event.client.ip)
-        .bind(&event.client.user_agent)
-        .bind(&event.actor)
-        .bind(&event.details)
-        .execute(&self.pool)
-        .await
-        .map_err(db_error)?;
-        Ok(())
+    #[tracing::instrument(skip_all, fields(kind = event.kind.as_str(), deliver))]
+    async fn record_event(&self, event: &SecurityEvent, deliver: bool) -> StoreResult<i64> {
+        let mut tx = self.begin().await?;
+        let id = insert_event(&mut tx, event).await?;
+        if deliver {
+            webhook_outbox::insert_delivery(&mut tx, id, event.at).await?;
+        }
+        tx.commit().await.map_err(db_error)?;
+        Ok(id)
     }
 
     #[tracing::instrument(skip_all)]

@@ -5,7 +5,8 @@
 //! statement is cancelled by the server after the statement timeout, so a sick database turns
 //! into [`StoreError::Unavailable`] rather than a hung request. Rotation serialises on the
 //! family row (`SELECT ... FOR UPDATE`) and applies [`portcullis_core::rotation::decide`] inside
-//! one transaction. This crate owns SQL for Postgres and nothing else: every rule it applies
+//! one transaction; webhook deliveries are claimed with `FOR UPDATE SKIP LOCKED` under a lease
+//! (`webhook_outbox.rs`). This crate owns SQL for Postgres and nothing else: every rule it applies
 //! comes from `portcullis-core`, and sqlx never leaks out of it.
 
 mod admin_keys;
@@ -20,6 +21,7 @@ mod session_admin;
 mod sessions;
 mod signing_keys;
 mod users;
+mod webhook_outbox;
 
 use async_trait::async_trait;
 use error::db_error;

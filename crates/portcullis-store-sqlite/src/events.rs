@@ -1,9 +1,11 @@
 //! The security-event audit trail in SQLite (append-only; events older than `event_retention`
-//! are deleted only by the retention pass, `retention.rs`).
+//! are deleted only by the retention pass, `retention.rs`). A chosen event's webhook delivery
+//! row is written here, in the event's transaction (`webhook_outbox.rs` works it).
 
 use crate::error::db_error;
 use crate::rows::{from_ms, parse_uuid, to_ms};
-use crate::SqliteStore;
+use crate::webhook_outbox;
+use crate::{Conn, SqliteStore};
 use async_trait::async_trait;
 use portcullis_core::admin::{EventQuery, StoredEvent};
 use portcullis_core::{
@@ -11,8 +13,9 @@ use portcullis_core::{
 };
 use sqlx::QueryBuilder;
 
+/// An event as read back; `webhook_outbox.rs` reads the same columns.
 #[derive(sqlx::FromRow)]
-struct EventRow {
+pub(crate) struct EventRow {
     id: i64,
     at: i64,
     kind: String,
@@ -59,26 +62,36 @@ impl TryFrom<EventRow> for StoredEvent {
     }
 }
 
+/// Appends one event in the caller's transaction and returns its id.
+async fn insert_event(conn: &mut Conn, event: &SecurityEvent) -> StoreResult<i64> {
+    sqlx::query_scalar(
+        "INSERT INTO security_events (at, kind, user_id, session_id, ip, user_agent, actor, details) \
+         VALUES (?, ?, ?, ?, ?, ?, ?, ?) RETURNING id",
+    )
+    .bind(to_ms(event.at))
+    .bind(event.kind.as_str())
+    .bind(event.user_id.map(|id| id.0.to_string()))
+    .bind(event.session_id.map(|id| id.0.to_string()))
+    .bind(&event.client.ip)
+    .bind(&event.client.user_agent)
+    .bind(&event.actor)
+    .bind(&event.details)
+    .fetch_one(conn)
+    .await
+    .map_err(db_error)
+}
+
 #[async_trait]
 impl EventStore for SqliteStore {
-    #[tracing::instrument(skip_all, fields(kind = event.kind.as_str()))]
-    async fn record_event(&self, event: &SecurityEvent) -> StoreResult<()> {
-        sqlx::query(
-            "INSERT INTO security_events (at, kind, user_id, session_id, ip, user_agent, actor, details) \
-             VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
-        )
-        .bind(to_ms(event.at))
-        .bind(event.kind.as_str())
-        .bind(event.user_id.map(|id| id.0.to_string()))
-        .bind(event.session_id.map(|id| id.0.to_string()))
-        .bind(&event.client.ip)
-        .bind(&event.client.user_agent)
-        .bind(&event.actor)
-        .bind(&event.details)
-        .execute(&self.writer)
-        .await
-        .map_err(db_error)?;
-        Ok(())
+    #[tracing::instrument(skip_all, fields(kind = event.kind.as_str(), deliver))]
+    async fn record_event(&self, event: &SecurityEvent, deliver: bool) -> StoreResult<i64> {
+        let mut tx = self.begin_write().await?;
+        let id = insert_event(&mut tx, event).await?;
+        if deliver {
+            webhook_outbox::insert_delivery(&mut tx, id, event.at).await?;
+        }
+        tx.commit().await.map_err(db_error)?;
+        Ok(id)
     }
 
     async fn query_events(&self, query: &EventQuery) -> StoreResult<Vec<StoredEvent>> {

@@ -22,6 +22,7 @@ mod session_admin;
 mod sessions;
 mod signing_keys;
 mod users;
+mod webhook_outbox;
 
 pub use followers::{follow_other_writers, Follower, Unconfirmed, CONFIRM_WITHIN};
 pub use memory_cache::MemoryRevocationCache;

@@ -1,6 +1,7 @@
-//! The security-event webhook against a real HTTP receiver on 127.0.0.1:0: what is sent, how it
-//! is signed, what is not sent, retries, that `notify` never waits for the receiver, and that the
-//! delivery task stops when told to.
+//! The security-event webhook against a real HTTP receiver on 127.0.0.1:0 and a real outbox (a
+//! SQLite store in a temporary directory): what is sent, how it is signed, what is not sent,
+//! retries, that recording never waits for the receiver, that a delivery left behind by a
+//! stopped task is made by the next one, and that the delivery task stops when told to.
 
 // The helpers below are test code too (clippy only exempts `#[test]` bodies): a failed
 // expectation there is a failed test.
@@ -11,12 +12,17 @@ use axum::extract::State;
 use axum::http::{HeaderMap, StatusCode};
 use axum::routing::post;
 use axum::Router;
-use portcullis_core::{ClientInfo, EventKind, EventSink, SecurityEvent, SessionId, UserId};
+use portcullis_core::webhook_outbox::DeliveryState;
+use portcullis_core::{
+    ClientInfo, EventKind, EventSink, EventStore, SecurityEvent, SessionId, UserId, WebhookOutbox,
+};
 use portcullis_metrics::Metrics;
+use portcullis_store_sqlite::SqliteStore;
 use portcullis_webhook::{verify_signature, Webhook, WebhookSettings};
 use std::collections::VecDeque;
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
+use tempfile::TempDir;
 use time::format_description::well_known::Rfc3339;
 use time::OffsetDateTime;
 use tokio::sync::mpsc;
@@ -27,24 +33,85 @@ const SECRET: &[u8] = b"webhook-test-secret";
 /// How long a test waits for a request that should come; only reached when something is broken.
 const PATIENCE: Duration = Duration::from_secs(10);
 
-/// A webhook whose delivery task runs until the test ends.
-fn start(settings: WebhookSettings) -> Webhook {
-    start_counted(settings).0
+/// An outbox of its own: a migrated SQLite store, removed with the directory.
+struct Outbox {
+    store: Arc<SqliteStore>,
+    _dir: TempDir,
 }
 
-/// A webhook whose delivery task runs until the test ends, and the metrics it counts into.
-fn start_counted(settings: WebhookSettings) -> (Webhook, Metrics) {
-    let metrics = Metrics::new();
-    let webhook = Webhook::start(
-        settings,
-        metrics.clone(),
-        CancellationToken::new(),
-        &TaskTracker::new(),
-    );
-    (webhook, metrics)
+impl Outbox {
+    async fn new() -> Self {
+        let dir = TempDir::new().expect("temporary directory");
+        let store = SqliteStore::open(&dir.path().join("outbox.db"))
+            .await
+            .expect("open");
+        store.migrate().await.expect("migrate");
+        Self {
+            store: Arc::new(store),
+            _dir: dir,
+        }
+    }
+
+    fn shared(&self) -> Arc<dyn WebhookOutbox> {
+        Arc::clone(&self.store) as Arc<dyn WebhookOutbox>
+    }
 }
 
-/// Waits until the webhook has counted `expected` events as `outcome`.
+/// A webhook and its delivery task over one outbox, as the gateway and the server use them.
+struct Running {
+    webhook: Webhook,
+    outbox: Outbox,
+    metrics: Metrics,
+    stop: CancellationToken,
+    tasks: TaskTracker,
+}
+
+impl Running {
+    async fn start(settings: WebhookSettings) -> Self {
+        Self::start_on(settings, Outbox::new().await)
+    }
+
+    fn start_on(settings: WebhookSettings, outbox: Outbox) -> Self {
+        let (metrics, stop, tasks) = (Metrics::new(), CancellationToken::new(), TaskTracker::new());
+        let webhook = Webhook::new(settings);
+        webhook.start_delivery(outbox.shared(), metrics.clone(), stop.clone(), &tasks);
+        Self {
+            webhook,
+            outbox,
+            metrics,
+            stop,
+            tasks,
+        }
+    }
+
+    /// What the gateway does with an event: store it (with its delivery when the webhook
+    /// delivers its kind) and wake the delivery task. Returns the stored id.
+    async fn record(&self, event: &SecurityEvent) -> i64 {
+        let deliver = self.webhook.delivers(event.kind);
+        let id = self
+            .outbox
+            .store
+            .record_event(event, deliver)
+            .await
+            .expect("stored");
+        if deliver {
+            self.webhook.recorded();
+        }
+        id
+    }
+
+    /// Stops the delivery task and waits for it; returns the outbox for another one.
+    async fn stop(self) -> Outbox {
+        self.stop.cancel();
+        self.tasks.close();
+        tokio::time::timeout(Duration::from_secs(2), self.tasks.wait())
+            .await
+            .expect("the delivery task stopped");
+        self.outbox
+    }
+}
+
+/// Waits until `metrics` has counted `expected` events as `outcome`.
 async fn counted(metrics: &Metrics, outcome: &str, expected: u64) {
     let series =
         format!("portcullis_webhook_deliveries_total{{outcome=\"{outcome}\"}} {expected}\n");
@@ -91,6 +158,12 @@ impl Received {
 
     fn delivery(&self) -> String {
         self.header("x-portcullis-delivery").to_owned()
+    }
+
+    fn event_id(&self) -> i64 {
+        self.header("x-portcullis-event-id")
+            .parse()
+            .expect("an integer event id")
     }
 
     fn is_signed_with(&self, secret: &[u8]) -> bool {
@@ -178,14 +251,15 @@ fn event(kind: EventKind) -> SecurityEvent {
 #[tokio::test]
 async fn a_chosen_kind_arrives_signed_with_the_documented_headers_and_body() {
     let mut receiver = Receiver::start(&[]).await;
-    let webhook = start(receiver.settings(&[EventKind::RefreshTokenReused]));
+    let running = Running::start(receiver.settings(&[EventKind::RefreshTokenReused])).await;
     let sent = event(EventKind::RefreshTokenReused);
 
-    webhook.notify(&sent);
+    let id = running.record(&sent).await;
     let got = receiver.next().await;
 
     assert_eq!(got.header("content-type"), "application/json");
     assert_eq!(got.header("x-portcullis-event"), "refresh_token_reused");
+    assert_eq!(got.event_id(), id, "the stored event's id");
     let timestamp: i64 = got
         .header("x-portcullis-timestamp")
         .parse()
@@ -203,9 +277,14 @@ async fn a_chosen_kind_arrives_signed_with_the_documented_headers_and_body() {
     let delivery = uuid::Uuid::parse_str(&got.delivery()).expect("a uuid");
     assert_eq!(delivery.get_version_num(), 4);
     assert_eq!(body["id"], delivery.to_string());
+    assert_eq!(
+        body["event_id"], id,
+        "the signed body carries the event id too"
+    );
     assert_eq!(body["kind"], "refresh_token_reused");
     let at = OffsetDateTime::parse(body["at"].as_str().expect("text"), &Rfc3339).expect("RFC 3339");
-    assert_eq!(at, sent.at);
+    // SQLite keeps milliseconds.
+    assert!((at - sent.at).abs() < time::Duration::milliseconds(1));
     assert_eq!(body["user_id"], sent.user_id.expect("set").to_string());
     assert_eq!(
         body["session_id"],
@@ -223,12 +302,14 @@ async fn a_chosen_kind_arrives_signed_with_the_documented_headers_and_body() {
 #[tokio::test]
 async fn an_unchosen_kind_is_not_sent() {
     let mut receiver = Receiver::start(&[]).await;
-    let webhook = start(receiver.settings(&[EventKind::UserLocked]));
+    let running = Running::start(receiver.settings(&[EventKind::UserLocked])).await;
 
-    webhook.notify(&event(EventKind::LoginSucceeded));
-    webhook.notify(&event(EventKind::UserLocked));
+    assert!(!running.webhook.delivers(EventKind::LoginSucceeded));
+    running.record(&event(EventKind::LoginSucceeded)).await;
+    running.record(&event(EventKind::UserLocked)).await;
 
-    // Deliveries go out one at a time in order, so had the first been sent it would come first.
+    // Deliveries go out in the order they were recorded, so had the first been sent it would
+    // come first.
     assert_eq!(receiver.next().await.json()["kind"], "user_locked");
     assert!(receiver.requests.try_recv().is_err());
 }
@@ -237,25 +318,34 @@ async fn an_unchosen_kind_is_not_sent() {
 async fn a_receiver_that_fails_twice_gets_the_event_on_the_third_attempt() {
     let failure = Reply::Status(StatusCode::INTERNAL_SERVER_ERROR);
     let mut receiver = Receiver::start(&[failure, failure]).await;
-    let webhook = start(receiver.settings(&[EventKind::Logout]));
+    let running = Running::start(receiver.settings(&[EventKind::Logout])).await;
 
-    webhook.notify(&event(EventKind::Logout));
+    running.record(&event(EventKind::Logout)).await;
     let attempts = [
         receiver.next().await,
         receiver.next().await,
         receiver.next().await,
     ];
-    webhook.notify(&event(EventKind::Logout));
+    running.record(&event(EventKind::Logout)).await;
     let following = receiver.next().await;
 
     let first = attempts[0].delivery();
     for attempt in &attempts {
         assert_eq!(attempt.delivery(), first, "retries keep the delivery id");
+        assert_eq!(attempt.event_id(), attempts[0].event_id());
         assert_eq!(attempt.body, attempts[0].body);
         assert!(attempt.is_signed_with(SECRET));
     }
     // The third attempt succeeded: the next request is the next event, not a fourth attempt.
     assert_ne!(following.delivery(), first);
+    counted(&running.metrics, "delivered", 2).await;
+    assert!(running
+        .outbox
+        .store
+        .undelivered(10)
+        .await
+        .expect("listed")
+        .is_empty());
 }
 
 #[tokio::test]
@@ -264,57 +354,137 @@ async fn delivery_gives_up_after_max_attempts_and_moves_on_counting_each_outcome
     let mut receiver = Receiver::start(&[failure, failure, failure]).await;
     let mut settings = receiver.settings(&[EventKind::Logout]);
     settings.max_attempts = 2;
-    let (webhook, metrics) = start_counted(settings);
+    let running = Running::start(settings).await;
 
-    webhook.notify(&event(EventKind::Logout));
-    webhook.notify(&event(EventKind::Logout));
-    let seen: Vec<String> = [
-        receiver.next().await,
-        receiver.next().await,
-        receiver.next().await,
-        receiver.next().await,
-    ]
-    .iter()
-    .map(Received::delivery)
-    .collect();
+    let given_up = running.record(&event(EventKind::Logout)).await;
+    let seen: Vec<String> = [receiver.next().await, receiver.next().await]
+        .iter()
+        .map(Received::delivery)
+        .collect();
+    counted(&running.metrics, "failed", 1).await;
+    running.record(&event(EventKind::Logout)).await;
+    let then: Vec<String> = [receiver.next().await, receiver.next().await]
+        .iter()
+        .map(Received::delivery)
+        .collect();
 
     assert_eq!(seen[0], seen[1]);
     assert_ne!(
-        seen[1], seen[2],
+        seen[1], then[0],
         "the first event was given up after two attempts"
     );
-    assert_eq!(seen[2], seen[3]);
-    counted(&metrics, "failed", 1).await;
-    counted(&metrics, "delivered", 1).await;
-    counted(&metrics, "dropped", 0).await;
+    assert_eq!(then[0], then[1]);
+    counted(&running.metrics, "failed", 1).await;
+    counted(&running.metrics, "delivered", 1).await;
+    counted(&running.metrics, "dropped", 0).await;
+    let kept = running.outbox.store.undelivered(10).await.expect("listed");
+    assert_eq!(kept.len(), 1, "{kept:?}");
+    assert_eq!(kept[0].event_id, given_up);
+    assert_eq!(kept[0].state, DeliveryState::Failed);
+    assert_eq!(kept[0].attempts, 2);
+    assert_eq!(
+        kept[0].last_error.as_deref(),
+        Some("receiver answered 503 Service Unavailable")
+    );
 }
 
 #[tokio::test]
-async fn notify_returns_at_once_while_the_receiver_hangs() {
+async fn recording_returns_at_once_while_the_receiver_hangs() {
     let mut receiver = Receiver::start(&[Reply::Hang]).await;
     let mut settings = receiver.settings(&[EventKind::LoginFailed]);
     settings.timeout = Duration::from_secs(60);
-    let webhook = start(settings);
-    webhook.notify(&event(EventKind::LoginFailed));
+    let running = Running::start(settings).await;
+    running.record(&event(EventKind::LoginFailed)).await;
     // The delivery task is now stuck inside a request that will not be answered.
     receiver.next().await;
 
-    // Far more than the queue holds: the overflow is dropped, never waited for.
     let started = Instant::now();
+    for _ in 0..20 {
+        running.record(&event(EventKind::LoginFailed)).await;
+    }
     for _ in 0..3000 {
-        webhook.notify(&event(EventKind::LoginFailed));
+        running.webhook.recorded();
     }
     let took = started.elapsed();
 
-    assert!(took < Duration::from_secs(2), "notify waited: {took:?}");
+    assert!(took < Duration::from_secs(5), "recording waited: {took:?}");
     assert!(receiver.requests.try_recv().is_err());
+    let waiting = running.outbox.store.undelivered(100).await.expect("listed");
+    assert_eq!(
+        waiting.len(),
+        21,
+        "nothing is dropped: every event waits its turn"
+    );
+}
+
+#[tokio::test]
+async fn a_delivery_left_behind_by_a_stopped_task_is_made_by_the_next_one() {
+    let mut receiver = Receiver::start(&[Reply::Status(StatusCode::SERVICE_UNAVAILABLE)]).await;
+    let mut settings = receiver.settings(&[EventKind::RefreshTokenReused]);
+    // The retry is due long after this task has gone.
+    settings.initial_backoff = Duration::from_millis(500);
+    let running = Running::start(settings.clone()).await;
+    let id = running.record(&event(EventKind::RefreshTokenReused)).await;
+    let refused = receiver.next().await;
+    // Stopped once the failed attempt is recorded (and the row no longer leased).
+    let deadline = Instant::now() + PATIENCE;
+    while running.outbox.store.undelivered(1).await.expect("listed")[0]
+        .last_error
+        .is_none()
+    {
+        assert!(
+            Instant::now() < deadline,
+            "the failed attempt was never recorded"
+        );
+        tokio::time::sleep(Duration::from_millis(10)).await;
+    }
+    let outbox = running.stop().await;
+    assert!(
+        receiver.requests.try_recv().is_err(),
+        "nothing more was sent"
+    );
+
+    let next = Running::start_on(settings, outbox);
+    let delivered = receiver.next().await;
+
+    assert_eq!(delivered.event_id(), id);
+    assert_eq!(delivered.delivery(), refused.delivery());
+    assert!(delivered.is_signed_with(SECRET));
+    counted(&next.metrics, "delivered", 1).await;
+}
+
+#[tokio::test]
+async fn a_row_held_by_a_task_stopped_mid_attempt_is_taken_over_when_its_lease_lapses() {
+    let mut receiver = Receiver::start(&[Reply::Hang]).await;
+    let mut settings = receiver.settings(&[EventKind::UserLocked]);
+    // The lease is this plus five seconds.
+    settings.timeout = Duration::from_secs(1);
+    let running = Running::start(settings.clone()).await;
+    let id = running.record(&event(EventKind::UserLocked)).await;
+    let abandoned = receiver.next().await;
+    let outbox = running.stop().await;
+    let held = outbox.store.undelivered(1).await.expect("listed");
+    assert!(held[0].locked_until.is_some(), "{held:?}");
+
+    let started = Instant::now();
+    let next = Running::start_on(settings, outbox);
+    let delivered = receiver.next().await;
+
+    assert_eq!(delivered.event_id(), id);
+    assert_eq!(delivered.delivery(), abandoned.delivery());
+    assert!(
+        started.elapsed() > Duration::from_secs(3),
+        "taken over only once the lease lapsed, after {:?}",
+        started.elapsed()
+    );
+    counted(&next.metrics, "delivered", 1).await;
 }
 
 #[tokio::test]
 async fn a_tampered_body_or_wrong_secret_fails_verification() {
     let mut receiver = Receiver::start(&[]).await;
-    let webhook = start(receiver.settings(&[EventKind::RolesChanged]));
-    webhook.notify(&event(EventKind::RolesChanged));
+    let running = Running::start(receiver.settings(&[EventKind::RolesChanged])).await;
+    running.record(&event(EventKind::RolesChanged)).await;
     let got = receiver.next().await;
     let timestamp = got.header("x-portcullis-timestamp");
     let signature = got.header("x-portcullis-signature");
@@ -344,15 +514,10 @@ async fn the_delivery_task_ends_when_stopped_even_inside_a_hanging_request() {
     let mut receiver = Receiver::start(&[Reply::Hang]).await;
     let mut settings = receiver.settings(&[EventKind::Logout]);
     settings.timeout = Duration::from_secs(60);
-    let (stop, tasks) = (CancellationToken::new(), TaskTracker::new());
-    let webhook = Webhook::start(settings, Metrics::new(), stop.clone(), &tasks);
-    webhook.notify(&event(EventKind::Logout));
+    let running = Running::start(settings).await;
+    running.record(&event(EventKind::Logout)).await;
     receiver.next().await;
 
-    stop.cancel();
-    tasks.close();
-
-    tokio::time::timeout(Duration::from_secs(2), tasks.wait())
-        .await
-        .expect("the delivery task stopped");
+    // Fails the test unless the task ends within two seconds.
+    running.stop().await;
 }

@@ -8,6 +8,7 @@ use crate::config::Config;
 use anyhow::{bail, Context};
 use clap::Subcommand;
 use portcullis_core::admin::{EventQuery, StoredEvent};
+use portcullis_core::webhook_outbox::{DeliveryState, UndeliveredEntry};
 use portcullis_core::{EventKind, Family, SessionId};
 use portcullis_http::views::{
     rfc3339, EventView, ForUser, LockState, SessionView, TokenRevoked, UserRevoked,
@@ -19,7 +20,7 @@ use time::OffsetDateTime;
 
 pub(crate) mod output;
 
-use output::{KeyCreated, KeyListed, KeyRevoked, Output};
+use output::{KeyCreated, KeyListed, KeyRevoked, Output, WebhookListed};
 
 /// Recorded as the actor of every action taken from the command line.
 const ACTOR: &str = "cli";
@@ -64,6 +65,12 @@ pub enum AdminCommand {
         #[arg(long)]
         until: Option<String>,
         #[arg(long, default_value_t = 50)]
+        limit: u32,
+    },
+    /// Show webhook deliveries not yet made: pending (still retried) and failed (given up),
+    /// oldest event first.
+    Webhooks {
+        #[arg(long, default_value_t = 100)]
         limit: u32,
     },
 }
@@ -272,6 +279,20 @@ async fn execute(gateway: &Gateway, command: AdminCommand) -> anyhow::Result<Out
             let views: Vec<EventView> = events.iter().map(EventView::new).collect();
             Output::new(text, &views)?
         }
+        AdminCommand::Webhooks { limit } => {
+            let entries = gateway.undelivered_webhooks(limit).await.map_err(failed)?;
+            let text = if entries.is_empty() {
+                "no webhook delivery pending or failed".to_owned()
+            } else {
+                entries
+                    .iter()
+                    .map(webhook_line)
+                    .collect::<Vec<_>>()
+                    .join("\n")
+            };
+            let rows: Vec<WebhookListed> = entries.iter().map(WebhookListed::new).collect();
+            Output::new(text, &rows)?
+        }
     })
 }
 
@@ -318,5 +339,20 @@ fn event_line(stored: &StoredEvent) -> String {
         event.user_id.map_or("-".to_owned(), |id| id.to_string()),
         event.actor.as_deref().unwrap_or("-"),
         event.details,
+    )
+}
+
+fn webhook_line(entry: &UndeliveredEntry) -> String {
+    let next = match entry.state {
+        DeliveryState::Pending => format!("next attempt {}", rfc3339(entry.next_attempt_at)),
+        DeliveryState::Failed | DeliveryState::Delivered => "not retried".to_owned(),
+    };
+    format!(
+        "event {}\t{}\t{}\t{} attempts\t{next}\t{}",
+        entry.event_id,
+        entry.kind.as_str(),
+        entry.state.as_str(),
+        entry.attempts,
+        entry.last_error.as_deref().unwrap_or("-"),
     )
 }

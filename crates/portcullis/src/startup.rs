@@ -104,13 +104,17 @@ pub struct Application {
     draining: Draining,
     shutdown_delay: Duration,
     background: Background,
+    /// Set when `webhook_url` is: its delivery task runs only while serving.
+    webhook: Option<Arc<Webhook>>,
 }
 
 impl Application {
     pub async fn build(config: &Config) -> anyhow::Result<Self> {
         let mut background = Background::new();
         let metrics = Metrics::new();
-        let gateway = Arc::new(build_gateway(config, &mut background, &metrics).await?);
+        let webhook = webhook(config)?;
+        let sink = webhook.clone().map(|webhook| webhook as Arc<dyn EventSink>);
+        let gateway = Arc::new(start_gateway(config, &mut background, &metrics, sink).await?);
         let state = AppState::new(Arc::clone(&gateway), config.web_settings()?);
         let draining = state.draining.clone();
         let listener = server::bind(&config.listen)
@@ -134,6 +138,7 @@ impl Application {
             draining,
             shutdown_delay: config.shutdown_delay,
             background,
+            webhook,
         })
     }
 
@@ -153,8 +158,9 @@ impl Application {
     /// Serves until `shutdown` resolves; then answers `/readyz` with 503 while still serving
     /// for `shutdown_delay`, stops accepting, lets the requests that have begun finish (up to
     /// `shutdown_timeout`), and stops the background tasks and waits for them. The retention
-    /// job and the metrics listener run alongside, only while serving (never for one-off CLI
-    /// commands); metrics are served until the public listener has drained.
+    /// job, the webhook delivery task and the metrics listener run alongside, only while
+    /// serving (never for one-off CLI commands, whose events' deliveries wait in the outbox
+    /// for a server); metrics are served until the public listener has drained.
     pub async fn run_until(
         self,
         shutdown: impl Future<Output = ()> + Send + 'static,
@@ -168,6 +174,9 @@ impl Application {
             let served =
                 metrics_listener::spawn(listener, self.metrics, settings, background.token());
             background.join("metrics listener", served);
+        }
+        if let Some(webhook) = &self.webhook {
+            start_delivery(webhook, &self.gateway, &mut background);
         }
         let retention = self.gateway.start_retention();
         self.gateway.start_key_upkeep();
@@ -188,18 +197,28 @@ impl Application {
     }
 }
 
-/// Opens storage, starts the webhook if one is configured, and starts the gateway with it as
-/// its event sink (also used by CLI commands that act on users). Their background tasks join
-/// `background`, which the caller stops when done. Both count into `metrics`.
+/// Opens storage and starts the gateway, with the webhook as its event sink if one is
+/// configured (used by CLI commands that act on users: their chosen events are stored with a
+/// pending delivery, made by a running server). Background tasks join `background`, which the
+/// caller stops when done; outcomes are counted in `metrics`.
 pub async fn build_gateway(
     config: &Config,
     background: &mut Background,
     metrics: &Metrics,
 ) -> anyhow::Result<Gateway> {
+    let sink = webhook(config)?.map(|webhook| webhook as Arc<dyn EventSink>);
+    start_gateway(config, background, metrics, sink).await
+}
+
+async fn start_gateway(
+    config: &Config,
+    background: &mut Background,
+    metrics: &Metrics,
+    event_sink: Option<Arc<dyn EventSink>>,
+) -> anyhow::Result<Gateway> {
     let kek = storage::key_encryption_key(config)?;
     let settings = config.service_settings()?;
     let backends = open_storage(config, background).await?;
-    let event_sink = start_webhook(config, background, metrics)?;
     let gateway = Gateway::start(
         settings,
         backends,
@@ -214,22 +233,27 @@ pub async fn build_gateway(
     Ok(gateway)
 }
 
-/// Starts the webhook's delivery task on the shared stop signal, to be awaited on shutdown.
-fn start_webhook(
-    config: &Config,
-    background: &mut Background,
-    metrics: &Metrics,
-) -> anyhow::Result<Option<Arc<dyn EventSink>>> {
-    let Some(settings) = config.webhook_settings()? else {
-        return Ok(None);
-    };
+/// The configured webhook, if any.
+fn webhook(config: &Config) -> anyhow::Result<Option<Arc<Webhook>>> {
+    Ok(config
+        .webhook_settings()?
+        .map(|settings| Arc::new(Webhook::new(settings))))
+}
+
+/// Starts the webhook's delivery task over the gateway's outbox, on the shared stop signal, to
+/// be awaited on shutdown.
+fn start_delivery(webhook: &Webhook, gateway: &Gateway, background: &mut Background) {
     let tasks = TaskTracker::new();
-    let webhook = Webhook::start(settings, metrics.clone(), background.token(), &tasks);
+    webhook.start_delivery(
+        gateway.webhook_outbox(),
+        gateway.metrics().clone(),
+        background.token(),
+        &tasks,
+    );
     background.wait_for("webhook delivery", async move {
         tasks.close();
         tasks.wait().await;
     });
-    Ok(Some(Arc::new(webhook)))
 }
 
 /// Opens storage and applies migrations, nothing else (`portcullis migrate`).

@@ -1,5 +1,6 @@
 //! Use cases of the security team: cut a user off now, lock and unlock accounts, change roles,
-//! revoke sessions and tokens one by one or by the thousand, read the audit trail. Every action
+//! revoke sessions and tokens one by one or by the thousand, read the audit trail and the
+//! webhook deliveries still owed. Every action
 //! is recorded with its `actor` (an admin key name, or `cli`), and every revocation counted
 //! (`portcullis_revocations_total{kind}`; revoking a user is counted where it is done, in
 //! `sessions.rs`).
@@ -9,6 +10,7 @@ use crate::gateway::Gateway;
 use crate::secret::Password;
 use portcullis_core::admin::{EventQuery, SessionFilter, StoredEvent};
 use portcullis_core::user::{normalize_email, normalize_roles};
+use portcullis_core::webhook_outbox::UndeliveredEntry;
 use portcullis_core::{
     EventKind, Family, RevocationChange, RevocationReason, SecurityEvent, SessionId, User, UserId,
     UserRevocation,
@@ -219,6 +221,11 @@ impl Gateway {
     /// The audit trail, newest first.
     pub async fn events(&self, query: &EventQuery) -> AuthResult<Vec<StoredEvent>> {
         Ok(self.durable.query_events(query).await?)
+    }
+
+    /// Webhook deliveries not yet made (pending or failed), oldest event first.
+    pub async fn undelivered_webhooks(&self, limit: u32) -> AuthResult<Vec<UndeliveredEntry>> {
+        Ok(self.durable.undelivered(limit).await?)
     }
 
     /// Revokes every live session matching `filter` in one transaction and one recorded event;

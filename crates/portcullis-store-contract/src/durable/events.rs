@@ -24,7 +24,7 @@ pub async fn recent_events_come_newest_first_filtered_and_limited(
         SecurityEvent::new(EventKind::LoginFailed, t0 + secs(3)),
     ];
     for event in &events {
-        store.record_event(event).await.unwrap();
+        store.record_event(event, false).await.unwrap();
     }
 
     let recent = newest(store, None, 3).await;
@@ -81,7 +81,7 @@ pub async fn events_page_by_cursor_and_filter_by_user_time_and_actor(
         if i % 2 == 0 {
             event = event.user(user);
         }
-        store.record_event(&event).await.unwrap();
+        store.record_event(&event, false).await.unwrap();
     }
     let page = |before_id, limit| portcullis_core::admin::EventQuery {
         before_id,

@@ -1,6 +1,7 @@
 //! The contract of a durable store ([`portcullis_core::Durable`]): what every backend must do
-//! with users, sessions, rotation, revocation, the audit trail and the retention purge. Each
-//! case takes an empty store and is stamped into a test by [`crate::durable_contract!`].
+//! with users, sessions, rotation, revocation, the audit trail, the webhook outbox and the
+//! retention purge. Each case takes an empty store and is stamped into a test by
+//! [`crate::durable_contract!`].
 
 mod events;
 mod retention;
@@ -10,6 +11,7 @@ mod session_admin;
 mod sessions;
 mod signing_keys;
 mod users;
+mod webhook_outbox;
 
 pub use events::*;
 pub use retention::*;
@@ -19,3 +21,4 @@ pub use session_admin::*;
 pub use sessions::*;
 pub use signing_keys::*;
 pub use users::*;
+pub use webhook_outbox::*;

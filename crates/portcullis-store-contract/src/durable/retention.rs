@@ -74,7 +74,7 @@ async fn seed(store: &(impl Durable + ?Sized), t: OffsetDateTime) -> Seeded {
 
     for days in [91, 89, 0] {
         let event = SecurityEvent::new(EventKind::LoginFailed, t - secs(days * DAY));
-        store.record_event(&event).await.unwrap();
+        store.record_event(&event, false).await.unwrap();
     }
     Seeded {
         user: user.id,
