@@ -8,8 +8,32 @@
 
 use crate::error::ApiError;
 use axum::http::{header, HeaderMap, StatusCode};
+use utoipa::openapi::schema::{ObjectBuilder, Schema, Type};
+use utoipa::IntoParams;
 
 pub const CSRF_HEADER: &str = "x-csrf";
+
+/// The headers of a cookie-authenticated request, as the API document states them. Documentation
+/// only: [`guard`] reads the headers themselves.
+#[derive(IntoParams)]
+#[into_params(parameter_in = Header)]
+#[allow(dead_code)]
+pub(crate) struct CrossSite {
+    /// Must be `1`: proves the request was not sent by a cross-site form.
+    #[param(rename = "X-CSRF", schema_with = csrf_value, required)]
+    x_csrf: (),
+    /// The page's origin, as browsers send it: the gateway's own or an allowed one.
+    #[param(rename = "Origin", value_type = Option<String>)]
+    origin: (),
+}
+
+/// The one value of the `X-CSRF` header.
+fn csrf_value() -> Schema {
+    ObjectBuilder::new()
+        .schema_type(Type::String)
+        .enum_values(Some(["1"]))
+        .into()
+}
 
 /// Refuses requests that lack `X-CSRF: 1`, come from another origin than the gateway's own
 /// that is not in `allowed_origins` (including the opaque `null` origin), or that the browser
