@@ -14,6 +14,7 @@ mod front_door;
 mod lock_race;
 mod login_limits;
 mod metrics;
+mod openapi;
 mod policy_example;
 mod proxy;
 mod refresh;

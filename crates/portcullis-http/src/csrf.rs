@@ -7,32 +7,41 @@
 //! refresh cookie, runs it before reading.
 
 use crate::error::ApiError;
+use crate::openapi::parameter;
 use axum::http::{header, HeaderMap, StatusCode};
-use utoipa::openapi::schema::{ObjectBuilder, Schema, Type};
+use utoipa::openapi::path::{Parameter, ParameterIn};
+use utoipa::openapi::schema::{ObjectBuilder, Type};
 use utoipa::IntoParams;
 
 pub const CSRF_HEADER: &str = "x-csrf";
 
 /// The headers of a cookie-authenticated request, as the API document states them. Documentation
 /// only: [`guard`] reads the headers themselves.
-#[derive(IntoParams)]
-#[into_params(parameter_in = Header)]
-#[allow(dead_code)]
-pub(crate) struct CrossSite {
-    /// Must be `1`: proves the request was not sent by a cross-site form.
-    #[param(rename = "X-CSRF", schema_with = csrf_value, required)]
-    x_csrf: (),
-    /// The page's origin, as browsers send it: the gateway's own or an allowed one.
-    #[param(rename = "Origin", value_type = Option<String>)]
-    origin: (),
-}
+pub(crate) struct CrossSite;
 
-/// The one value of the `X-CSRF` header.
-fn csrf_value() -> Schema {
-    ObjectBuilder::new()
-        .schema_type(Type::String)
-        .enum_values(Some(["1"]))
-        .into()
+impl IntoParams for CrossSite {
+    fn into_params(_: impl Fn() -> Option<ParameterIn>) -> Vec<Parameter> {
+        let one = ObjectBuilder::new()
+            .schema_type(Type::String)
+            .enum_values(Some(["1"]));
+        let origin = ObjectBuilder::new().schema_type(Type::String);
+        vec![
+            parameter(
+                "X-CSRF",
+                ParameterIn::Header,
+                true,
+                "Must be `1`: a cross-site form cannot send it.",
+                one,
+            ),
+            parameter(
+                "Origin",
+                ParameterIn::Header,
+                false,
+                "The page's origin, as browsers send it: the gateway's own or an allowed one.",
+                origin,
+            ),
+        ]
+    }
 }
 
 /// Refuses requests that lack `X-CSRF: 1`, come from another origin than the gateway's own

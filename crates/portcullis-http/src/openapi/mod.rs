@@ -16,7 +16,9 @@ use axum::extract::State;
 use axum::http::{header, HeaderValue};
 use axum::response::{IntoResponse, Response};
 use std::sync::Arc;
-use utoipa::openapi::OpenApi as Document;
+use utoipa::openapi::path::{Parameter, ParameterBuilder, ParameterIn};
+use utoipa::openapi::schema::Schema;
+use utoipa::openapi::{OpenApi as Document, RefOr, Required};
 use utoipa::OpenApi;
 use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
@@ -87,4 +89,26 @@ async fn openapi_json(State(state): State<AppState>) -> Response {
     let json = HeaderValue::from_static("application/json");
     let body = state.openapi.0.to_string();
     ([(header::CONTENT_TYPE, json)], body).into_response()
+}
+
+/// A documented parameter, for the `IntoParams` impls of inputs that no extractor types: the
+/// derive drops the description and the requiredness of a parameter with a hand-made schema.
+pub fn parameter(
+    name: &str,
+    location: ParameterIn,
+    required: bool,
+    description: &str,
+    schema: impl Into<RefOr<Schema>>,
+) -> Parameter {
+    let required = match required {
+        true => Required::True,
+        false => Required::False,
+    };
+    ParameterBuilder::new()
+        .name(name)
+        .parameter_in(location)
+        .required(required)
+        .description(Some(description))
+        .schema(Some(schema))
+        .build()
 }

@@ -6,12 +6,15 @@ use crate::extract::bearer_token;
 use crate::forward_auth::{original_request, original_request_path, refuse_foreign_upgrade};
 use crate::identity::identity_headers;
 use crate::method_override::methods_read_as;
+use crate::openapi::parameter;
 use crate::AppState;
 use axum::extract::State;
 use axum::http::{HeaderMap, Method, StatusCode, Uri};
 use axum::routing::any;
 use portcullis_service::Authorization;
-use utoipa::openapi::schema::{ObjectBuilder, Schema, Type};
+use utoipa::openapi::path::{Parameter, ParameterIn};
+use utoipa::openapi::schema::{ObjectBuilder, Type};
+use utoipa::IntoParams;
 use utoipa_axum::router::{OpenApiRouter, UtoipaMethodRouter};
 use utoipa_axum::routes;
 
@@ -114,36 +117,46 @@ async fn verify_appended() {}
 /// The headers that describe the original request to `/auth/verify`: a method and a URI (path
 /// and query) from one family or both, never half a pair and never disagreeing. Documentation
 /// only: `forward_auth` reads them.
-#[derive(utoipa::IntoParams)]
-#[into_params(parameter_in = Header)]
-#[allow(dead_code)]
-struct OriginalRequest {
-    /// The original method (Traefik's name).
-    #[param(rename = "X-Forwarded-Method", schema_with = method)]
-    forwarded_method: (),
-    /// The original path and query, in canonical form (Traefik's name).
-    #[param(rename = "X-Forwarded-Uri", schema_with = target)]
-    forwarded_uri: (),
-    /// The original method (nginx's convention).
-    #[param(rename = "X-Original-Method", schema_with = method)]
-    original_method: (),
-    /// The original path and query, in canonical form (nginx's convention).
-    #[param(rename = "X-Original-URI", schema_with = target)]
-    original_uri: (),
-}
+struct OriginalRequest;
 
-fn method() -> Schema {
-    ObjectBuilder::new()
-        .schema_type(Type::String)
-        .pattern(Some("^[!#$%&'*+.^_`|~0-9A-Za-z-]+$"))
-        .examples(["GET"])
-        .into()
-}
-
-fn target() -> Schema {
-    ObjectBuilder::new()
-        .schema_type(Type::String)
-        .pattern(Some("^/[!-~]*$"))
-        .examples(["/api/orders?page=2"])
-        .into()
+impl IntoParams for OriginalRequest {
+    fn into_params(_: impl Fn() -> Option<ParameterIn>) -> Vec<Parameter> {
+        let method = || {
+            ObjectBuilder::new()
+                .schema_type(Type::String)
+                .pattern(Some("^[!#$%&'*+.^_`|~0-9A-Za-z-]+$"))
+                .examples(["GET"])
+        };
+        let target = || {
+            ObjectBuilder::new()
+                .schema_type(Type::String)
+                .pattern(Some("^/[!-~]*$"))
+                .examples(["/api/orders?page=2"])
+        };
+        let header = |name, description, schema| {
+            parameter(name, ParameterIn::Header, false, description, schema)
+        };
+        vec![
+            header(
+                "X-Forwarded-Method",
+                "The original method (Traefik's name).",
+                method(),
+            ),
+            header(
+                "X-Forwarded-Uri",
+                "The original path and query, in canonical form (Traefik's name).",
+                target(),
+            ),
+            header(
+                "X-Original-Method",
+                "The original method (nginx's convention).",
+                method(),
+            ),
+            header(
+                "X-Original-URI",
+                "The original path and query, in canonical form (nginx's convention).",
+                target(),
+            ),
+        ]
+    }
 }

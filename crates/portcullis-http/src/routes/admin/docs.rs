@@ -2,8 +2,10 @@
 //! request the document calls valid is one the handlers accept. Documentation only; the
 //! handlers and the core's rules do the checking.
 
-use super::{RevocationFilter, TokenBody};
+use super::{RevocationFilter, TokenBody, MAX_EVENTS_PAGE};
 use crate::openapi::inputs::email;
+use crate::openapi::parameter;
+use utoipa::openapi::path::{Parameter, ParameterIn};
 use utoipa::openapi::schema::{
     AdditionalProperties, AnyOfBuilder, KnownFormat, ObjectBuilder, OneOfBuilder, Schema,
     SchemaFormat, Type,
@@ -18,13 +20,19 @@ fn string(format: KnownFormat) -> ObjectBuilder {
 }
 
 /// The user a path names: their id, or their email.
-#[derive(IntoParams)]
-#[into_params(parameter_in = Path)]
-#[allow(dead_code)]
-pub struct UserRef {
-    /// The user's id, or their email address.
-    #[param(schema_with = user_reference)]
-    user: String,
+pub struct UserRef;
+
+impl IntoParams for UserRef {
+    fn into_params(_: impl Fn() -> Option<ParameterIn>) -> Vec<Parameter> {
+        let description = "The user's id, or their email address.";
+        vec![parameter(
+            "user",
+            ParameterIn::Path,
+            true,
+            description,
+            user_reference(),
+        )]
+    }
 }
 
 fn user_reference() -> Schema {
@@ -35,27 +43,45 @@ fn user_reference() -> Schema {
 }
 
 /// The query of `GET /admin/events`; every parameter is optional and they combine.
-#[derive(IntoParams)]
-#[into_params(parameter_in = Query)]
-#[allow(dead_code)]
-pub struct EventFilter {
-    /// Only events about this user (an id or an email).
-    #[param(schema_with = user_reference)]
-    user: Option<String>,
-    /// Only events of this kind.
-    #[param(schema_with = event_kind)]
-    kind: Option<String>,
-    /// Only events at or after this time (RFC 3339).
-    #[param(value_type = Option<String>, format = DateTime)]
-    since: Option<String>,
-    /// Only events before this time (RFC 3339).
-    #[param(value_type = Option<String>, format = DateTime)]
-    until: Option<String>,
-    /// Events per page, 1 to 500 (default 50; `MAX_EVENTS_PAGE`).
-    #[param(minimum = 1, maximum = 500)]
-    limit: Option<u32>,
-    /// `next_cursor` of the previous page.
-    cursor: Option<i64>,
+pub struct EventFilter;
+
+impl IntoParams for EventFilter {
+    fn into_params(_: impl Fn() -> Option<ParameterIn>) -> Vec<Parameter> {
+        let query = |name, description, schema: Schema| {
+            parameter(name, ParameterIn::Query, false, description, schema)
+        };
+        let limit = ObjectBuilder::new()
+            .schema_type(Type::Integer)
+            .minimum(Some(1))
+            .maximum(Some(MAX_EVENTS_PAGE));
+        let cursor = ObjectBuilder::new()
+            .schema_type(Type::Integer)
+            .format(Some(SchemaFormat::KnownFormat(KnownFormat::Int64)));
+        vec![
+            query(
+                "user",
+                "Only events about this user (an id or an email).",
+                user_reference(),
+            ),
+            query("kind", "Only events of this kind.", event_kind()),
+            query(
+                "since",
+                "Only events at or after this time (RFC 3339).",
+                string(KnownFormat::DateTime).into(),
+            ),
+            query(
+                "until",
+                "Only events before this time (RFC 3339).",
+                string(KnownFormat::DateTime).into(),
+            ),
+            query("limit", "Events per page (default 50).", limit.into()),
+            query(
+                "cursor",
+                "`next_cursor` of the previous page.",
+                cursor.into(),
+            ),
+        ]
+    }
 }
 
 fn event_kind() -> Schema {

@@ -33,7 +33,7 @@ mod docs;
 use docs::{EventFilter, UserRef};
 
 const DEFAULT_EVENTS_PAGE: u32 = 50;
-const MAX_EVENTS_PAGE: u32 = 500;
+pub(super) const MAX_EVENTS_PAGE: u32 = 500;
 
 pub fn router() -> OpenApiRouter<AppState> {
     OpenApiRouter::new()
