@@ -22,6 +22,7 @@ mod refresh_cookie;
 mod register_login;
 mod retention;
 mod revocation;
+mod schemathesis;
 mod shutdown;
 mod slow_clients;
 mod throttle;

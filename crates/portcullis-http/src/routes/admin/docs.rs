@@ -2,7 +2,8 @@
 //! request the document calls valid is one the handlers accept. Documentation only; the
 //! handlers and the core's rules do the checking.
 
-use super::{RevocationFilter, TokenBody, MAX_EVENTS_PAGE};
+use super::bodies::{RevocationFilter, TokenBody};
+use super::MAX_EVENTS_PAGE;
 use crate::openapi::inputs::email;
 use crate::openapi::parameter;
 use utoipa::openapi::path::{Parameter, ParameterIn};

@@ -5,31 +5,32 @@
 //! and every malformed input after it (a token to revoke included) is 400 `invalid_request`.
 
 use crate::error::{ApiError, ApiResult, ErrorBody};
-use crate::extract::{bearer_token, ApiJson, ApiPath};
-use crate::openapi::inputs;
+use crate::extract::{ApiJson, ApiPath};
 use crate::views::{
     EventView, EventsPage, LockState, MassRevoked, RolesChanged, SessionView, TokenRevoked,
     UserCreated, UserRevoked,
 };
 use crate::AppState;
-use axum::extract::{FromRequestParts, Query, State};
-use axum::http::request::Parts;
+use axum::extract::{Query, State};
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use axum::Json;
 use portcullis_core::admin::{EventQuery, SessionFilter};
 use portcullis_core::{EventKind, SessionId};
 use portcullis_service::{Password, TokenToRevoke};
-use serde::Deserialize;
 use std::collections::HashMap;
 use time::format_description::well_known::Rfc3339;
 use time::OffsetDateTime;
-use utoipa::ToSchema;
 use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 
+mod bodies;
 mod docs;
+mod extract;
 
+pub use extract::Admin;
+
+use bodies::{NewUser, RevocationFilter, Roles, TokenBody};
 use docs::{EventFilter, UserRef};
 
 const DEFAULT_EVENTS_PAGE: u32 = 50;
@@ -49,33 +50,6 @@ pub fn router() -> OpenApiRouter<AppState> {
         .routes(routes!(mass_revoke))
 }
 
-/// A caller holding a live admin key; the key's name is the actor recorded for its actions.
-pub struct Admin(pub String);
-
-impl FromRequestParts<AppState> for Admin {
-    type Rejection = ApiError;
-
-    async fn from_request_parts(
-        parts: &mut Parts,
-        state: &AppState,
-    ) -> Result<Self, Self::Rejection> {
-        let name = state
-            .gateway
-            .authenticate_admin(bearer_token(&parts.headers))
-            .await?;
-        // Every admin call, reads included, leaves a line naming the key; changes are also
-        // stored as security events by the use cases.
-        tracing::info!(
-            target: "portcullis::admin_audit",
-            key = %name,
-            method = %parts.method,
-            path = %parts.uri.path(),
-            "admin call"
-        );
-        Ok(Self(name))
-    }
-}
-
 fn bad_request(message: impl Into<String>) -> ApiError {
     ApiError::new(StatusCode::BAD_REQUEST, "invalid_request", message)
 }
@@ -83,19 +57,6 @@ fn bad_request(message: impl Into<String>) -> ApiError {
 fn parse_time(name: &str, text: &str) -> ApiResult<OffsetDateTime> {
     OffsetDateTime::parse(text, &Rfc3339)
         .map_err(|_| bad_request(format!("{name} must be an RFC 3339 time")))
-}
-
-#[derive(Deserialize, ToSchema)]
-#[serde(deny_unknown_fields)]
-struct NewUser {
-    #[schema(schema_with = inputs::email)]
-    email: String,
-    /// Without one the account cannot log in until a password is set.
-    #[schema(schema_with = inputs::optional_password)]
-    password: Option<String>,
-    #[serde(default)]
-    #[schema(schema_with = inputs::roles)]
-    roles: Vec<String>,
 }
 
 /// Create a user, with roles and optionally a password.
@@ -124,14 +85,6 @@ async fn create_user(
         .admin_create_user(&body.email, password.as_ref(), &body.roles, &actor)
         .await?;
     Ok((StatusCode::CREATED, Json(UserCreated { user_id })))
-}
-
-#[derive(Deserialize, ToSchema)]
-#[serde(deny_unknown_fields)]
-struct Roles {
-    /// The user's whole new set of roles.
-    #[schema(schema_with = inputs::roles)]
-    roles: Vec<String>,
 }
 
 /// Replace a user's roles. Access tokens issued before stop working at once.
@@ -274,14 +227,6 @@ async fn revoke_session(
     Ok(StatusCode::NO_CONTENT)
 }
 
-#[derive(Deserialize)]
-#[serde(deny_unknown_fields)]
-pub(super) struct TokenBody {
-    token: Option<String>,
-    jti: Option<uuid::Uuid>,
-    exp: Option<i64>,
-}
-
 /// Denylist one access token until it expires, by the token itself or by its `jti` and `exp`.
 #[utoipa::path(
     post,
@@ -386,16 +331,6 @@ async fn events(
         next_cursor,
     };
     Ok(Json(body).into_response())
-}
-
-#[derive(Deserialize)]
-#[serde(deny_unknown_fields)]
-pub(super) struct RevocationFilter {
-    created_before: Option<String>,
-    last_ip_in: Option<String>,
-    role: Option<String>,
-    #[serde(default)]
-    dry_run: bool,
 }
 
 /// Revoke every live session matching a filter (at least one criterion), or count them first
