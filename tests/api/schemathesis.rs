@@ -55,7 +55,9 @@ async fn schemathesis_finds_no_failure_with_every_check_on() {
 
     let mut command = Command::new(schemathesis());
     command
-        .current_dir(workspace())
+        // Its crash cache lands in the test's own directory: every run starts afresh, and the
+        // working tree stays clean.
+        .current_dir(storage.data.path())
         .arg("--config-file")
         .arg(workspace().join("tests/schemathesis/schemathesis.toml"))
         .args(["run", &format!("{}/openapi.json", gateway.base)])
