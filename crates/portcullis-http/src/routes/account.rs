@@ -2,10 +2,10 @@
 
 use crate::client::Client;
 use crate::error::{ApiResult, ErrorBody};
-use crate::extract::Authenticated;
+use crate::extract::{ApiPath, Authenticated};
 use crate::views::rfc3339;
 use crate::AppState;
-use axum::extract::{Path, State};
+use axum::extract::State;
 use axum::http::StatusCode;
 use axum::Json;
 use portcullis_core::{SessionId, UserId};
@@ -114,7 +114,7 @@ async fn delete_session(
     State(state): State<AppState>,
     Authenticated(principal): Authenticated,
     Client(client): Client,
-    Path(id): Path<String>,
+    ApiPath(id): ApiPath<String>,
 ) -> ApiResult<StatusCode> {
     let id = uuid::Uuid::parse_str(&id).map_err(|_| AuthError::NotFound)?;
     state
