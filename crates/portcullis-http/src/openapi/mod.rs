@@ -2,7 +2,7 @@
 //!
 //! It is generated from the code and cannot drift: every route group builds its router with
 //! utoipa-axum's `routes!`, which registers a handler with axum *and* adds its
-//! `#[utoipa::path]` to the document in one call, and [`crate::api`] is the only place the
+//! `#[utoipa::path]` to the document in one call, and `api()` in `lib.rs` is the only place the
 //! groups are put together, for the router and for the document alike. This module adds what no
 //! single handler knows: the title, the security schemes, and the errors every route shares
 //! (`errors`). It never decides anything about a request.
@@ -64,7 +64,7 @@ pub fn router() -> OpenApiRouter<AppState> {
     OpenApiRouter::new().routes(routes!(openapi_json))
 }
 
-/// The document as served: rendered once, when the router is built.
+/// The document as served: rendered once, when the `AppState` is made.
 #[derive(Clone)]
 pub struct Published(Arc<str>);
 
