@@ -13,9 +13,10 @@ services:
     tests/services.sh > /dev/null
 
 # Run every test on both tiers: unit and store tests, the behavioural suite over real HTTP
-# (embedded, then Postgres + Redis), the production tier's replica and fault scenarios, the
-# browser client library's own tests, and the demo app end to end in headless Chromium.
-test: services client-test discovery-deps
+# (embedded, then Postgres + Redis; Schemathesis against the OpenAPI document included), the
+# production tier's replica and fault scenarios, the browser client library's own tests, and
+# the demo app end to end in headless Chromium.
+test: services client-test discovery-deps schemathesis-deps
     #!/usr/bin/env bash
     set -euo pipefail
     source target/test-services/env
@@ -27,6 +28,11 @@ test: services client-test discovery-deps
 # The Node resource server the discovery test runs (openid-client + jose, tests/discovery/).
 discovery-deps:
     cd tests/discovery && npm ci --no-audit --no-fund
+
+# Schemathesis, pinned, in a virtualenv under target/schemathesis: the OpenAPI check runs it
+# against the real gateway (tests/api/schemathesis.rs).
+schemathesis-deps:
+    tests/schemathesis/setup.sh
 
 # The demo app in real headless Chromium (installs Debian's chromium when missing); the
 # screenshot of the logged-in demo lands in tests/e2e/output/.

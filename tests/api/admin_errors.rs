@@ -299,3 +299,51 @@ async fn well_formed_references_to_nothing_are_not_found() {
         );
     }
 }
+
+/// Every JSON body is an object: the array spelling serde would also read into a struct (its
+/// fields in order) is refused, on the admin API and the public one alike.
+#[tokio::test]
+async fn a_body_that_is_not_a_json_object_is_refused() {
+    let app = TestApp::spawn().await;
+    let key = app
+        .gateway
+        .create_admin_key("ops-oncall", "test")
+        .await
+        .expect("admin key");
+    let email = app.new_user().await;
+    let cases = [
+        (Method::POST, "/admin/keys/rotate", "[]"),
+        (Method::POST, "/admin/keys/rotate", "[true]"),
+        (
+            Method::POST,
+            "/admin/users",
+            r#"["new@example.com", null, []]"#,
+        ),
+        (Method::POST, "/admin/revocations", "[]"),
+        (Method::POST, "/admin/keys/rotate", "true"),
+        (Method::POST, "/admin/keys/rotate", "null"),
+    ];
+    for (method, path, body) in cases {
+        let reply = Case::raw(method.clone(), path, body)
+            .send(&app, Some(&key))
+            .await;
+        assert_eq!(
+            reply.status,
+            StatusCode::BAD_REQUEST,
+            "{method} {path} {body}: {reply:?}"
+        );
+        assert_eq!(reply.error(), "invalid_request", "{path} {body}");
+    }
+    let login = app
+        .http()
+        .post(app.url("/auth/login"))
+        .header("content-type", "application/json")
+        .body(format!(r#"["{email}", "{}"]"#, portcullis_tests::PASSWORD))
+        .send()
+        .await
+        .expect("login");
+    let login = Reply::read(login).await;
+    assert_eq!(login.status, StatusCode::BAD_REQUEST, "{login:?}");
+    let keys = app.gateway.signing_keys().await.expect("keys");
+    assert_eq!(keys.len(), 1, "no rotation happened");
+}

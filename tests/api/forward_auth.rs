@@ -131,6 +131,38 @@ async fn ambiguous_original_paths_are_refused() {
     assert_eq!(reply.error(), "invalid_request", "a URI without its method");
 }
 
+/// Found by Schemathesis: a method no client could have sent (empty, or with characters an HTTP
+/// method cannot have) was judged as if it were one, and a public route let it through.
+#[tokio::test]
+async fn an_original_method_that_is_no_http_method_is_refused() {
+    let app = app_with_admin_area().await;
+    for method in ["", ">", "LCt1/", "GET /api/admin"] {
+        for (method_header, uri_header) in [
+            ("x-forwarded-method", "x-forwarded-uri"),
+            ("x-original-method", "x-original-uri"),
+        ] {
+            let headers = [(method_header, method), (uri_header, "/api/catalog")];
+            let reply = check(&app, Method::GET, "/auth/verify", None, &headers).await;
+            assert_eq!(
+                reply.status,
+                StatusCode::BAD_REQUEST,
+                "{method:?}: {reply:?}"
+            );
+            assert_eq!(reply.error(), "invalid_request", "{method:?}");
+        }
+    }
+    let headers = [
+        ("x-forwarded-method", "GET"),
+        ("x-forwarded-uri", "/api/catalog"),
+    ];
+    let reply = check(&app, Method::GET, "/auth/verify", None, &headers).await;
+    assert_eq!(
+        reply.status,
+        StatusCode::OK,
+        "a real method still passes: {reply:?}"
+    );
+}
+
 #[tokio::test]
 async fn a_plain_check_without_an_original_request_still_verifies_the_token() {
     let app = app_with_admin_area().await;

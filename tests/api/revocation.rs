@@ -184,6 +184,20 @@ async fn deleting_ones_own_session_revokes_it_and_anyone_elses_is_not_found() {
     );
 }
 
+/// Found by probing what the OpenAPI document promises ("every error is JSON"): a session id
+/// that is not UTF-8 once percent-decoded got axum's plain-text 400.
+#[tokio::test]
+async fn a_session_id_that_is_not_text_is_a_json_400() {
+    let app = TestApp::spawn().await;
+    let (_, _, token) = app.logged_in().await;
+    let reply = app
+        .send(Method::DELETE, "/auth/sessions/%FF", Some(&token))
+        .await;
+    assert_eq!(reply.status, StatusCode::BAD_REQUEST, "{reply:?}");
+    assert_eq!(reply.header("content-type"), Some("application/json"));
+    assert_eq!(reply.error(), "invalid_request");
+}
+
 #[tokio::test]
 async fn a_restart_never_un_revokes_anything() {
     let app = TestApp::spawn().await;

@@ -7,9 +7,42 @@
 //! refresh cookie, runs it before reading.
 
 use crate::error::ApiError;
+use crate::openapi::parameter;
 use axum::http::{header, HeaderMap, StatusCode};
+use utoipa::openapi::path::{Parameter, ParameterIn};
+use utoipa::openapi::schema::{ObjectBuilder, Type};
+use utoipa::IntoParams;
 
 pub const CSRF_HEADER: &str = "x-csrf";
+
+/// The headers of a cookie-authenticated request, as the API document states them. Documentation
+/// only: [`guard`] reads the headers themselves.
+pub(crate) struct CrossSite;
+
+impl IntoParams for CrossSite {
+    fn into_params(_: impl Fn() -> Option<ParameterIn>) -> Vec<Parameter> {
+        let one = ObjectBuilder::new()
+            .schema_type(Type::String)
+            .enum_values(Some(["1"]));
+        let origin = ObjectBuilder::new().schema_type(Type::String);
+        vec![
+            parameter(
+                "X-CSRF",
+                ParameterIn::Header,
+                true,
+                "Must be `1`: a cross-site form cannot send it.",
+                one,
+            ),
+            parameter(
+                "Origin",
+                ParameterIn::Header,
+                false,
+                "The page's origin, as browsers send it: the gateway's own or an allowed one.",
+                origin,
+            ),
+        ]
+    }
+}
 
 /// Refuses requests that lack `X-CSRF: 1`, come from another origin than the gateway's own
 /// that is not in `allowed_origins` (including the opaque `null` origin), or that the browser

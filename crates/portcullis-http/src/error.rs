@@ -7,6 +7,7 @@ use axum::Json;
 use portcullis_core::user::InputError;
 use portcullis_service::{AuthError, Causes, RetireRefused};
 use serde::Serialize;
+use utoipa::ToSchema;
 
 #[derive(Debug)]
 pub struct ApiError {
@@ -40,9 +41,12 @@ impl ApiError {
 }
 
 /// The body of every error response.
-#[derive(Serialize)]
-struct ErrorBody<'a> {
+#[derive(Serialize, ToSchema)]
+#[schema(as = Error)]
+pub(crate) struct ErrorBody<'a> {
+    /// A stable snake_case code that programs can branch on, such as `invalid_token`.
     error: &'static str,
+    /// What went wrong, for people; its wording may change.
     message: &'a str,
 }
 

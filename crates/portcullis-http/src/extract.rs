@@ -10,19 +10,33 @@ use axum::http::request::Parts;
 use axum::http::{header, HeaderMap, StatusCode};
 use portcullis_service::Principal;
 use serde::de::DeserializeOwned;
+use serde_json::{Map, Value};
 
-/// A JSON body. Wrong content type → 415, too large → 413, stalled → 408, anything
-/// unparsable → 400.
+/// A JSON body, which must be an object. Wrong content type → 415, too large → 413, stalled →
+/// 408, anything unparsable or of another shape → 400.
+///
+/// The body is read as an object before it is read as `T`: serde would otherwise also build a
+/// struct from an array of its fields in order (`[]` for a struct whose fields all have
+/// defaults), a second spelling of every body that no client is meant to use.
 pub struct ApiJson<T>(pub T);
 
 impl<T: DeserializeOwned, S: Send + Sync> FromRequest<S> for ApiJson<T> {
     type Rejection = ApiError;
 
     async fn from_request(request: Request, state: &S) -> Result<Self, Self::Rejection> {
-        match axum::Json::<T>::from_request(request, state).await {
-            Ok(axum::Json(value)) => Ok(Self(value)),
-            Err(rejection) => Err(json_rejection(&rejection)),
-        }
+        let object = match axum::Json::<Map<String, Value>>::from_request(request, state).await {
+            Ok(axum::Json(object)) => object,
+            Err(rejection) => return Err(json_rejection(&rejection)),
+        };
+        serde_json::from_value(Value::Object(object))
+            .map(Self)
+            .map_err(|error| {
+                ApiError::new(
+                    StatusCode::BAD_REQUEST,
+                    "invalid_request",
+                    format!("Failed to deserialize the JSON body into the target type: {error}"),
+                )
+            })
     }
 }
 

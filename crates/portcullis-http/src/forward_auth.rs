@@ -47,6 +47,11 @@ pub fn original_request(
     let method = agreed(methods, "method")?;
     match (target, method) {
         (None, None) => Ok(None),
+        // A method no client could have sent (empty, or not an RFC 9110 token) would otherwise
+        // be judged as if it were one, and match only the rules that name no method.
+        (Some(_), Some(method)) if Method::from_bytes(method.as_bytes()).is_err() => {
+            Err(conflict("the original method is not an HTTP method"))
+        }
         (Some(target), Some(method)) => Ok(Some(OriginalRequest { method, target })),
         // A method-specific rule could be sidestepped by guessing the method: refuse instead.
         _ => Err(conflict(

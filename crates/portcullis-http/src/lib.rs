@@ -14,6 +14,7 @@ mod header_spelling;
 mod identity;
 mod method_override;
 mod metrics;
+mod openapi;
 mod proxy;
 mod routes;
 pub mod views;
@@ -38,6 +39,7 @@ use tower::ServiceBuilder;
 use tower_http::cors::{AllowOrigin, CorsLayer};
 use tower_http::timeout::TimeoutLayer;
 use tower_http::trace::TraceLayer;
+use utoipa_axum::router::OpenApiRouter;
 
 /// JSON bodies larger than this are refused with 413.
 pub const MAX_BODY_BYTES: usize = 16 * 1024;
@@ -73,6 +75,7 @@ pub struct AppState {
     /// Set by the binary when a stop signal arrives.
     pub draining: Draining,
     proxy: Arc<Proxy>,
+    openapi: openapi::Published,
 }
 
 /// Whether the process is on its way out: from the stop signal on, `/readyz` answers 503 so
@@ -96,11 +99,13 @@ impl AppState {
         if web.demo {
             proxy.reserve(routes::demo::DEMO_PREFIX);
         }
+        let openapi = openapi::Published::new(&openapi_document(&web));
         Self {
             gateway,
             web: Arc::new(web),
             draining: Draining::default(),
             proxy: Arc::new(proxy),
+            openapi,
         }
     }
 }
@@ -109,18 +114,7 @@ impl AppState {
 /// counted in the gateway's metrics, by route template.
 pub fn router(state: AppState) -> Router {
     let metrics = state.gateway.metrics().clone();
-    // `/auth/verify` stays outside: a CORS layer answers `OPTIONS` preflights itself, and a
-    // forward-auth check about an `OPTIONS` request must meet the route policy like any other.
-    let browser_facing = Router::new()
-        .merge(routes::auth::router())
-        .merge(routes::account::router())
-        // Set before the CORS layer so that preflights (OPTIONS) pass through it; a fallback
-        // set later on the whole router would replace the layered one.
-        .method_not_allowed_fallback(routes::meta::method_not_allowed);
-    let browser_facing = match cors(&state.web.allowed_origins) {
-        Some(cors) => browser_facing.layer(cors),
-        None => browser_facing,
-    };
+    let (own, _) = api(&state.web).split_for_parts();
     let demo = match state.web.demo {
         true => routes::demo::router(),
         false => Router::new(),
@@ -135,14 +129,7 @@ pub fn router(state: AppState) -> Router {
             StatusCode::REQUEST_TIMEOUT,
             state.web.own_request_timeout,
         ));
-    Router::new()
-        .merge(browser_facing)
-        .merge(routes::verify::router())
-        .merge(routes::admin::router())
-        .merge(routes::signing_keys::router())
-        .merge(routes::meta::router())
-        .merge(routes::discovery::router())
-        .merge(demo)
+    own.merge(demo)
         .route_layer(deadline)
         .fallback(proxy::fallback)
         .method_not_allowed_fallback(routes::meta::method_not_allowed)
@@ -154,6 +141,39 @@ pub fn router(state: AppState) -> Router {
             metrics::track,
         ))
         .with_state(state)
+}
+
+/// The gateway's own API: every route group, each registering its handlers together with their
+/// documentation. The router serves exactly this, and the OpenAPI document is made of exactly
+/// this, so neither can have a route the other lacks. The demo app is not part of the API.
+fn api(web: &WebSettings) -> OpenApiRouter<AppState> {
+    // `/auth/verify` stays outside: a CORS layer answers `OPTIONS` preflights itself, and a
+    // forward-auth check about an `OPTIONS` request must meet the route policy like any other.
+    let (browser_facing, browser_facing_paths) = OpenApiRouter::new()
+        .merge(routes::auth::router())
+        .merge(routes::account::router())
+        .split_for_parts();
+    // Set before the CORS layer so that preflights (OPTIONS) pass through it; a fallback
+    // set later on the whole router would replace the layered one.
+    let browser_facing =
+        browser_facing.method_not_allowed_fallback(routes::meta::method_not_allowed);
+    let browser_facing = match cors(&web.allowed_origins) {
+        Some(cors) => browser_facing.layer(cors),
+        None => browser_facing,
+    };
+    OpenApiRouter::with_openapi(browser_facing_paths)
+        .merge(browser_facing.into())
+        .merge(routes::verify::router())
+        .merge(routes::admin::router())
+        .merge(routes::signing_keys::router())
+        .merge(routes::meta::router())
+        .merge(routes::discovery::router())
+        .merge(openapi::router())
+}
+
+/// The OpenAPI document of the gateway's own API, as `GET /openapi.json` serves it.
+pub fn openapi_document(web: &WebSettings) -> utoipa::openapi::OpenApi {
+    openapi::document(&api(web))
 }
 
 /// CORS for the browser-facing `/auth/*` routes: the allowed origins only, with credentials

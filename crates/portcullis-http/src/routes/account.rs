@@ -1,43 +1,50 @@
 //! The caller's own account: `/auth/me` and `/auth/sessions`.
 
 use crate::client::Client;
-use crate::error::ApiResult;
-use crate::extract::Authenticated;
+use crate::error::{ApiResult, ErrorBody};
+use crate::extract::{ApiPath, Authenticated};
 use crate::views::rfc3339;
 use crate::AppState;
-use axum::extract::{Path, State};
+use axum::extract::State;
 use axum::http::StatusCode;
-use axum::routing::{delete, get};
-use axum::{Json, Router};
+use axum::Json;
 use portcullis_core::{SessionId, UserId};
 use portcullis_service::{AuthError, SessionView};
 use serde::Serialize;
+use utoipa::ToSchema;
+use utoipa_axum::router::OpenApiRouter;
+use utoipa_axum::routes;
 
-pub fn router() -> Router<AppState> {
-    Router::new()
-        .route("/auth/me", get(me))
-        .route("/auth/sessions", get(sessions))
-        .route("/auth/sessions/{id}", delete(delete_session))
+pub fn router() -> OpenApiRouter<AppState> {
+    OpenApiRouter::new()
+        .routes(routes!(me))
+        .routes(routes!(sessions))
+        .routes(routes!(delete_session))
 }
 
 // Fields in alphabetical order, the order these bodies have always had (see `views`).
 
 /// `GET /auth/me`: who the access token says the caller is.
-#[derive(Serialize)]
+#[derive(Serialize, ToSchema)]
 struct Me {
     email: String,
     roles: Vec<String>,
+    #[schema(value_type = uuid::Uuid)]
     session_id: SessionId,
+    #[schema(value_type = uuid::Uuid)]
     user_id: UserId,
 }
 
 /// One of the caller's own sessions; `current` marks the one their token belongs to.
-#[derive(Serialize)]
+#[derive(Serialize, ToSchema)]
 struct OwnSession {
+    #[schema(format = DateTime)]
     created_at: String,
     current: bool,
+    #[schema(value_type = uuid::Uuid)]
     id: SessionId,
     ip: Option<String>,
+    #[schema(format = DateTime)]
     last_used_at: String,
     user_agent: Option<String>,
 }
@@ -56,6 +63,14 @@ impl From<SessionView> for OwnSession {
     }
 }
 
+/// Who the access token says the caller is.
+#[utoipa::path(
+    get,
+    path = "/auth/me",
+    tag = "account",
+    security(("bearer" = [])),
+    responses((status = OK, description = "The caller.", body = Me)),
+)]
 async fn me(Authenticated(principal): Authenticated) -> Json<Me> {
     let claims = &principal.claims;
     Json(Me {
@@ -66,6 +81,14 @@ async fn me(Authenticated(principal): Authenticated) -> Json<Me> {
     })
 }
 
+/// The caller's live sessions, newest first.
+#[utoipa::path(
+    get,
+    path = "/auth/sessions",
+    tag = "account",
+    security(("bearer" = [])),
+    responses((status = OK, description = "The caller's sessions.", body = Vec<OwnSession>)),
+)]
 async fn sessions(
     State(state): State<AppState>,
     Authenticated(principal): Authenticated,
@@ -74,11 +97,24 @@ async fn sessions(
     Ok(Json(sessions.into_iter().map(OwnSession::from).collect()))
 }
 
+/// End one of the caller's own sessions. Another user's session reads as not found.
+#[utoipa::path(
+    delete,
+    path = "/auth/sessions/{id}",
+    tag = "account",
+    params(("id" = String, Path, description = "The session's id (a UUID).")),
+    security(("bearer" = [])),
+    responses(
+        (status = NO_CONTENT, description = "The session is revoked."),
+        (status = NOT_FOUND, body = ErrorBody,
+            description = "`not_found`: the caller has no session with this id."),
+    ),
+)]
 async fn delete_session(
     State(state): State<AppState>,
     Authenticated(principal): Authenticated,
     Client(client): Client,
-    Path(id): Path<String>,
+    ApiPath(id): ApiPath<String>,
 ) -> ApiResult<StatusCode> {
     let id = uuid::Uuid::parse_str(&id).map_err(|_| AuthError::NotFound)?;
     state

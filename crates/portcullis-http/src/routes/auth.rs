@@ -5,38 +5,48 @@
 
 use crate::client::Client;
 use crate::cookies::{CookieSettings, RefreshCookie};
-use crate::error::{ApiError, ApiResult};
+use crate::csrf::CrossSite;
+use crate::error::{ApiError, ApiResult, ErrorBody};
 use crate::extract::{bearer_token, ApiJson, Authenticated};
+use crate::openapi::inputs;
 use crate::views::UserCreated;
 use crate::{AppState, WebSettings};
 use axum::extract::State;
 use axum::http::{header, HeaderMap, HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Response};
-use axum::routing::post;
-use axum::{Json, Router};
+use axum::Json;
 use portcullis_service::{AuthError, Issued, Password};
 use serde::{Deserialize, Serialize};
+use utoipa::ToSchema;
+use utoipa_axum::router::OpenApiRouter;
+use utoipa_axum::routes;
 
-pub fn router() -> Router<AppState> {
-    Router::new()
-        .route("/auth/register", post(register))
-        .route("/auth/login", post(login))
-        .route("/auth/refresh", post(refresh))
-        .route("/auth/logout", post(logout))
-        .route("/auth/logout-all", post(logout_all))
+pub fn router() -> OpenApiRouter<AppState> {
+    OpenApiRouter::new()
+        .routes(routes!(register))
+        .routes(routes!(login))
+        .routes(routes!(refresh))
+        .routes(routes!(logout))
+        .routes(routes!(logout_all))
 }
 
-#[derive(Deserialize)]
+#[derive(Deserialize, ToSchema)]
 struct Credentials {
+    #[schema(schema_with = inputs::email)]
     email: String,
+    #[schema(schema_with = inputs::password)]
     password: String,
 }
 
 /// The body of a successful login or refresh (fields in alphabetical order, as always).
-#[derive(Serialize)]
+#[derive(Serialize, ToSchema)]
 struct Tokens<'a> {
+    /// The access JWT, for `Authorization: Bearer`.
     access_token: &'a str,
+    /// Seconds until the access token expires.
     expires_in: u64,
+    /// Always `Bearer`.
+    #[schema(pattern = "^Bearer$")]
     token_type: &'static str,
 }
 
@@ -75,6 +85,22 @@ impl IntoResponse for RefreshError {
     }
 }
 
+/// Create an account (unless registration is disabled). Logs nobody in.
+#[utoipa::path(
+    post,
+    path = "/auth/register",
+    tag = "auth",
+    request_body = Credentials,
+    responses(
+        (status = CREATED, description = "The account exists.", body = UserCreated),
+        (status = BAD_REQUEST, body = ErrorBody, description = "`invalid_email`, `weak_password`, \
+            or `invalid_request` (a body that is not the documented JSON)."),
+        (status = FORBIDDEN, body = ErrorBody,
+            description = "`registration_disabled`: accounts are made by admins only."),
+        (status = CONFLICT, body = ErrorBody,
+            description = "`email_taken`: an account with this email exists."),
+    ),
+)]
 async fn register(
     State(state): State<AppState>,
     ApiJson(body): ApiJson<Credentials>,
@@ -86,6 +112,26 @@ async fn register(
     Ok((StatusCode::CREATED, Json(UserCreated { user_id })).into_response())
 }
 
+/// Log in: opens a session, returns an access token, and sets the refresh cookie.
+#[utoipa::path(
+    post,
+    path = "/auth/login",
+    tag = "auth",
+    request_body = Credentials,
+    responses(
+        (status = OK, description = "Logged in.", body = Tokens, headers(
+            ("Set-Cookie" = String, description = "The refresh cookie (`HttpOnly; Secure`)."),
+        )),
+        (status = UNAUTHORIZED, body = ErrorBody, headers(
+            ("WWW-Authenticate" = String, description = "`Bearer realm=\"portcullis\"`."),
+        ), description = "`invalid_credentials`: no such account, or the wrong password."),
+        (status = FORBIDDEN, body = ErrorBody,
+            description = "`account_locked`: an admin locked this account."),
+        (status = TOO_MANY_REQUESTS, body = ErrorBody, headers(
+            ("Retry-After" = u64, description = "Seconds until another attempt may succeed."),
+        ), description = "`rate_limited`: too many failed logins for this account or address."),
+    ),
+)]
 async fn login(
     State(state): State<AppState>,
     Client(client): Client,
@@ -98,6 +144,26 @@ async fn login(
     Ok(token_response(&state.web, &issued))
 }
 
+/// Trade the refresh cookie for a new access token; the cookie rotates.
+#[utoipa::path(
+    post,
+    path = "/auth/refresh",
+    tag = "auth",
+    params(CrossSite),
+    security(("refresh_cookie" = [])),
+    responses(
+        (status = OK, description = "A new access token; the cookie is replaced.", body = Tokens,
+            headers(("Set-Cookie" = String, description = "The rotated refresh cookie."))),
+        (status = UNAUTHORIZED, body = ErrorBody, headers(
+            ("WWW-Authenticate" = String, description = "`Bearer realm=\"portcullis\"`."),
+            ("Set-Cookie" = String, description = "Deletes the refresh cookie, which can \
+                never work again."),
+        ), description = "`missing_refresh_token`, `invalid_refresh_token` (unknown or \
+            expired), `refresh_token_reused` (the session is revoked), or `session_revoked`."),
+        (status = FORBIDDEN, body = ErrorBody, description = "`account_locked`, or \
+            `csrf_required` / `origin_not_allowed` (see the `refresh_cookie` scheme)."),
+    ),
+)]
 async fn refresh(
     State(state): State<AppState>,
     Client(client): Client,
@@ -111,6 +177,19 @@ async fn refresh(
     Ok(token_response(&state.web, &issued))
 }
 
+/// End this session: the refresh cookie's session is revoked and the cookie deleted; an access
+/// token sent along is denylisted too. Always 204, with or without a live session.
+#[utoipa::path(
+    post,
+    path = "/auth/logout",
+    tag = "auth",
+    params(CrossSite),
+    security((), ("refresh_cookie" = []), ("refresh_cookie" = [], "bearer" = [])),
+    responses(
+        (status = NO_CONTENT, description = "Logged out.",
+            headers(("Set-Cookie" = String, description = "Deletes the refresh cookie."))),
+    ),
+)]
 async fn logout(
     State(state): State<AppState>,
     Client(client): Client,
@@ -128,6 +207,17 @@ async fn logout(
         .into_response())
 }
 
+/// End every session of the caller, on every device.
+#[utoipa::path(
+    post,
+    path = "/auth/logout-all",
+    tag = "auth",
+    security(("bearer" = [])),
+    responses(
+        (status = NO_CONTENT, description = "Every session is revoked.",
+            headers(("Set-Cookie" = String, description = "Deletes the refresh cookie."))),
+    ),
+)]
 async fn logout_all(
     State(state): State<AppState>,
     Authenticated(principal): Authenticated,

@@ -5,26 +5,25 @@
 //! `Host` instead would let whoever sends the request choose where verifiers fetch keys from,
 //! and a cache in between would hand that answer to everyone.
 
-use crate::error::ApiError;
+use crate::error::{ApiError, ErrorBody};
 use crate::AppState;
 use axum::extract::State;
 use axum::http::{header, StatusCode};
 use axum::response::{IntoResponse, Response};
-use axum::routing::get;
-use axum::{Json, Router};
+use axum::Json;
 use serde::Serialize;
+use utoipa::ToSchema;
+use utoipa_axum::router::OpenApiRouter;
+use utoipa_axum::routes;
 
-pub fn router() -> Router<AppState> {
-    Router::new().route(
-        "/.well-known/openid-configuration",
-        get(openid_configuration),
-    )
+pub fn router() -> OpenApiRouter<AppState> {
+    OpenApiRouter::new().routes(routes!(openid_configuration))
 }
 
 /// The discovery document. The gateway is not an OpenID provider (it has no authorization
 /// endpoint), so it states only what verification uses, plus the three members discovery
 /// clients insist on.
-#[derive(Serialize)]
+#[derive(Serialize, ToSchema)]
 struct Discovery<'a> {
     issuer: &'a str,
     jwks_uri: String,
@@ -40,6 +39,17 @@ const CLAIMS: &[&str] = &[
     "iss", "aud", "sub", "iat", "nbf", "exp", "jti", "sid", "ver", "roles", "email",
 ];
 
+/// What a resource server needs to verify access tokens, found from the issuer URL.
+#[utoipa::path(
+    get,
+    path = "/.well-known/openid-configuration",
+    tag = "meta",
+    responses(
+        (status = OK, description = "The discovery document.", body = Discovery),
+        (status = NOT_FOUND, body = ErrorBody,
+            description = "`not_found`: `public_url` is not configured."),
+    ),
+)]
 async fn openid_configuration(State(state): State<AppState>) -> Response {
     let Some(public_url) = state.web.public_url.as_deref() else {
         return ApiError::new(

@@ -11,6 +11,7 @@ use serde::Serialize;
 use serde_json::Value;
 use time::format_description::well_known::Rfc3339;
 use time::OffsetDateTime;
+use utoipa::ToSchema;
 use uuid::Uuid;
 
 pub fn rfc3339(at: OffsetDateTime) -> String {
@@ -18,16 +19,21 @@ pub fn rfc3339(at: OffsetDateTime) -> String {
 }
 
 /// A session as the security team sees it: live or not, and why it was revoked.
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, ToSchema)]
 pub struct SessionView<'a> {
+    #[schema(format = DateTime)]
     created_at: String,
+    #[schema(value_type = Uuid)]
     id: SessionId,
     ip: Option<&'a str>,
+    #[schema(format = DateTime)]
     last_used_at: String,
     live: bool,
+    #[schema(value_type = Option<String>, format = DateTime)]
     revoked_at: Option<String>,
     revoked_reason: Option<&'static str>,
     user_agent: Option<&'a str>,
+    #[schema(value_type = Uuid)]
     user_id: UserId,
 }
 
@@ -53,9 +59,10 @@ impl<'a> SessionView<'a> {
 }
 
 /// One security event of the audit trail.
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, ToSchema)]
 pub struct EventView<'a> {
     actor: Option<&'a str>,
+    #[schema(format = DateTime)]
     at: String,
     /// Stored as JSON text whose shape depends on the kind (and on the version that wrote it),
     /// so it is passed on as whatever JSON it holds; text that is not JSON reads as `null`.
@@ -63,8 +70,10 @@ pub struct EventView<'a> {
     id: i64,
     ip: Option<&'a str>,
     kind: &'static str,
+    #[schema(value_type = Option<Uuid>)]
     session_id: Option<SessionId>,
     user_agent: Option<&'a str>,
+    #[schema(value_type = Option<Uuid>)]
     user_id: Option<UserId>,
 }
 
@@ -86,14 +95,14 @@ impl<'a> EventView<'a> {
 }
 
 /// A page of the audit trail (`GET /admin/events`); `next_cursor` is set when the page is full.
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, ToSchema)]
 pub struct EventsPage<'a> {
     pub events: Vec<EventView<'a>>,
     pub next_cursor: Option<String>,
 }
 
 /// What revoking a user did (`POST /admin/users/{user}/revoke`).
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, ToSchema)]
 pub struct UserRevoked {
     sessions_revoked: usize,
     token_version: i64,
@@ -109,25 +118,34 @@ impl From<&UserRevocation> for UserRevoked {
 }
 
 /// An account's lock state after `lock` (with what the lock revoked) or `unlock`.
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, ToSchema)]
 pub struct LockState {
     locked: bool,
-    #[serde(flatten)]
-    revoked: Option<UserRevoked>,
+    /// Only after a lock: the sessions it revoked.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    #[schema(nullable = false)]
+    sessions_revoked: Option<usize>,
+    /// Only after a lock: the token version that retired every access token.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    #[schema(nullable = false)]
+    token_version: Option<i64>,
 }
 
 impl LockState {
     pub fn locked(revocation: &UserRevocation) -> Self {
+        let revoked = UserRevoked::from(revocation);
         Self {
             locked: true,
-            revoked: Some(revocation.into()),
+            sessions_revoked: Some(revoked.sessions_revoked),
+            token_version: Some(revoked.token_version),
         }
     }
 
     pub fn unlocked() -> Self {
         Self {
             locked: false,
-            revoked: None,
+            sessions_revoked: None,
+            token_version: None,
         }
     }
 }
@@ -142,27 +160,29 @@ pub struct ForUser<T> {
 }
 
 /// A user just created (`POST /auth/register`, `POST /admin/users`).
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, ToSchema)]
 pub struct UserCreated {
+    #[schema(value_type = Uuid)]
     pub user_id: UserId,
 }
 
 /// A user's roles after a change, and the token version that retired the old ones.
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, ToSchema)]
 pub struct RolesChanged<'a> {
     pub roles: &'a [String],
     pub token_version: i64,
+    #[schema(value_type = Uuid)]
     pub user_id: UserId,
 }
 
 /// The access token that was denylisted.
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, ToSchema)]
 pub struct TokenRevoked {
     pub jti: Uuid,
 }
 
 /// What a mass revocation hit, or in a dry run would hit.
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, ToSchema)]
 pub struct MassRevoked {
     pub dry_run: bool,
     pub sessions: usize,
@@ -170,13 +190,20 @@ pub struct MassRevoked {
 }
 
 /// A signing key and where it is in its life (`GET /admin/keys`, `portcullis keys list`).
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, ToSchema)]
 pub struct SigningKeyView {
+    /// When it signs (or signed) first.
+    #[schema(format = DateTime)]
     pub activates_at: String,
     pub alg: String,
+    #[schema(format = DateTime)]
     pub created_at: String,
     pub kid: String,
+    /// When it leaves the JWKS, once known.
+    #[schema(format = DateTime)]
     pub retires_at: Option<String>,
+    /// `next`, `active`, `retiring` or `retired`.
+    #[schema(value_type = String, pattern = "^(next|active|retiring|retired)$")]
     pub state: &'static str,
 }
 
@@ -194,7 +221,7 @@ impl From<&portcullis_service::SigningKeyView> for SigningKeyView {
 }
 
 /// Every signing key, newest first.
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, ToSchema)]
 pub struct SigningKeys {
     pub keys: Vec<SigningKeyView>,
 }

@@ -4,69 +4,50 @@
 //! A 401 here only ever means the admin key: the key is checked before anything else is read,
 //! and every malformed input after it (a token to revoke included) is 400 `invalid_request`.
 
-use crate::error::{ApiError, ApiResult};
-use crate::extract::{bearer_token, ApiJson, ApiPath};
+use crate::error::{ApiError, ApiResult, ErrorBody};
+use crate::extract::{ApiJson, ApiPath};
 use crate::views::{
     EventView, EventsPage, LockState, MassRevoked, RolesChanged, SessionView, TokenRevoked,
     UserCreated, UserRevoked,
 };
 use crate::AppState;
-use axum::extract::{FromRequestParts, Query, State};
-use axum::http::request::Parts;
+use axum::extract::{Query, State};
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
-use axum::routing::{delete, get, patch, post};
-use axum::{Json, Router};
+use axum::Json;
 use portcullis_core::admin::{EventQuery, SessionFilter};
 use portcullis_core::{EventKind, SessionId};
 use portcullis_service::{Password, TokenToRevoke};
-use serde::Deserialize;
 use std::collections::HashMap;
 use time::format_description::well_known::Rfc3339;
 use time::OffsetDateTime;
+use utoipa_axum::router::OpenApiRouter;
+use utoipa_axum::routes;
+
+mod bodies;
+mod docs;
+mod extract;
+
+pub use extract::Admin;
+
+use bodies::{NewUser, RevocationFilter, Roles, TokenBody};
+use docs::{EventFilter, UserRef};
 
 const DEFAULT_EVENTS_PAGE: u32 = 50;
-const MAX_EVENTS_PAGE: u32 = 500;
+pub(super) const MAX_EVENTS_PAGE: u32 = 500;
 
-pub fn router() -> Router<AppState> {
-    Router::new()
-        .route("/admin/users", post(create_user))
-        .route("/admin/users/{user}", patch(change_roles))
-        .route("/admin/users/{user}/revoke", post(revoke_user))
-        .route("/admin/users/{user}/lock", post(lock_user))
-        .route("/admin/users/{user}/unlock", post(unlock_user))
-        .route("/admin/users/{user}/sessions", get(user_sessions))
-        .route("/admin/sessions/{id}", delete(revoke_session))
-        .route("/admin/tokens/revoke", post(revoke_token))
-        .route("/admin/events", get(events))
-        .route("/admin/revocations", post(mass_revoke))
-}
-
-/// A caller holding a live admin key; the key's name is the actor recorded for its actions.
-pub struct Admin(pub String);
-
-impl FromRequestParts<AppState> for Admin {
-    type Rejection = ApiError;
-
-    async fn from_request_parts(
-        parts: &mut Parts,
-        state: &AppState,
-    ) -> Result<Self, Self::Rejection> {
-        let name = state
-            .gateway
-            .authenticate_admin(bearer_token(&parts.headers))
-            .await?;
-        // Every admin call, reads included, leaves a line naming the key; changes are also
-        // stored as security events by the use cases.
-        tracing::info!(
-            target: "portcullis::admin_audit",
-            key = %name,
-            method = %parts.method,
-            path = %parts.uri.path(),
-            "admin call"
-        );
-        Ok(Self(name))
-    }
+pub fn router() -> OpenApiRouter<AppState> {
+    OpenApiRouter::new()
+        .routes(routes!(create_user))
+        .routes(routes!(change_roles))
+        .routes(routes!(revoke_user))
+        .routes(routes!(lock_user))
+        .routes(routes!(unlock_user))
+        .routes(routes!(user_sessions))
+        .routes(routes!(revoke_session))
+        .routes(routes!(revoke_token))
+        .routes(routes!(events))
+        .routes(routes!(mass_revoke))
 }
 
 fn bad_request(message: impl Into<String>) -> ApiError {
@@ -78,15 +59,21 @@ fn parse_time(name: &str, text: &str) -> ApiResult<OffsetDateTime> {
         .map_err(|_| bad_request(format!("{name} must be an RFC 3339 time")))
 }
 
-#[derive(Deserialize)]
-#[serde(deny_unknown_fields)]
-struct NewUser {
-    email: String,
-    password: Option<String>,
-    #[serde(default)]
-    roles: Vec<String>,
-}
-
+/// Create a user, with roles and optionally a password.
+#[utoipa::path(
+    post,
+    path = "/admin/users",
+    tag = "admin",
+    request_body = NewUser,
+    security(("admin_key" = [])),
+    responses(
+        (status = CREATED, description = "The user exists.", body = UserCreated),
+        (status = BAD_REQUEST, body = ErrorBody, description = "`invalid_email`, \
+            `weak_password`, `invalid_role`, or `invalid_request`."),
+        (status = CONFLICT, body = ErrorBody,
+            description = "`email_taken`: an account with this email exists."),
+    ),
+)]
 async fn create_user(
     State(state): State<AppState>,
     Admin(actor): Admin,
@@ -100,12 +87,21 @@ async fn create_user(
     Ok((StatusCode::CREATED, Json(UserCreated { user_id })))
 }
 
-#[derive(Deserialize)]
-#[serde(deny_unknown_fields)]
-struct Roles {
-    roles: Vec<String>,
-}
-
+/// Replace a user's roles. Access tokens issued before stop working at once.
+#[utoipa::path(
+    patch,
+    path = "/admin/users/{user}",
+    tag = "admin",
+    params(UserRef),
+    request_body = Roles,
+    security(("admin_key" = [])),
+    responses(
+        (status = OK, description = "The roles now, and the new token version.",
+            body = RolesChanged),
+        (status = BAD_REQUEST, body = ErrorBody,
+            description = "`invalid_role`, or `invalid_request`."),
+    ),
+)]
 async fn change_roles(
     State(state): State<AppState>,
     Admin(actor): Admin,
@@ -125,6 +121,15 @@ async fn change_roles(
     Ok(Json(body).into_response())
 }
 
+/// Revoke every session and access token of a user; they can log in again.
+#[utoipa::path(
+    post,
+    path = "/admin/users/{user}/revoke",
+    tag = "admin",
+    params(UserRef),
+    security(("admin_key" = [])),
+    responses((status = OK, description = "What was revoked.", body = UserRevoked)),
+)]
 async fn revoke_user(
     State(state): State<AppState>,
     Admin(actor): Admin,
@@ -135,6 +140,15 @@ async fn revoke_user(
     Ok(Json(UserRevoked::from(&revocation)))
 }
 
+/// Lock a user out: everything is revoked and logins are refused until unlocked.
+#[utoipa::path(
+    post,
+    path = "/admin/users/{user}/lock",
+    tag = "admin",
+    params(UserRef),
+    security(("admin_key" = [])),
+    responses((status = OK, description = "Locked, with what the lock revoked.", body = LockState)),
+)]
 async fn lock_user(
     State(state): State<AppState>,
     Admin(actor): Admin,
@@ -145,6 +159,15 @@ async fn lock_user(
     Ok(Json(LockState::locked(&revocation)))
 }
 
+/// Let a locked user log in again.
+#[utoipa::path(
+    post,
+    path = "/admin/users/{user}/unlock",
+    tag = "admin",
+    params(UserRef),
+    security(("admin_key" = [])),
+    responses((status = OK, description = "Unlocked.", body = LockState)),
+)]
 async fn unlock_user(
     State(state): State<AppState>,
     Admin(actor): Admin,
@@ -155,6 +178,15 @@ async fn unlock_user(
     Ok(Json(LockState::unlocked()))
 }
 
+/// A user's sessions, live or not.
+#[utoipa::path(
+    get,
+    path = "/admin/users/{user}/sessions",
+    tag = "admin",
+    params(UserRef),
+    security(("admin_key" = [])),
+    responses((status = OK, description = "The user's sessions.", body = Vec<SessionView>)),
+)]
 async fn user_sessions(
     State(state): State<AppState>,
     _admin: Admin,
@@ -166,6 +198,20 @@ async fn user_sessions(
     Ok(Json(views).into_response())
 }
 
+/// Revoke one session (any user's).
+#[utoipa::path(
+    delete,
+    path = "/admin/sessions/{id}",
+    tag = "admin",
+    params(("id" = uuid::Uuid, Path, description = "The session's id.")),
+    security(("admin_key" = [])),
+    responses(
+        (status = NO_CONTENT, description = "The session is revoked."),
+        (status = BAD_REQUEST, body = ErrorBody,
+            description = "`invalid_request`: the id is not a UUID."),
+        (status = NOT_FOUND, body = ErrorBody, description = "`not_found`: no such session."),
+    ),
+)]
 async fn revoke_session(
     State(state): State<AppState>,
     Admin(actor): Admin,
@@ -181,14 +227,20 @@ async fn revoke_session(
     Ok(StatusCode::NO_CONTENT)
 }
 
-#[derive(Deserialize)]
-#[serde(deny_unknown_fields)]
-struct TokenBody {
-    token: Option<String>,
-    jti: Option<uuid::Uuid>,
-    exp: Option<i64>,
-}
-
+/// Denylist one access token until it expires, by the token itself or by its `jti` and `exp`.
+#[utoipa::path(
+    post,
+    path = "/admin/tokens/revoke",
+    tag = "admin",
+    request_body = TokenBody,
+    security(("admin_key" = [])),
+    responses(
+        (status = OK, description = "The token is denylisted.", body = TokenRevoked),
+        (status = BAD_REQUEST, body = ErrorBody, description = "`invalid_request`: the token \
+            is not one this gateway signed, `exp` is out of range, or the body is not one of \
+            the two shapes."),
+    ),
+)]
 async fn revoke_token(
     State(state): State<AppState>,
     Admin(actor): Admin,
@@ -215,6 +267,22 @@ async fn revoke_token(
     Ok(Json(TokenRevoked { jti }))
 }
 
+/// The audit trail, newest first, a page at a time.
+#[utoipa::path(
+    get,
+    path = "/admin/events",
+    tag = "admin",
+    params(EventFilter),
+    security(("admin_key" = [])),
+    responses(
+        (status = OK, description = "A page of events; follow `next_cursor` for the next.",
+            body = EventsPage),
+        (status = BAD_REQUEST, body = ErrorBody, description = "`invalid_request`: an unknown \
+            parameter or kind, a time that is not RFC 3339, a limit out of range, a bad cursor."),
+        (status = NOT_FOUND, body = ErrorBody,
+            description = "`not_found`: `user` names no user."),
+    ),
+)]
 async fn events(
     State(state): State<AppState>,
     _admin: Admin,
@@ -265,16 +333,20 @@ async fn events(
     Ok(Json(body).into_response())
 }
 
-#[derive(Deserialize)]
-#[serde(deny_unknown_fields)]
-struct RevocationFilter {
-    created_before: Option<String>,
-    last_ip_in: Option<String>,
-    role: Option<String>,
-    #[serde(default)]
-    dry_run: bool,
-}
-
+/// Revoke every live session matching a filter (at least one criterion), or count them first
+/// with `dry_run`.
+#[utoipa::path(
+    post,
+    path = "/admin/revocations",
+    tag = "admin",
+    request_body = RevocationFilter,
+    security(("admin_key" = [])),
+    responses(
+        (status = OK, description = "What was (or would be) revoked.", body = MassRevoked),
+        (status = BAD_REQUEST, body = ErrorBody, description = "`invalid_request`: no \
+            criterion, a time that is not RFC 3339, or an address that is not one."),
+    ),
+)]
 async fn mass_revoke(
     State(state): State<AppState>,
     Admin(actor): Admin,
