@@ -256,15 +256,19 @@ async fn scheduled_rotation_makes_one_next_key_published_ahead() {
     assert_eq!(newest["state"], "next");
     let ahead = time_of(&newest["activates_at"]) - time_of(&newest["created_at"]);
     assert_eq!(ahead, time::Duration::minutes(10));
-    let events = admin_call(
-        &app,
-        &key,
-        Method::GET,
-        "/admin/events?kind=signing_key_rotated",
-        None,
-    )
+    // The event follows the key's commit; the schedule is its actor.
+    portcullis_tests::eventually("the rotation is recorded", async || {
+        let events = admin_call(
+            &app,
+            &key,
+            Method::GET,
+            "/admin/events?kind=signing_key_rotated",
+            None,
+        )
+        .await;
+        events.body["events"][0]["actor"] == "schedule"
+    })
     .await;
-    assert_eq!(events.body["events"][0]["actor"], "schedule", "{events:?}");
 }
 
 /// Runs `portcullis keys ...` against the app's storage, while the app keeps serving (a
