@@ -77,6 +77,13 @@ async fn user_add_reads_the_password_from_stdin_and_grants_roles() {
 #[tokio::test]
 async fn user_add_refuses_a_weak_password_and_a_taken_email() {
     let storage = TestStorage::create(tier()).await;
+    // A new deployment is created by `migrate` (or `serve`), never by another command.
+    let migrated = portcullis(&storage, &["migrate"], "");
+    assert!(
+        migrated.status.success(),
+        "{}",
+        String::from_utf8_lossy(&migrated.stderr)
+    );
     let weak = portcullis(
         &storage,
         &["user", "add", "--email", "a@example.com"],
@@ -192,7 +199,96 @@ async fn admin_commands_reach_a_running_server() {
     assert_eq!(events[0]["actor"], "cli");
     let missing = portcullis(&storage, &["admin", "lock", "nobody@example.com"], "");
     assert!(!missing.status.success());
-    assert!(String::from_utf8_lossy(&missing.stderr).contains("not found"));
+    // What was not found, and where it was looked for, said once.
+    let stderr = String::from_utf8_lossy(&missing.stderr);
+    let using = stderr
+        .lines()
+        .find_map(|line| line.strip_prefix("using "))
+        .expect("the storage is named");
+    assert_eq!(stderr.matches("using ").count(), 1, "{stderr}");
+    assert!(
+        stderr.contains(&format!("no user \"nobody@example.com\" in {using}")),
+        "{stderr}"
+    );
+    assert!(
+        using.starts_with("sqlite:///") || using.starts_with("postgres://"),
+        "{using}"
+    );
+}
+
+/// Run from the wrong directory, a command must not start an empty deployment of its own and
+/// then answer "not found": it refuses, creates nothing, and says where it looked and how to
+/// point it elsewhere. Only `serve` and `migrate` create a database or a key.
+#[tokio::test]
+async fn a_command_pointed_at_no_deployment_creates_nothing_and_says_where_it_looked() {
+    let elsewhere = tempfile::tempdir().expect("temp dir");
+    let data_dir = elsewhere.path().join("data");
+    let run = |args: &[&str]| {
+        Command::new(binary())
+            .args(args)
+            .env_clear()
+            .env("PATH", std::env::var("PATH").unwrap_or_default())
+            .env("PORTCULLIS_DATA_DIR", &data_dir)
+            .env("RUST_LOG", "warn")
+            .stdin(Stdio::null())
+            .output()
+            .expect("portcullis runs")
+    };
+    for args in [
+        &["admin", "lock", "alice@example.com"][..],
+        &["admin", "key", "create", "--name", "ops"],
+        &["keys", "list"],
+        &["user", "add", "--email", "alice@example.com"],
+    ] {
+        let output = run(args);
+        assert!(!output.status.success(), "{args:?}");
+        let stderr = String::from_utf8_lossy(&output.stderr);
+        let expected = format!(
+            "no database at sqlite://{}",
+            data_dir.join("portcullis.db").display()
+        );
+        if args[0] != "user" {
+            assert!(stderr.contains(&expected), "{args:?}: {stderr}");
+            assert!(stderr.contains("PORTCULLIS_DATA_DIR"), "{stderr}");
+            assert!(stderr.contains("PORTCULLIS_DATABASE_URL"), "{stderr}");
+            assert!(stderr.contains("--config"), "{stderr}");
+        }
+        assert!(
+            !data_dir.exists(),
+            "{args:?} created {}",
+            data_dir.display()
+        );
+    }
+    // `migrate` does create it (and its key); then the same command finds the deployment.
+    let migrated = run(&["migrate"]);
+    assert!(
+        migrated.status.success(),
+        "{}",
+        String::from_utf8_lossy(&migrated.stderr)
+    );
+    assert!(data_dir.join("portcullis.db").exists() && data_dir.join("kek").exists());
+    let listed = run(&["keys", "list"]);
+    assert!(
+        listed.status.success(),
+        "{}",
+        String::from_utf8_lossy(&listed.stderr)
+    );
+    // A created admin key is all standard output holds, so `$(...)` captures exactly it.
+    let created = run(&["admin", "key", "create", "--name", "ops"]);
+    assert!(
+        created.status.success(),
+        "{}",
+        String::from_utf8_lossy(&created.stderr)
+    );
+    let stdout = String::from_utf8(created.stdout).expect("utf8");
+    assert_eq!(stdout.lines().count(), 1, "{stdout:?}");
+    assert!(stdout.starts_with("pcl_admin_"), "{stdout:?}");
+    let stderr = String::from_utf8_lossy(&created.stderr);
+    assert!(stderr.contains("not shown again"), "{stderr}");
+    assert!(
+        !stderr.contains('\u{1b}'),
+        "no colour codes off a terminal: {stderr:?}"
+    );
 }
 
 #[tokio::test]

@@ -43,7 +43,6 @@ fn schemathesis() -> PathBuf {
 #[tokio::test]
 async fn schemathesis_finds_no_failure_with_every_check_on() {
     let storage = TestStorage::create(tier()).await;
-    let admin_key = create_admin_key(&storage, "schemathesis");
     // Login limits off: the run sends failed logins by the hundred from one address, some for
     // the account it logs in with, and would lock itself out. `login_limits.rs` tests them.
     let settings = [
@@ -51,6 +50,8 @@ async fn schemathesis_finds_no_failure_with_every_check_on() {
         ("PORTCULLIS_LOGIN_MAX_FAILURES_PER_IP", "0"),
     ];
     let gateway = Replica::start(&storage, &settings).await;
+    // After the gateway has created its database: no other command creates one.
+    let admin_key = create_admin_key(&storage, "schemathesis");
     let email = gateway.new_user().await;
 
     let mut command = Command::new(schemathesis());

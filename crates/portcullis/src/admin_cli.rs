@@ -13,7 +13,7 @@ use portcullis_core::{EventKind, Family, SessionId};
 use portcullis_http::views::{
     rfc3339, EventView, ForUser, LockState, SessionView, TokenRevoked, UserRevoked,
 };
-use portcullis_service::{Gateway, TokenToRevoke};
+use portcullis_service::{AuthError, Gateway, TokenToRevoke};
 use std::io::Read;
 use time::format_description::well_known::Rfc3339;
 use time::OffsetDateTime;
@@ -111,7 +111,8 @@ pub async fn run(
     as_json: bool,
 ) -> anyhow::Result<()> {
     let revokes = command.revokes();
-    let output = execute(gateway, command).await?;
+    let location = crate::storage::location(config)?;
+    let output = execute(gateway, command, &location).await?;
     if revokes {
         // The revocation is committed; on the embedded tier, wait until every running server
         // holds it in memory, so that "the command has returned" means "it is in force".
@@ -127,8 +128,20 @@ pub async fn run(
     Ok(())
 }
 
-async fn execute(gateway: &Gateway, command: AdminCommand) -> anyhow::Result<Output> {
+async fn execute(
+    gateway: &Gateway,
+    command: AdminCommand,
+    location: &str,
+) -> anyhow::Result<Output> {
     let failed = |error: portcullis_service::AuthError| anyhow::anyhow!("{error}");
+    // "Not found" says what was looked for and where, so a command pointed at the wrong
+    // deployment cannot read as "the user does not exist".
+    let missing = |what: String| {
+        move |error: portcullis_service::AuthError| match error {
+            AuthError::NotFound => anyhow::anyhow!("no {what} in {location}"),
+            other => anyhow::anyhow!("{other}"),
+        }
+    };
     Ok(match command {
         AdminCommand::Key {
             command: KeyCommand::Create { name },
@@ -137,10 +150,10 @@ async fn execute(gateway: &Gateway, command: AdminCommand) -> anyhow::Result<Out
                 .create_admin_key(&name, ACTOR)
                 .await
                 .map_err(failed)?;
-            Output::new(
-                format!("{key}\n(store it now: it is not shown again)"),
-                &KeyCreated { key, name },
-            )?
+            // Only the key on standard output, so `ADMIN_KEY=$(portcullis admin key create ...)`
+            // captures exactly it; the advice goes to the operator.
+            eprintln!("store the key now: it is not shown again");
+            Output::new(key.clone(), &KeyCreated { key, name })?
         }
         AdminCommand::Key {
             command: KeyCommand::List,
@@ -172,7 +185,7 @@ async fn execute(gateway: &Gateway, command: AdminCommand) -> anyhow::Result<Out
             gateway
                 .revoke_admin_key(&name, ACTOR)
                 .await
-                .map_err(failed)?;
+                .map_err(missing(format!("live admin key named {name:?}")))?;
             Output::new(
                 format!("key {name} revoked"),
                 &KeyRevoked {
@@ -182,7 +195,10 @@ async fn execute(gateway: &Gateway, command: AdminCommand) -> anyhow::Result<Out
             )?
         }
         AdminCommand::RevokeUser { user } => {
-            let user = gateway.find_user(&user).await.map_err(failed)?;
+            let user = gateway
+                .find_user(&user)
+                .await
+                .map_err(missing(format!("user {user:?}")))?;
             let revocation = gateway.revoke_user(user.id, ACTOR).await.map_err(failed)?;
             Output::new(
                 format!(
@@ -198,7 +214,10 @@ async fn execute(gateway: &Gateway, command: AdminCommand) -> anyhow::Result<Out
             )?
         }
         AdminCommand::Lock { user } => {
-            let user = gateway.find_user(&user).await.map_err(failed)?;
+            let user = gateway
+                .find_user(&user)
+                .await
+                .map_err(missing(format!("user {user:?}")))?;
             let revocation = gateway.lock_user(user.id, ACTOR).await.map_err(failed)?;
             Output::new(
                 format!(
@@ -213,7 +232,10 @@ async fn execute(gateway: &Gateway, command: AdminCommand) -> anyhow::Result<Out
             )?
         }
         AdminCommand::Unlock { user } => {
-            let user = gateway.find_user(&user).await.map_err(failed)?;
+            let user = gateway
+                .find_user(&user)
+                .await
+                .map_err(missing(format!("user {user:?}")))?;
             gateway.unlock_user(user.id, ACTOR).await.map_err(failed)?;
             Output::new(
                 format!("unlocked {}", user.email),
@@ -224,7 +246,10 @@ async fn execute(gateway: &Gateway, command: AdminCommand) -> anyhow::Result<Out
             )?
         }
         AdminCommand::Sessions { user } => {
-            let user = gateway.find_user(&user).await.map_err(failed)?;
+            let user = gateway
+                .find_user(&user)
+                .await
+                .map_err(missing(format!("user {user:?}")))?;
             let sessions = gateway.user_sessions(user.id).await.map_err(failed)?;
             let text = sessions
                 .iter()
@@ -239,7 +264,7 @@ async fn execute(gateway: &Gateway, command: AdminCommand) -> anyhow::Result<Out
             let family = gateway
                 .admin_revoke_session(SessionId(id), ACTOR)
                 .await
-                .map_err(failed)?;
+                .map_err(missing(format!("session {id}")))?;
             Output::new(format!("session {id} revoked"), &SessionView::new(&family))?
         }
         AdminCommand::RevokeToken { token, jti, exp } => {
@@ -260,7 +285,13 @@ async fn execute(gateway: &Gateway, command: AdminCommand) -> anyhow::Result<Out
         } => {
             let query = EventQuery {
                 user: match user {
-                    Some(user) => Some(gateway.find_user(&user).await.map_err(failed)?.id),
+                    Some(user) => Some(
+                        gateway
+                            .find_user(&user)
+                            .await
+                            .map_err(missing(format!("user {user:?}")))?
+                            .id,
+                    ),
                     None => None,
                 },
                 kind: kind

@@ -4,6 +4,7 @@ use crate::admin_cli::{self, AdminCommand};
 use crate::config::Config;
 use crate::keys_cli::{self, KeysCommand};
 use crate::startup::{self, Application, Background};
+use crate::storage;
 use anyhow::{bail, Context};
 use clap::{Parser, Subcommand};
 use portcullis_metrics::Metrics;
@@ -82,7 +83,7 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
         } => {
             let password = read_password()?;
             let mut background = Background::new();
-            let gateway = startup::build_gateway(&config, &mut background, &Metrics::new()).await?;
+            let gateway = command_gateway(&config, &mut background).await?;
             let created = gateway.create_user(&email, &password, &roles).await;
             background.stop().await;
             println!("{}", created.map_err(|e| anyhow::anyhow!(e))?);
@@ -90,19 +91,35 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
         }
         Command::Admin { json, command } => {
             let mut background = Background::new();
-            let gateway = startup::build_gateway(&config, &mut background, &Metrics::new()).await?;
+            let gateway = command_gateway(&config, &mut background).await?;
             let done = admin_cli::run(&gateway, &config, command, json).await;
             background.stop().await;
             done
         }
         Command::Keys { json, command } => {
             let mut background = Background::new();
-            let gateway = startup::build_gateway(&config, &mut background, &Metrics::new()).await?;
+            let gateway = command_gateway(&config, &mut background).await?;
             let done = keys_cli::run(&gateway, &config, command, json).await;
             background.stop().await;
             done
         }
     }
+}
+
+/// The gateway a one-off command acts through: on existing storage only (it never creates a
+/// database or a key), named once on stderr so the operator sees which deployment they touch.
+async fn command_gateway(
+    config: &Config,
+    background: &mut Background,
+) -> anyhow::Result<portcullis_service::Gateway> {
+    eprintln!("using {}", storage::location(config)?);
+    startup::build_gateway(
+        config,
+        background,
+        &Metrics::new(),
+        storage::OnMissing::Refuse,
+    )
+    .await
 }
 
 async fn serve(config: &Config) -> anyhow::Result<()> {

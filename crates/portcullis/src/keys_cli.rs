@@ -6,7 +6,7 @@ use crate::admin_cli::output::Output;
 use crate::config::Config;
 use clap::Subcommand;
 use portcullis_http::views::{SigningKeyView, SigningKeys};
-use portcullis_service::Gateway;
+use portcullis_service::{AuthError, Gateway, RetireRefused};
 
 /// Recorded as the actor of every action taken from the command line.
 const ACTOR: &str = "cli";
@@ -51,10 +51,17 @@ pub async fn run(
             Output::new(format!("created {}", key_line(&view)), &view)?
         }
         KeysCommand::Retire { kid } => {
-            let key = gateway
-                .retire_signing_key(&kid, ACTOR)
-                .await
-                .map_err(failed)?;
+            let key =
+                gateway
+                    .retire_signing_key(&kid, ACTOR)
+                    .await
+                    .map_err(|error| match error {
+                        AuthError::SigningKey(RetireRefused::NotFound(_)) => anyhow::anyhow!(
+                            "no signing key with kid {kid:?} in {}",
+                            crate::storage::location(config).unwrap_or_default()
+                        ),
+                        other => failed(other),
+                    })?;
             // On the embedded tier, wait until every running server holds the retirement.
             if let Some(warning) = crate::storage::confirm_revocations(config).await? {
                 eprintln!("warning: {warning}");

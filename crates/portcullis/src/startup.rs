@@ -11,7 +11,7 @@
 use crate::config::Config;
 use crate::metrics_listener;
 use crate::server::{self, ServerSettings};
-use crate::storage;
+use crate::storage::{self, OnMissing};
 use anyhow::Context;
 use axum::Router;
 use portcullis_core::EventSink;
@@ -114,7 +114,9 @@ impl Application {
         let metrics = Metrics::new();
         let webhook = webhook(config)?;
         let sink = webhook.clone().map(|webhook| webhook as Arc<dyn EventSink>);
-        let gateway = Arc::new(start_gateway(config, &mut background, &metrics, sink).await?);
+        let gateway = Arc::new(
+            start_gateway(config, &mut background, &metrics, sink, OnMissing::Create).await?,
+        );
         let state = AppState::new(Arc::clone(&gateway), config.web_settings()?);
         let draining = state.draining.clone();
         let listener = server::bind(&config.listen)
@@ -205,9 +207,10 @@ pub async fn build_gateway(
     config: &Config,
     background: &mut Background,
     metrics: &Metrics,
+    on_missing: OnMissing,
 ) -> anyhow::Result<Gateway> {
     let sink = webhook(config)?.map(|webhook| webhook as Arc<dyn EventSink>);
-    start_gateway(config, background, metrics, sink).await
+    start_gateway(config, background, metrics, sink, on_missing).await
 }
 
 async fn start_gateway(
@@ -215,10 +218,12 @@ async fn start_gateway(
     background: &mut Background,
     metrics: &Metrics,
     event_sink: Option<Arc<dyn EventSink>>,
+    on_missing: OnMissing,
 ) -> anyhow::Result<Gateway> {
-    let kek = storage::key_encryption_key(config)?;
+    // Storage first: a command must not generate a key for a database it then refuses.
+    let backends = open_storage(config, background, on_missing).await?;
+    let kek = storage::key_encryption_key(config, on_missing)?;
     let settings = config.service_settings()?;
-    let backends = open_storage(config, background).await?;
     let gateway = Gateway::start(
         settings,
         backends,
@@ -257,18 +262,22 @@ fn start_delivery(webhook: &Webhook, gateway: &Gateway, background: &mut Backgro
 }
 
 /// Opens storage and applies migrations, nothing else (`portcullis migrate`).
+/// Creates (or upgrades) the database and, on the embedded tier, the key-encryption key.
 pub async fn migrate(config: &Config) -> anyhow::Result<()> {
     let mut background = Background::new();
-    let opened = open_storage(config, &mut background).await.map(|_| ());
+    let opened = open_storage(config, &mut background, OnMissing::Create).await;
     background.stop().await;
-    opened
+    opened?;
+    storage::key_encryption_key(config, OnMissing::Create)?;
+    Ok(())
 }
 
 async fn open_storage(
     config: &Config,
     background: &mut Background,
+    on_missing: OnMissing,
 ) -> anyhow::Result<portcullis_core::Backends> {
-    let opened = storage::open(config, &background.token()).await?;
+    let opened = storage::open(config, &background.token(), on_missing).await?;
     if let Some(follower) = opened.follower {
         background.join("SQLite follower", follower);
     }

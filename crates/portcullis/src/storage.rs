@@ -21,6 +21,64 @@ pub fn is_production(config: &Config) -> bool {
         .is_some_and(|url| url.starts_with("postgres://") || url.starts_with("postgresql://"))
 }
 
+/// Whether opening storage may create what is missing (a SQLite database, a key-encryption
+/// key). Only `serve` and `migrate` may: a command run from the wrong directory must not
+/// quietly start an empty deployment of its own and then report "not found".
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum OnMissing {
+    Create,
+    Refuse,
+}
+
+/// Where the configured storage is, for people: `sqlite:///abs/path/portcullis.db`, or the
+/// Postgres URL with any password replaced by `***`.
+pub fn location(config: &Config) -> anyhow::Result<String> {
+    match embedded_database(config)? {
+        Some(path) => {
+            let absolute = std::path::absolute(&path).unwrap_or(path);
+            Ok(format!("sqlite://{}", absolute.display()))
+        }
+        None => Ok(redacted_url(
+            config.database_url.as_deref().unwrap_or_default(),
+        )),
+    }
+}
+
+/// `scheme://user:secret@host/...` → `scheme://user:***@host/...`.
+fn redacted_url(url: &str) -> String {
+    let Some((scheme, rest)) = url.split_once("://") else {
+        return url.to_owned();
+    };
+    let authority_end = rest.find('/').unwrap_or(rest.len());
+    let (authority, path) = rest.split_at(authority_end);
+    match authority.rsplit_once('@') {
+        Some((credentials, host)) => {
+            let user = credentials
+                .split_once(':')
+                .map_or(credentials, |(user, _)| user);
+            let hidden = if credentials.contains(':') {
+                ":***"
+            } else {
+                ""
+            };
+            format!("{scheme}://{user}{hidden}@{host}{path}")
+        }
+        None => url.to_owned(),
+    }
+}
+
+/// The error of a command that found no storage where it was told to look.
+fn nothing_at(what: &str, config: &Config) -> anyhow::Error {
+    anyhow::anyhow!(
+        "{what} (data_dir {}); this command never creates one. Point it at your deployment \
+         with --config FILE, PORTCULLIS_DATA_DIR or PORTCULLIS_DATABASE_URL, or create a new \
+         one with `portcullis migrate`",
+        std::path::absolute(&config.data_dir)
+            .unwrap_or_else(|_| config.data_dir.clone())
+            .display()
+    )
+}
+
 /// An opened tier: the backends, and the background task it runs, if any (the embedded tier
 /// follows other writers to its database until `stop` is cancelled).
 pub struct Opened {
@@ -28,8 +86,13 @@ pub struct Opened {
     pub follower: Option<JoinHandle<()>>,
 }
 
-/// Opens the configured tier and applies its migrations.
-pub async fn open(config: &Config, stop: &CancellationToken) -> anyhow::Result<Opened> {
+/// Opens the configured tier and applies its migrations; with [`OnMissing::Refuse`], a SQLite
+/// database that does not exist is an error rather than created.
+pub async fn open(
+    config: &Config,
+    stop: &CancellationToken,
+    on_missing: OnMissing,
+) -> anyhow::Result<Opened> {
     if config.redis_url.is_some() && !is_production(config) {
         bail!("redis_url is only used with a postgres:// database_url (the production tier)");
     }
@@ -38,6 +101,10 @@ pub async fn open(config: &Config, stop: &CancellationToken) -> anyhow::Result<O
             backends: open_production(url, config).await?,
             follower: None,
         }),
+        (_, Some(path)) if on_missing == OnMissing::Refuse && !path.exists() => Err(nothing_at(
+            &format!("no database at {}", location(config)?),
+            config,
+        )),
         (_, Some(path)) => open_embedded(&path, stop).await,
         (None, None) => bail!("no database configured"),
     }
@@ -134,8 +201,12 @@ pub async fn confirm_revocations(config: &Config) -> anyhow::Result<Option<Strin
 }
 
 /// The key-encryption key: from config, from a key file only its owner can open, or (embedded
-/// tier) generated once into `<data_dir>/kek` with owner-only permissions.
-pub fn key_encryption_key(config: &Config) -> anyhow::Result<KeyEncryptionKey> {
+/// tier, [`OnMissing::Create`] only) generated once into `<data_dir>/kek` with owner-only
+/// permissions.
+pub fn key_encryption_key(
+    config: &Config,
+    on_missing: OnMissing,
+) -> anyhow::Result<KeyEncryptionKey> {
     if let Some(text) = &config.key_encryption_key {
         return Ok(KeyEncryptionKey::from_base64(text.expose())?);
     }
@@ -152,8 +223,36 @@ pub fn key_encryption_key(config: &Config) -> anyhow::Result<KeyEncryptionKey> {
     if is_production(config) {
         bail!("the production tier needs key_encryption_key (or key_encryption_key_file) shared by every replica");
     }
+    if on_missing == OnMissing::Refuse {
+        return Err(nothing_at(
+            &format!("no key-encryption key at {}", file.display()),
+            config,
+        ));
+    }
     let key = KeyEncryptionKey::generate()?;
     private_files::write_new(&file, key.to_base64().as_bytes())?;
     tracing::info!(path = %file.display(), "generated a new key-encryption key");
     Ok(key)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_database_url_is_shown_without_its_password() {
+        assert_eq!(
+            redacted_url("postgres://app:s3cret@db.internal:5432/auth?sslmode=require"),
+            "postgres://app:***@db.internal:5432/auth?sslmode=require"
+        );
+        assert_eq!(
+            redacted_url("postgres://app@db/auth"),
+            "postgres://app@db/auth"
+        );
+        assert_eq!(redacted_url("postgres://db/auth"), "postgres://db/auth");
+        assert_eq!(
+            redacted_url("postgres://a:b@c@db/auth"),
+            "postgres://a:***@db/auth"
+        );
+    }
 }
