@@ -471,3 +471,47 @@ async fn every_admin_command_prints_the_json_fields_scripts_read() {
         assert_eq!(json_fields(&args, &output), fields, "{args:?}");
     }
 }
+
+/// `admin events` reads times as an operator types them and names the valid kinds.
+#[tokio::test]
+async fn events_take_ages_and_dates_and_name_the_kinds_they_know() {
+    let app = TestApp::spawn().await;
+    let storage = app.storage();
+    app.logged_in().await;
+    let count = |args: &[&str]| {
+        let output = portcullis(&storage, args, "");
+        assert!(
+            output.status.success(),
+            "{args:?}: {}",
+            String::from_utf8_lossy(&output.stderr)
+        );
+        let events: serde_json::Value = serde_json::from_slice(&output.stdout).expect("json");
+        events.as_array().expect("a list").len()
+    };
+    let base = ["admin", "events", "--kind", "login_succeeded", "--json"];
+    let with = |extra: &[&'static str]| [&base[..], extra].concat();
+    assert_eq!(count(&with(&["--since", "2h"])), 1);
+    // The login happened less than an hour ago, not more.
+    assert_eq!(count(&with(&["--until", "1h"])), 0);
+    assert_eq!(count(&with(&["--since", "2000-01-01"])), 1);
+    assert_eq!(count(&with(&["--until", "2000-01-01"])), 0);
+    assert_eq!(
+        count(&with(&["--since", "2000-01-01T00:00:00Z", "--until", "0s"])),
+        1
+    );
+
+    let unknown = portcullis(&storage, &["admin", "events", "--kind", "login"], "");
+    assert!(!unknown.status.success());
+    let stderr = String::from_utf8_lossy(&unknown.stderr);
+    assert!(
+        stderr.contains("login_succeeded") && stderr.contains("signing_key_retired"),
+        "{stderr}"
+    );
+    let bad_time = portcullis(&storage, &["admin", "events", "--since", "yesterday"], "");
+    assert!(!bad_time.status.success());
+    let stderr = String::from_utf8_lossy(&bad_time.stderr);
+    assert!(
+        stderr.contains("2026-11-01") && stderr.contains("2h"),
+        "{stderr}"
+    );
+}

@@ -15,7 +15,6 @@ use portcullis_http::views::{
 };
 use portcullis_service::{AuthError, Gateway, TokenToRevoke};
 use std::io::Read;
-use time::format_description::well_known::Rfc3339;
 use time::OffsetDateTime;
 
 pub(crate) mod output;
@@ -58,10 +57,10 @@ pub enum AdminCommand {
         user: Option<String>,
         #[arg(long)]
         kind: Option<String>,
-        /// RFC 3339 time.
+        /// From: an RFC 3339 time, a date (2026-11-01) or an age (2h, 7d).
         #[arg(long)]
         since: Option<String>,
-        /// RFC 3339 time.
+        /// Until: an RFC 3339 time, a date or an age, as `--since`.
         #[arg(long)]
         until: Option<String>,
         #[arg(long, default_value_t = 50)]
@@ -294,12 +293,7 @@ async fn execute(
                     ),
                     None => None,
                 },
-                kind: kind
-                    .map(|kind| {
-                        EventKind::parse(&kind)
-                            .with_context(|| format!("unknown event kind {kind:?}"))
-                    })
-                    .transpose()?,
+                kind: kind.map(|kind| event_kind(&kind)).transpose()?,
                 since: since.map(|at| parse_time(&at)).transpose()?,
                 until: until.map(|at| parse_time(&at)).transpose()?,
                 before_id: None,
@@ -339,8 +333,18 @@ fn read_token(token: String) -> anyhow::Result<String> {
 }
 
 fn parse_time(text: &str) -> anyhow::Result<OffsetDateTime> {
-    OffsetDateTime::parse(text, &Rfc3339)
-        .with_context(|| format!("{text:?} is not an RFC 3339 time"))
+    crate::cli_time::parse_moment(text, OffsetDateTime::now_utc())
+}
+
+/// An event kind by name; an unknown one is refused with the list of kinds.
+fn event_kind(name: &str) -> anyhow::Result<EventKind> {
+    EventKind::parse(name).with_context(|| {
+        let kinds: Vec<&str> = EventKind::ALL.iter().map(|kind| kind.as_str()).collect();
+        format!(
+            "unknown event kind {name:?}; the kinds are: {}",
+            kinds.join(", ")
+        )
+    })
 }
 
 fn session_line(family: &Family) -> String {

@@ -4,6 +4,7 @@
 
 mod admin_cli;
 pub mod cli;
+mod cli_time;
 pub mod config;
 mod duration;
 mod keys_cli;
