@@ -155,15 +155,40 @@ async fn admin_commands_reach_a_running_server() {
         "{}",
         String::from_utf8_lossy(&output.stderr)
     );
-    assert!(String::from_utf8_lossy(&output.stdout).contains("1 sessions ended"));
+    let stdout = String::from_utf8_lossy(&output.stdout);
+    assert!(stdout.contains("1 session ended"), "{stdout}");
     eventually("the server refuses the revoked token", async || {
         app.verify(&token).await.status == StatusCode::UNAUTHORIZED
     })
     .await;
     assert_eq!(browser.refresh().await.error(), "session_revoked");
 
+    // A session ended by a lock says so.
+    let (_, fresh) = {
+        let mut again = app.browser();
+        let reply = again.login(&email, portcullis_tests::PASSWORD).await;
+        (again, reply.access_token())
+    };
     let lock = portcullis(&storage, &["admin", "lock", &email], "");
     assert!(lock.status.success());
+    let stdout = String::from_utf8_lossy(&lock.stdout);
+    assert!(stdout.contains("ended 1 session"), "{stdout}");
+    let sessions = portcullis(&storage, &["admin", "sessions", &email, "--json"], "");
+    let sessions: serde_json::Value = serde_json::from_slice(&sessions.stdout).expect("json");
+    let reasons: Vec<&str> = sessions
+        .as_array()
+        .expect("sessions")
+        .iter()
+        .filter_map(|session| session["revoked_reason"].as_str())
+        .collect();
+    assert!(reasons.contains(&"user_locked"), "{reasons:?}");
+    assert!(reasons.contains(&"user_revoked"), "{reasons:?}");
+    // (This test runs the command line while blocking its own runtime, so the in-process
+    // server merges the lock once the command has returned.)
+    eventually("the server refuses the locked user's token", async || {
+        app.verify(&fresh).await.status == StatusCode::UNAUTHORIZED
+    })
+    .await;
     assert_eq!(
         app.browser()
             .login(&email, portcullis_tests::PASSWORD)

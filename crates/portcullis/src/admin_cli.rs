@@ -201,10 +201,10 @@ async fn execute(
             let revocation = gateway.revoke_user(user.id, ACTOR).await.map_err(failed)?;
             Output::new(
                 format!(
-                    "revoked {}: token version {}, {} sessions ended",
+                    "revoked {}: token version {}, {} ended",
                     user.email,
                     revocation.token_version,
-                    revocation.sessions_revoked.len()
+                    sessions(revocation.sessions_revoked.len())
                 ),
                 &ForUser {
                     outcome: UserRevoked::from(&revocation),
@@ -220,9 +220,9 @@ async fn execute(
             let revocation = gateway.lock_user(user.id, ACTOR).await.map_err(failed)?;
             Output::new(
                 format!(
-                    "locked {} and ended {} sessions",
+                    "locked {} and ended {}",
                     user.email,
-                    revocation.sessions_revoked.len()
+                    sessions(revocation.sessions_revoked.len())
                 ),
                 &ForUser {
                     outcome: LockState::locked(&revocation),
@@ -368,13 +368,23 @@ fn session_line(family: &Family) -> String {
 fn event_line(stored: &StoredEvent) -> String {
     let event = &stored.event;
     format!(
-        "{}\t{}\tuser {}\tactor {}\t{}",
+        "{}\t{}\tuser {}\tactor {}\tfrom {}\tagent {}\t{}",
         rfc3339(event.at),
         event.kind.as_str(),
         event.user_id.map_or("-".to_owned(), |id| id.to_string()),
         event.actor.as_deref().unwrap_or("-"),
+        event.client.ip.as_deref().unwrap_or("-"),
+        event.client.user_agent.as_deref().unwrap_or("-"),
         event.details,
     )
+}
+
+/// "1 session", "2 sessions", "0 sessions".
+fn sessions(count: usize) -> String {
+    match count {
+        1 => "1 session".to_owned(),
+        n => format!("{n} sessions"),
+    }
 }
 
 fn webhook_line(entry: &UndeliveredEntry) -> String {

@@ -120,8 +120,9 @@ impl Gateway {
 
     /// Locks the account (login answers `account_locked`) and revokes everything it holds.
     pub async fn lock_user(&self, user: UserId, actor: &str) -> AuthResult<UserRevocation> {
+        // The sessions it ends say why: `user_locked`, not a plain revocation.
         let revocation = self
-            .revoke_user_everywhere(user, true, RevocationReason::UserRevoked)
+            .revoke_user_everywhere(user, true, RevocationReason::UserLocked)
             .await?;
         self.record_user_action(EventKind::UserLocked, user, actor, &revocation)
             .await;
