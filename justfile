@@ -2,20 +2,22 @@
 
 set shell := ["bash", "-euo", "pipefail", "-c"]
 
-# Serve the gateway on the embedded tier (SQLite under ./data), http://127.0.0.1:8080, with the
-# demo app at http://127.0.0.1:8080/demo/ (set PORTCULLIS_DEMO=false to leave it out).
+# Data under ./data; the demo app at http://127.0.0.1:8080/demo/ (PORTCULLIS_DEMO=false leaves
+# it out).
+# Serve the gateway on the embedded tier at http://127.0.0.1:8080.
 run *ARGS:
     PORTCULLIS_DEMO="${PORTCULLIS_DEMO:-true}" cargo run --release -p portcullis -- serve {{ARGS}}
 
-# Make sure a Postgres and a Redis answer for the tests: DATABASE_URL / REDIS_URL (default: the
-# local servers), else throwaway instances; writes their URLs to target/test-services/env.
+# DATABASE_URL / REDIS_URL (default: the local servers), else throwaway instances; their URLs
+# go to target/test-services/env.
+# Make sure a Postgres and a Redis answer for the tests.
 services:
     tests/services.sh > /dev/null
 
-# Run every test on both tiers: unit and store tests, the behavioural suite over real HTTP
-# (embedded, then Postgres + Redis; Schemathesis against the OpenAPI document included), the
-# production tier's replica and fault scenarios, the browser client library's own tests, and
-# the demo app end to end in headless Chromium.
+# Unit and store tests, the behavioural suite over real HTTP (embedded, then Postgres + Redis;
+# Schemathesis against the OpenAPI document included), the production tier's replica and fault
+# scenarios, the browser client library's own tests, and the demo app in headless Chromium.
+# Run every test on both tiers.
 test: services client-test discovery-deps schemathesis-deps
     #!/usr/bin/env bash
     set -euo pipefail
@@ -25,23 +27,24 @@ test: services client-test discovery-deps schemathesis-deps
     TEST_TIER=production cargo test --workspace --test api --no-fail-fast
     just e2e
 
-# The Node resource server the discovery test runs (openid-client + jose, tests/discovery/).
+# Install the Node resource server the discovery test runs (openid-client + jose).
 discovery-deps:
     cd tests/discovery && npm ci --no-audit --no-fund
 
-# Schemathesis, pinned, in a virtualenv under target/schemathesis: the OpenAPI check runs it
-# against the real gateway (tests/api/schemathesis.rs).
+# Pinned, in a virtualenv under target/schemathesis; tests/api/schemathesis.rs runs it.
+# Install Schemathesis for the OpenAPI check.
 schemathesis-deps:
     tests/schemathesis/setup.sh
 
-# The demo app in real headless Chromium (installs Debian's chromium when missing); the
-# screenshot of the logged-in demo lands in tests/e2e/output/.
+# Installs Debian's chromium when missing; the screenshot of the logged-in demo lands in
+# tests/e2e/output/.
+# Test the demo app end to end in real headless Chromium.
 e2e:
     tests/e2e/setup.sh
     cd tests/e2e && npm test
 
-# The browser client library (clients/js): types, unit tests, and that the committed bundle the
-# server embeds is exactly what its sources build.
+# Types, unit tests, and that the committed bundle the server embeds is what its sources build.
+# Test the browser client library (clients/js).
 client-test:
     cd clients/js && npm ci --no-audit --no-fund && npm run typecheck && npm test && npm run check-dist
 
