@@ -540,3 +540,50 @@ async fn events_take_ages_and_dates_and_name_the_kinds_they_know() {
         "{stderr}"
     );
 }
+
+/// `config check` validates the file and environment, prints what takes effect without a
+/// secret in it, and fails on any error.
+#[test]
+fn config_check_prints_the_effective_configuration_without_secrets() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let file = dir.path().join("portcullis.toml");
+    std::fs::write(&file, "access_ttl = \"5m\"\nwebhook_url = \"https://hooks.example.com/T0/tok-en\"\nwebhook_secret = \"a webhook secret long enough\"\n").expect("write config");
+    let check = |env: &[(&str, &str)]| {
+        Command::new(binary())
+            .args(["config", "check", "--config"])
+            .arg(&file)
+            .env_clear()
+            .env("PATH", std::env::var("PATH").unwrap_or_default())
+            .envs(env.iter().copied())
+            .output()
+            .expect("portcullis runs")
+    };
+    let valid = check(&[
+        (
+            "PORTCULLIS_DATABASE_URL",
+            "postgres://app:pg-password@db/auth",
+        ),
+        ("PORTCULLIS_REDIS_URL", "redis://:redis-password@cache:6379"),
+        ("PORTCULLIS_KEY_ENCRYPTION_KEY", "a-key-encryption-key"),
+    ]);
+    assert!(
+        valid.status.success(),
+        "{}",
+        String::from_utf8_lossy(&valid.stderr)
+    );
+    let printed = String::from_utf8_lossy(&valid.stdout);
+    assert!(printed.contains("access_ttl: 300s"), "{printed}");
+    assert!(printed.contains("postgres://app:***@db/auth"), "{printed}");
+    for secret in [
+        "pg-password",
+        "redis-password",
+        "tok-en",
+        "long enough",
+        "a-key-encryption",
+    ] {
+        assert!(!printed.contains(secret), "{secret} printed: {printed}");
+    }
+    let invalid = check(&[("PORTCULLIS_ACCESS_TTL", "banana")]);
+    assert_eq!(invalid.status.code(), Some(1));
+    assert!(String::from_utf8_lossy(&invalid.stderr).contains("banana"));
+}

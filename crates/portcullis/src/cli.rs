@@ -46,6 +46,12 @@ pub enum Command {
         #[command(subcommand)]
         command: AdminCommand,
     },
+    /// Check the configuration (the file, if any, and the `PORTCULLIS_*` environment) and print
+    /// it as it takes effect, passwords and secrets hidden; exits 1 on any error.
+    Config {
+        #[command(subcommand)]
+        command: ConfigCommand,
+    },
     /// The signing keys: list, rotate, retire (see the README's runbook for a leaked key).
     Keys {
         /// Print JSON instead of text.
@@ -54,6 +60,12 @@ pub enum Command {
         #[command(subcommand)]
         command: KeysCommand,
     },
+}
+
+#[derive(Subcommand, Debug)]
+pub enum ConfigCommand {
+    /// Validate, then print the effective configuration with secrets redacted.
+    Check,
 }
 
 #[derive(Subcommand, Debug)]
@@ -73,6 +85,14 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
     crate::telemetry::init(config.log_format);
     match cli.command {
         Command::Serve => serve(&config).await,
+        // Loading above has validated everything; a bad file or value never gets here.
+        Command::Config {
+            command: ConfigCommand::Check,
+        } => {
+            eprintln!("configuration is valid");
+            println!("{:#?}", config.redacted());
+            Ok(())
+        }
         Command::Migrate => {
             startup::migrate(&config).await?;
             println!("migrations applied");

@@ -38,32 +38,9 @@ pub fn location(config: &Config) -> anyhow::Result<String> {
             let absolute = std::path::absolute(&path).unwrap_or(path);
             Ok(format!("sqlite://{}", absolute.display()))
         }
-        None => Ok(redacted_url(
+        None => Ok(crate::config::redacted_url(
             config.database_url.as_deref().unwrap_or_default(),
         )),
-    }
-}
-
-/// `scheme://user:secret@host/...` → `scheme://user:***@host/...`.
-fn redacted_url(url: &str) -> String {
-    let Some((scheme, rest)) = url.split_once("://") else {
-        return url.to_owned();
-    };
-    let authority_end = rest.find('/').unwrap_or(rest.len());
-    let (authority, path) = rest.split_at(authority_end);
-    match authority.rsplit_once('@') {
-        Some((credentials, host)) => {
-            let user = credentials
-                .split_once(':')
-                .map_or(credentials, |(user, _)| user);
-            let hidden = if credentials.contains(':') {
-                ":***"
-            } else {
-                ""
-            };
-            format!("{scheme}://{user}{hidden}@{host}{path}")
-        }
-        None => url.to_owned(),
     }
 }
 
@@ -233,26 +210,4 @@ pub fn key_encryption_key(
     private_files::write_new(&file, key.to_base64().as_bytes())?;
     tracing::info!(path = %file.display(), "generated a new key-encryption key");
     Ok(key)
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn a_database_url_is_shown_without_its_password() {
-        assert_eq!(
-            redacted_url("postgres://app:s3cret@db.internal:5432/auth?sslmode=require"),
-            "postgres://app:***@db.internal:5432/auth?sslmode=require"
-        );
-        assert_eq!(
-            redacted_url("postgres://app@db/auth"),
-            "postgres://app@db/auth"
-        );
-        assert_eq!(redacted_url("postgres://db/auth"), "postgres://db/auth");
-        assert_eq!(
-            redacted_url("postgres://a:b@c@db/auth"),
-            "postgres://a:***@db/auth"
-        );
-    }
 }

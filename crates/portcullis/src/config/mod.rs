@@ -17,6 +17,7 @@ use std::time::Duration;
 mod front_door;
 mod logging;
 mod public_url;
+mod redact;
 mod secrets;
 mod server;
 mod service;
@@ -25,6 +26,7 @@ mod webhook;
 
 pub use front_door::{RouteConfig, UpstreamConfig};
 pub use logging::LogFormat;
+pub use redact::redacted_url;
 pub use secrets::Secret;
 pub use web::CookieSameSite;
 
