@@ -587,3 +587,59 @@ fn config_check_prints_the_effective_configuration_without_secrets() {
     assert_eq!(invalid.status.code(), Some(1));
     assert!(String::from_utf8_lossy(&invalid.stderr).contains("banana"));
 }
+
+/// What the admin API can do to roles and sessions, the command line can too.
+#[tokio::test]
+async fn roles_and_filtered_revocation_work_from_the_command_line() {
+    let app = TestApp::spawn().await;
+    let storage = app.storage();
+    let (_, email, token) = app.logged_in().await;
+    let json = |args: &[&str]| {
+        let output = portcullis(&storage, args, "");
+        assert!(
+            output.status.success(),
+            "{args:?}: {}",
+            String::from_utf8_lossy(&output.stderr)
+        );
+        serde_json::from_slice::<serde_json::Value>(&output.stdout).expect("json")
+    };
+    let changed = json(&["admin", "roles", &email, "--role", "support", "--json"]);
+    assert_eq!(changed["roles"], serde_json::json!(["support"]));
+    let counted = json(&[
+        "admin",
+        "revoke-sessions",
+        "--role",
+        "support",
+        "--dry-run",
+        "--json",
+    ]);
+    assert_eq!(
+        (counted["dry_run"].as_bool(), counted["sessions"].as_u64()),
+        (Some(true), Some(1))
+    );
+    let revoked = json(&[
+        "admin",
+        "revoke-sessions",
+        "--last-ip-in",
+        "127.0.0.0/8",
+        "--created-before",
+        "0s",
+        "--json",
+    ]);
+    assert_eq!(
+        (revoked["dry_run"].as_bool(), revoked["sessions"].as_u64()),
+        (Some(false), Some(1))
+    );
+    eventually("the session's token is refused", async || {
+        app.verify(&token).await.status == StatusCode::UNAUTHORIZED
+    })
+    .await;
+    let nothing = portcullis(&storage, &["admin", "revoke-sessions"], "");
+    assert!(!nothing.status.success());
+    let bad = portcullis(
+        &storage,
+        &["admin", "revoke-sessions", "--last-ip-in", "not-a-range"],
+        "",
+    );
+    assert!(String::from_utf8_lossy(&bad.stderr).contains("CIDR"));
+}

@@ -7,11 +7,12 @@
 use crate::config::Config;
 use anyhow::{bail, Context};
 use clap::Subcommand;
-use portcullis_core::admin::{EventQuery, StoredEvent};
+use portcullis_core::admin::{EventQuery, SessionFilter, StoredEvent};
 use portcullis_core::webhook_outbox::{DeliveryState, UndeliveredEntry};
 use portcullis_core::{EventKind, Family, SessionId};
 use portcullis_http::views::{
-    rfc3339, EventView, ForUser, LockState, SessionView, TokenRevoked, UserRevoked,
+    rfc3339, EventView, ForUser, LockState, MassRevoked, RolesChanged, SessionView, TokenRevoked,
+    UserRevoked,
 };
 use portcullis_service::{AuthError, Gateway, TokenToRevoke};
 use std::io::Read;
@@ -50,6 +51,27 @@ pub enum AdminCommand {
         jti: Option<uuid::Uuid>,
         #[arg(long, requires = "jti")]
         exp: Option<i64>,
+    },
+    /// Replace a user's roles (repeat --role; none clears them); their tokens with the old
+    /// roles stop verifying at once.
+    Roles {
+        user: String,
+        #[arg(long = "role")]
+        roles: Vec<String>,
+    },
+    /// Revoke every live session matching all the given criteria; --dry-run only counts.
+    RevokeSessions {
+        /// Sessions created before: an RFC 3339 time, a date or an age (2h, 7d).
+        #[arg(long)]
+        created_before: Option<String>,
+        /// Sessions last used from this address or CIDR range.
+        #[arg(long)]
+        last_ip_in: Option<String>,
+        /// Sessions of users holding this role.
+        #[arg(long)]
+        role: Option<String>,
+        #[arg(long)]
+        dry_run: bool,
     },
     /// Show security events, newest first.
     Events {
@@ -99,6 +121,8 @@ impl AdminCommand {
                 | Self::Lock { .. }
                 | Self::RevokeSession { .. }
                 | Self::RevokeToken { .. }
+                | Self::Roles { .. }
+                | Self::RevokeSessions { dry_run: false, .. }
         )
     }
 }
@@ -275,6 +299,54 @@ async fn execute(
             let jti = gateway.revoke_token(&target, ACTOR).await.map_err(failed)?;
             Output::new(format!("token {jti} revoked"), &TokenRevoked { jti })?
         }
+        AdminCommand::Roles { user, roles } => {
+            let found = gateway
+                .find_user(&user)
+                .await
+                .map_err(missing(format!("user {user:?}")))?;
+            let changed = gateway
+                .change_roles(found.id, &roles, ACTOR)
+                .await
+                .map_err(failed)?;
+            Output::new(
+                format!(
+                    "{} now has roles [{}]; token version {}",
+                    found.email,
+                    changed.roles.join(", "),
+                    changed.token_version
+                ),
+                &RolesChanged {
+                    roles: &changed.roles,
+                    token_version: changed.token_version,
+                    user_id: found.id,
+                },
+            )?
+        }
+        AdminCommand::RevokeSessions {
+            created_before,
+            last_ip_in,
+            role,
+            dry_run,
+        } => {
+            let filter = SessionFilter {
+                created_before: created_before.map(|at| parse_time(&at)).transpose()?,
+                last_ip_in: last_ip_in.map(|text| address_range(&text)).transpose()?,
+                role,
+            };
+            let hit = gateway
+                .mass_revoke(&filter, dry_run, ACTOR)
+                .await
+                .map_err(failed)?;
+            let verb = if dry_run { "would revoke" } else { "revoked" };
+            Output::new(
+                format!("{verb} {} of {} users", sessions(hit.sessions), hit.users),
+                &MassRevoked {
+                    dry_run,
+                    sessions: hit.sessions,
+                    users: hit.users,
+                },
+            )?
+        }
         AdminCommand::Events {
             user,
             kind,
@@ -334,6 +406,13 @@ fn read_token(token: String) -> anyhow::Result<String> {
 
 fn parse_time(text: &str) -> anyhow::Result<OffsetDateTime> {
     crate::cli_time::parse_moment(text, OffsetDateTime::now_utc())
+}
+
+/// An address or CIDR range; a single address is a range of one.
+fn address_range(text: &str) -> anyhow::Result<ipnet::IpNet> {
+    text.parse::<ipnet::IpNet>()
+        .or_else(|_| text.parse::<std::net::IpAddr>().map(ipnet::IpNet::from))
+        .with_context(|| format!("{text:?} is not an address or CIDR range (203.0.113.0/24)"))
 }
 
 /// An event kind by name; an unknown one is refused with the list of kinds.

@@ -30,6 +30,14 @@ pub struct Cli {
 #[derive(Subcommand, Debug)]
 pub enum Command {
     /// Run the gateway.
+    ///
+    /// Configuration: an optional TOML file (`--config FILE` or `PORTCULLIS_CONFIG`), each key
+    /// overridden by a `PORTCULLIS_<KEY>` environment variable (the key in upper case); durations
+    /// read as `15m`, `7d` or seconds. With no configuration at all, the embedded tier serves
+    /// http://127.0.0.1:8080 and keeps its SQLite database and key-encryption key under `./data`
+    /// (`data_dir`); a `postgres://` `database_url` with a `redis_url` selects the production tier.
+    /// `portcullis config check` validates a configuration and prints every key as it takes
+    /// effect, defaults included; the README's Configuration section explains each one.
     Serve,
     /// Apply database migrations and exit.
     Migrate,
