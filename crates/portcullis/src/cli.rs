@@ -36,8 +36,8 @@ pub enum Command {
     /// read as `15m`, `7d` or seconds. With no configuration at all, the embedded tier serves
     /// http://127.0.0.1:8080 and keeps its SQLite database and key-encryption key under `./data`
     /// (`data_dir`); a `postgres://` `database_url` with a `redis_url` selects the production tier.
-    /// `portcullis config check` validates a configuration and prints every key as it takes
-    /// effect, defaults included; the README's Configuration section explains each one.
+    /// `portcullis config keys` lists every key with its default and meaning; `portcullis config
+    /// check` validates a configuration and prints every key as it takes effect.
     Serve,
     /// Apply database migrations and exit.
     Migrate,
@@ -74,6 +74,8 @@ pub enum Command {
 pub enum ConfigCommand {
     /// Validate, then print the effective configuration with secrets redacted.
     Check,
+    /// Every configuration key with its default and meaning.
+    Keys,
 }
 
 #[derive(Subcommand, Debug)]
@@ -99,6 +101,15 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
         } => {
             eprintln!("configuration is valid");
             println!("{:#?}", config.redacted());
+            Ok(())
+        }
+        Command::Config {
+            command: ConfigCommand::Keys,
+        } => {
+            println!(
+                "{}",
+                crate::config::keys::render(&crate::config::keys::documented_keys())
+            );
             Ok(())
         }
         Command::Migrate => {

@@ -15,6 +15,7 @@ use std::path::{Path, PathBuf};
 use std::time::Duration;
 
 mod front_door;
+pub mod keys;
 mod logging;
 mod public_url;
 mod redact;
