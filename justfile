@@ -57,7 +57,10 @@ lint:
     cargo fmt --all -- --check
     cargo clippy --workspace --all-targets -- -D warnings
 
-# Benchmark /auth/verify against a trivial handler of the same server (needs wrk).
+# Benchmark on both tiers, each figure against a baseline measured in the same run: verify
+# against /healthz, chained refreshes against the rotation transaction through sqlx, logins
+# against argon2id on every core, verify p99 during a login flood against idle, the built-in
+# proxy against verify. Ends with one table, also in target/bench/summary.json (needs wrk).
 bench SECONDS="5":
     command -v wrk >/dev/null || (apt-get update && apt-get install -y wrk)
-    tests/bench/verify.sh {{SECONDS}}
+    tests/bench/run.sh {{SECONDS}}

@@ -1,0 +1,146 @@
+//! The gateway's HTTP API as the load generator speaks it: register, log in, refresh with the
+//! cookie (and `X-CSRF: 1`), verify a bearer token. Every unexpected answer is an error that
+//! names the status, so a bench never counts refusals as throughput.
+
+use anyhow::{bail, Context};
+use reqwest::header::{AUTHORIZATION, COOKIE, SET_COOKIE};
+use reqwest::{Response, StatusCode};
+use serde_json::json;
+
+/// The password of every bench account.
+pub const PASSWORD: &str = "benchmark password";
+
+#[derive(Clone)]
+pub struct Gateway {
+    http: reqwest::Client,
+    base: String,
+}
+
+/// A logged-in client: its refresh cookie (`name=value`) and access token.
+pub struct Session {
+    pub cookie: String,
+    pub access_token: String,
+}
+
+/// A bench account and the session its first login opened.
+pub struct Account {
+    pub email: String,
+    pub session: Session,
+}
+
+impl Gateway {
+    pub fn new(base: &str) -> anyhow::Result<Self> {
+        let http = reqwest::Client::builder()
+            .pool_max_idle_per_host(usize::MAX)
+            .build()?;
+        Ok(Self {
+            http,
+            base: base.trim_end_matches('/').to_owned(),
+        })
+    }
+
+    /// Creates the account, or finds it already there from an earlier round.
+    pub async fn register(&self, email: &str) -> anyhow::Result<()> {
+        let answer = self
+            .http
+            .post(format!("{}/auth/register", self.base))
+            .json(&json!({ "email": email, "password": PASSWORD }))
+            .send()
+            .await?;
+        match answer.status() {
+            StatusCode::CREATED | StatusCode::CONFLICT => Ok(()),
+            status => bail!("register answered {status}: {}", answer.text().await?),
+        }
+    }
+
+    pub async fn login(&self, email: &str) -> anyhow::Result<Session> {
+        let answer = self
+            .http
+            .post(format!("{}/auth/login", self.base))
+            .json(&json!({ "email": email, "password": PASSWORD }))
+            .send()
+            .await?;
+        let answer = expect_ok(answer, "login").await?;
+        let cookie = refresh_cookie(&answer)?;
+        let body: serde_json::Value = answer.json().await?;
+        let access_token = body["access_token"]
+            .as_str()
+            .context("login answered without an access token")?
+            .to_owned();
+        Ok(Session {
+            cookie,
+            access_token,
+        })
+    }
+
+    /// Presents `cookie` and returns the rotated one.
+    pub async fn refresh(&self, cookie: &str) -> anyhow::Result<String> {
+        let answer = self
+            .http
+            .post(format!("{}/auth/refresh", self.base))
+            .header(COOKIE, cookie)
+            .header("x-csrf", "1")
+            .send()
+            .await?;
+        let answer = expect_ok(answer, "refresh").await?;
+        let rotated = refresh_cookie(&answer)?;
+        // Read the body so the connection goes back to the pool.
+        answer.bytes().await?;
+        Ok(rotated)
+    }
+
+    /// Registers `count` accounts named after `prefix` (or finds them) and logs each in once,
+    /// all at the same time: setup, not measured.
+    pub async fn open_sessions(&self, prefix: &str, count: usize) -> anyhow::Result<Vec<Account>> {
+        let mut logins = tokio::task::JoinSet::new();
+        for client in 0..count {
+            let gateway = self.clone();
+            let email = format!("{prefix}-{client}@bench.example");
+            logins.spawn(async move {
+                gateway.register(&email).await?;
+                let session = gateway.login(&email).await?;
+                anyhow::Ok(Account { email, session })
+            });
+        }
+        let mut accounts = Vec::with_capacity(count);
+        while let Some(account) = logins.join_next().await {
+            accounts.push(account??);
+        }
+        Ok(accounts)
+    }
+
+    pub async fn verify(&self, access_token: &str) -> anyhow::Result<()> {
+        let answer = self
+            .http
+            .get(format!("{}/auth/verify", self.base))
+            .header(AUTHORIZATION, format!("Bearer {access_token}"))
+            .send()
+            .await?;
+        expect_ok(answer, "verify").await?.bytes().await?;
+        Ok(())
+    }
+}
+
+async fn expect_ok(answer: Response, what: &str) -> anyhow::Result<Response> {
+    if answer.status() == StatusCode::OK {
+        return Ok(answer);
+    }
+    let status = answer.status();
+    bail!("{what} answered {status}: {}", answer.text().await?)
+}
+
+/// The `name=value` of the refresh cookie the answer sets; an empty value (a deletion) is not one.
+fn refresh_cookie(answer: &Response) -> anyhow::Result<String> {
+    answer
+        .headers()
+        .get_all(SET_COOKIE)
+        .iter()
+        .filter_map(|value| value.to_str().ok())
+        .filter_map(|value| value.split(';').next())
+        .find(|pair| {
+            pair.split_once('=')
+                .is_some_and(|(_, value)| !value.is_empty())
+        })
+        .map(str::to_owned)
+        .context("the answer set no refresh cookie")
+}
