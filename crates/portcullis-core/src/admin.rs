@@ -38,6 +38,14 @@ pub struct StoredEvent {
     pub event: SecurityEvent,
 }
 
+/// Reads an address or CIDR range (`203.0.113.7`, `203.0.113.0/24`, `2001:db8::/32`); a single
+/// address is a range of one.
+pub fn parse_address_range(text: &str) -> Option<ipnet::IpNet> {
+    text.parse::<ipnet::IpNet>()
+        .or_else(|_| text.parse::<IpAddr>().map(ipnet::IpNet::from))
+        .ok()
+}
+
 /// Which live sessions a mass revocation hits; every given criterion must hold.
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
 pub struct SessionFilter {
@@ -70,6 +78,17 @@ impl SessionFilter {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn an_address_is_a_range_of_one_and_anything_else_is_refused() {
+        let range = |text| parse_address_range(text).map(|net| net.to_string());
+        assert_eq!(range("203.0.113.0/24").as_deref(), Some("203.0.113.0/24"));
+        assert_eq!(range("203.0.113.7").as_deref(), Some("203.0.113.7/32"));
+        assert_eq!(range("2001:db8::1").as_deref(), Some("2001:db8::1/128"));
+        for bad in ["", "not-a-range", "203.0.113.0/33", "10.0.0.0/"] {
+            assert_eq!(range(bad), None, "{bad}");
+        }
+    }
     use crate::ids::SessionId;
     use crate::session::ClientInfo;
 

@@ -7,7 +7,7 @@
 use crate::config::Config;
 use anyhow::{bail, Context};
 use clap::Subcommand;
-use portcullis_core::admin::{EventQuery, SessionFilter, StoredEvent};
+use portcullis_core::admin::{parse_address_range, EventQuery, SessionFilter, StoredEvent};
 use portcullis_core::webhook_outbox::{DeliveryState, UndeliveredEntry};
 use portcullis_core::{EventKind, Family, SessionId};
 use portcullis_http::views::{
@@ -410,8 +410,7 @@ fn parse_time(text: &str) -> anyhow::Result<OffsetDateTime> {
 
 /// An address or CIDR range; a single address is a range of one.
 fn address_range(text: &str) -> anyhow::Result<ipnet::IpNet> {
-    text.parse::<ipnet::IpNet>()
-        .or_else(|_| text.parse::<std::net::IpAddr>().map(ipnet::IpNet::from))
+    parse_address_range(text)
         .with_context(|| format!("{text:?} is not an address or CIDR range (203.0.113.0/24)"))
 }
 

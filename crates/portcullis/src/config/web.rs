@@ -93,14 +93,9 @@ impl Config {
 /// An address or CIDR range, canonical: peers are compared in canonical form, so
 /// `::ffff:10.0.0.0/104` is `10.0.0.0/8` (written mapped, it would never match).
 fn parse_net(text: &str) -> anyhow::Result<ipnet::IpNet> {
-    let net = text
-        .parse::<ipnet::IpNet>()
-        .or_else(|_| text.parse::<std::net::IpAddr>().map(ipnet::IpNet::from))
-        .map_err(|_| {
-            anyhow::anyhow!(
-                "trusted_proxies entries must be addresses or CIDR ranges, not {text:?}"
-            )
-        })?;
+    let net = portcullis_core::admin::parse_address_range(text).ok_or_else(|| {
+        anyhow::anyhow!("trusted_proxies entries must be addresses or CIDR ranges, not {text:?}")
+    })?;
     let mapped_v4 = match net {
         ipnet::IpNet::V6(v6) if v6.prefix_len() >= 96 => v6
             .addr()

@@ -15,7 +15,7 @@ use axum::extract::{Query, State};
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use axum::Json;
-use portcullis_core::admin::{EventQuery, SessionFilter};
+use portcullis_core::admin::{parse_address_range, EventQuery, SessionFilter};
 use portcullis_core::{EventKind, SessionId};
 use portcullis_service::{Password, TokenToRevoke};
 use std::collections::HashMap;
@@ -362,9 +362,8 @@ async fn mass_revoke(
             .last_ip_in
             .as_deref()
             .map(|text| {
-                text.parse::<ipnet::IpNet>()
-                    .or_else(|_| text.parse::<std::net::IpAddr>().map(ipnet::IpNet::from))
-                    .map_err(|_| bad_request("last_ip_in must be an address or CIDR range"))
+                parse_address_range(text)
+                    .ok_or_else(|| bad_request("last_ip_in must be an address or CIDR range"))
             })
             .transpose()?,
         role: body.role,
