@@ -4,7 +4,6 @@
 use crate::access_token::AccessTokens;
 use crate::deadline::Deadline;
 use crate::error::AuthResult;
-use crate::key_ring::KeyRing;
 use crate::password::Passwords;
 use crate::refresh_token::{RefreshSecret, RefreshTokens};
 use crate::revocation_checker::{RevocationChecker, RevocationFallback};
@@ -12,7 +11,7 @@ use crate::secret::KeyEncryptionKey;
 use crate::settings::Settings;
 use crate::signing_keys::{self, Jwks};
 use crate::throttle::LoginGuard;
-use crate::use_cases::signing_keys::KeyReloads;
+use crate::use_cases::signing_keys::{ring_from, KeyReloads};
 use portcullis_core::admin::EventQuery;
 use portcullis_core::Causes;
 use portcullis_core::{
@@ -96,7 +95,7 @@ pub struct SessionView {
 /// | `sessions`, `delete_session`, `logout_all` | `use_cases/sessions.rs` |
 /// | `find_user`, `admin_create_user`, `change_roles`, `revoke_user`, `lock_user`, `unlock_user`, `user_sessions`, `admin_revoke_session`, `revoke_token`, `events`, `undelivered_webhooks`, `mass_revoke` | `use_cases/admin.rs` |
 /// | `create_admin_key`, `admin_keys`, `revoke_admin_key`, `authenticate_admin` | `use_cases/admin_keys.rs` |
-/// | `signing_keys`, `rotate_signing_key`, `retire_signing_key`, `rotate_if_due`, `start_key_upkeep` | `use_cases/signing_keys.rs` |
+/// | `signing_keys`, `rotate_signing_key`, `retire_signing_key`, `start_key_upkeep` | `use_cases/signing_keys.rs` |
 /// | `run_retention_once`, `start_retention` | `retention.rs` |
 /// | `start`, `jwks`, `readiness`, `recent_events`, `webhook_outbox`, and the helpers every use case shares | this file |
 pub struct Gateway {
@@ -148,17 +147,7 @@ impl Gateway {
         let durable: Arc<dyn Durable> = deadline;
         let candidate = signing_keys::generate(settings.signing_alg, kek)?;
         let stored = durable.ensure_signing_key(&candidate).await?;
-        let now = Self::now();
-        let ring = KeyRing::build(
-            &stored,
-            settings.signing_alg,
-            kek,
-            now,
-            settings.session_deny_window(),
-        )?;
-        if let Some(signer) = ring.signer(now) {
-            metrics.signing_key_in_use(&signer.kid, signer.created_at.unix_timestamp());
-        }
+        let ring = ring_from(&stored, &settings, kek, &metrics)?;
         let access = AccessTokens::new(
             ring,
             &settings.issuer,

@@ -8,10 +8,14 @@
 use crate::error::{AuthError, AuthResult};
 use crate::gateway::Gateway;
 use crate::key_ring::KeyRing;
-use crate::signing_keys;
+use crate::secret::KeyEncryptionKey;
+use crate::settings::Settings;
+use crate::signing_keys::{self, KeyError};
 use portcullis_core::signing_key::{rotation_due, statuses, KeyState};
 use portcullis_core::Causes;
+use portcullis_core::StoredSigningKey;
 use portcullis_core::{EventKind, KeyRetirement, RevocationChange, SecurityEvent};
+use portcullis_metrics::Metrics;
 use serde_json::json;
 use std::sync::Arc;
 use std::time::Duration;
@@ -144,18 +148,12 @@ impl Gateway {
     /// Rereads the keys and puts them in use.
     pub(crate) async fn reload_keys(&self) -> AuthResult<()> {
         let stored = self.durable.signing_keys().await?;
-        let now = Self::now();
-        let ring = KeyRing::build(
-            &stored,
-            self.settings.signing_alg,
-            &self.kek,
-            now,
-            self.settings.session_deny_window(),
-        )?;
-        if let Some(signer) = ring.signer(now) {
-            self.metrics
-                .signing_key_in_use(&signer.kid, signer.created_at.unix_timestamp());
-        }
+        self.use_keys(&stored)
+    }
+
+    /// Puts `stored` (every key, as just read) in use.
+    fn use_keys(&self, stored: &[StoredSigningKey]) -> AuthResult<()> {
+        let ring = ring_from(stored, &self.settings, &self.kek, &self.metrics)?;
         self.access.replace_ring(ring);
         Ok(())
     }
@@ -173,14 +171,13 @@ impl Gateway {
         self.reload_keys().await
     }
 
-    /// Performs the scheduled rotation if it is due; `true` when this replica did (under the
-    /// store's lock, only one replica of those racing does).
-    pub async fn rotate_if_due(&self) -> AuthResult<bool> {
+    /// Performs the scheduled rotation if `keys` (every key, as just read) say it is due;
+    /// `true` when this replica did (under the store's lock, only one of those racing does).
+    async fn rotate_if_due(&self, keys: &[StoredSigningKey]) -> AuthResult<bool> {
         let period = self.settings.signing_key_rotation;
         let now = Self::now();
         let alg = self.settings.signing_alg;
-        let keys = self.durable.signing_keys().await?;
-        if !rotation_due(&keys, alg.as_str(), now, period) {
+        if !rotation_due(keys, alg.as_str(), now, period) {
             return Ok(false);
         }
         let mut key = signing_keys::generate(alg, &self.kek)?;
@@ -194,9 +191,23 @@ impl Gateway {
         Ok(true)
     }
 
+    /// One round of upkeep on one read of the keys: the scheduled rotation if due (then the
+    /// keys are read again, to hold the new one), and the keys put in use.
+    async fn keep_keys(&self) -> AuthResult<()> {
+        let keys = self.durable.signing_keys().await?;
+        match self.rotate_if_due(&keys).await {
+            Ok(true) => return self.reload_keys().await,
+            Ok(false) => {}
+            Err(error) => {
+                tracing::warn!(error = %Causes(&error), "scheduled signing-key rotation failed; retrying");
+            }
+        }
+        self.use_keys(&keys)
+    }
+
     /// Starts the key upkeep of a serving replica: every [`KEY_RELOAD_INTERVAL`], the scheduled
-    /// rotation if due, then a reread of the keys. It ends with the gateway's stop signal and
-    /// is awaited by [`Gateway::background_stopped`].
+    /// rotation if due, and the keys reread. It ends with the gateway's stop signal and is
+    /// awaited by [`Gateway::background_stopped`].
     pub fn start_key_upkeep(self: &Arc<Self>) {
         let gateway = Arc::clone(self);
         let stop = self.stop.clone();
@@ -208,13 +219,32 @@ impl Gateway {
                     () = stop.cancelled() => return,
                     _ = ticks.tick() => {}
                 }
-                if let Err(error) = gateway.rotate_if_due().await {
-                    tracing::warn!(error = %Causes(&error), "scheduled signing-key rotation failed; retrying");
-                }
-                if let Err(error) = gateway.reload_keys().await {
+                if let Err(error) = gateway.keep_keys().await {
                     tracing::warn!(error = %Causes(&error), "signing keys could not be reread; keeping those in use");
                 }
             }
         });
     }
+}
+
+/// The ring for `stored` as it stands now, with the key it signs with reported as
+/// `portcullis_signing_key_age_seconds`: how the gateway starts, and every reread.
+pub(crate) fn ring_from(
+    stored: &[StoredSigningKey],
+    settings: &Settings,
+    kek: &KeyEncryptionKey,
+    metrics: &Metrics,
+) -> Result<KeyRing, KeyError> {
+    let now = OffsetDateTime::now_utc();
+    let ring = KeyRing::build(
+        stored,
+        settings.signing_alg,
+        kek,
+        now,
+        settings.session_deny_window(),
+    )?;
+    if let Some(signer) = ring.signer(now) {
+        metrics.signing_key_in_use(&signer.kid, signer.created_at.unix_timestamp());
+    }
+    Ok(ring)
 }
