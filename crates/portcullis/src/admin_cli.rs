@@ -7,19 +7,20 @@
 use crate::config::Config;
 use anyhow::{bail, Context};
 use clap::Subcommand;
-use portcullis_core::admin::{parse_address_range, EventQuery, SessionFilter, StoredEvent};
-use portcullis_core::webhook_outbox::{DeliveryState, UndeliveredEntry};
-use portcullis_core::{EventKind, Family, SessionId};
+use portcullis_core::admin::{EventQuery, SessionFilter};
+use portcullis_core::SessionId;
 use portcullis_http::views::{
     rfc3339, EventView, ForUser, LockState, MassRevoked, RolesChanged, SessionView, TokenRevoked,
     UserRevoked,
 };
 use portcullis_service::{AuthError, Gateway, TokenToRevoke};
-use std::io::Read;
-use time::OffsetDateTime;
 
+mod inputs;
+mod lines;
 pub(crate) mod output;
 
+use inputs::{address_range, event_kind, parse_time, read_token};
+use lines::{event_line, session_line, sessions, webhook_line};
 use output::{KeyCreated, KeyListed, KeyRevoked, Output, WebhookListed};
 
 /// Recorded as the actor of every action taken from the command line.
@@ -391,91 +392,4 @@ async fn execute(
             Output::new(text, &rows)?
         }
     })
-}
-
-fn read_token(token: String) -> anyhow::Result<String> {
-    if token != "-" {
-        return Ok(token);
-    }
-    let mut text = String::new();
-    std::io::stdin()
-        .read_to_string(&mut text)
-        .context("cannot read the token from stdin")?;
-    Ok(text.trim().to_owned())
-}
-
-fn parse_time(text: &str) -> anyhow::Result<OffsetDateTime> {
-    crate::cli_time::parse_moment(text, OffsetDateTime::now_utc())
-}
-
-/// An address or CIDR range; a single address is a range of one.
-fn address_range(text: &str) -> anyhow::Result<ipnet::IpNet> {
-    parse_address_range(text)
-        .with_context(|| format!("{text:?} is not an address or CIDR range (203.0.113.0/24)"))
-}
-
-/// An event kind by name; an unknown one is refused with the list of kinds.
-fn event_kind(name: &str) -> anyhow::Result<EventKind> {
-    EventKind::parse(name).with_context(|| {
-        let kinds: Vec<&str> = EventKind::ALL.iter().map(|kind| kind.as_str()).collect();
-        format!(
-            "unknown event kind {name:?}; the kinds are: {}",
-            kinds.join(", ")
-        )
-    })
-}
-
-fn session_line(family: &Family) -> String {
-    let state = match (family.revoked_at, family.revoked_reason) {
-        (Some(at), reason) => format!(
-            "revoked {} ({})",
-            rfc3339(at),
-            reason.map_or("unknown", |r| r.as_str())
-        ),
-        (None, _) => "live".to_owned(),
-    };
-    format!(
-        "{}\t{state}\tlast used {} from {}\t{}",
-        family.id,
-        rfc3339(family.last_used_at),
-        family.last_client.ip.as_deref().unwrap_or("-"),
-        family.last_client.user_agent.as_deref().unwrap_or("-"),
-    )
-}
-
-fn event_line(stored: &StoredEvent) -> String {
-    let event = &stored.event;
-    format!(
-        "{}\t{}\tuser {}\tactor {}\tfrom {}\tagent {}\t{}",
-        rfc3339(event.at),
-        event.kind.as_str(),
-        event.user_id.map_or("-".to_owned(), |id| id.to_string()),
-        event.actor.as_deref().unwrap_or("-"),
-        event.client.ip.as_deref().unwrap_or("-"),
-        event.client.user_agent.as_deref().unwrap_or("-"),
-        event.details,
-    )
-}
-
-/// "1 session", "2 sessions", "0 sessions".
-fn sessions(count: usize) -> String {
-    match count {
-        1 => "1 session".to_owned(),
-        n => format!("{n} sessions"),
-    }
-}
-
-fn webhook_line(entry: &UndeliveredEntry) -> String {
-    let next = match entry.state {
-        DeliveryState::Pending => format!("next attempt {}", rfc3339(entry.next_attempt_at)),
-        DeliveryState::Failed | DeliveryState::Delivered => "not retried".to_owned(),
-    };
-    format!(
-        "event {}\t{}\t{}\t{} attempts\t{next}\t{}",
-        entry.event_id,
-        entry.kind.as_str(),
-        entry.state.as_str(),
-        entry.attempts,
-        entry.last_error.as_deref().unwrap_or("-"),
-    )
 }
