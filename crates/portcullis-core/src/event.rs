@@ -23,10 +23,13 @@ pub enum EventKind {
     AdminKeyRevoked,
     SigningKeyRotated,
     SigningKeyRetired,
+    UserRegistered,
+    PasswordChanged,
+    UserDeleted,
 }
 
 impl EventKind {
-    pub const ALL: [EventKind; 16] = [
+    pub const ALL: [EventKind; 19] = [
         Self::LoginSucceeded,
         Self::LoginFailed,
         Self::LoginRateLimited,
@@ -43,6 +46,9 @@ impl EventKind {
         Self::AdminKeyRevoked,
         Self::SigningKeyRotated,
         Self::SigningKeyRetired,
+        Self::UserRegistered,
+        Self::PasswordChanged,
+        Self::UserDeleted,
     ];
 
     pub fn as_str(self) -> &'static str {
@@ -63,6 +69,9 @@ impl EventKind {
             Self::AdminKeyRevoked => "admin_key_revoked",
             Self::SigningKeyRotated => "signing_key_rotated",
             Self::SigningKeyRetired => "signing_key_retired",
+            Self::UserRegistered => "user_registered",
+            Self::PasswordChanged => "password_changed",
+            Self::UserDeleted => "user_deleted",
         }
     }
 

@@ -4,6 +4,7 @@
 //! Nothing in this crate performs I/O, reads a clock or knows about HTTP or SQL: callers pass
 //! `now` in, and every rule here is a plain function that can be tested with a table.
 
+pub mod account;
 pub mod admin;
 pub mod causes;
 pub mod claims;

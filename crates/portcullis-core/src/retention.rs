@@ -111,6 +111,12 @@ impl Cutoffs {
         expires_at < self.jti_lapsed_before
     }
 
+    /// Whether the tombstone of an erased account (see [`crate::account::Erasure`]), denying
+    /// its access tokens until `deny_until`, may be deleted: by then every one has expired.
+    pub fn erased_user_may_go(&self, deny_until: OffsetDateTime) -> bool {
+        deny_until < self.denial_lapsed_before
+    }
+
     /// Whether a security event recorded at `at` may be deleted.
     pub fn event_may_go(&self, at: OffsetDateTime) -> bool {
         self.events_before.is_some_and(|before| at < before)
@@ -123,6 +129,8 @@ pub struct Purged {
     pub refresh_tokens: u64,
     pub families: u64,
     pub denied_jtis: u64,
+    /// Tombstones of erased accounts.
+    pub erased_users: u64,
     pub events: u64,
 }
 

@@ -19,6 +19,11 @@ pub struct RevocationProbe {
     pub kid: Uuid,
 }
 
+/// The token version every cache holds for a deleted account while its access tokens could
+/// still be valid. Versions only rise in a cache, so this one wins over any earlier value, and no
+/// token carries it: every token of the account is refused as stale.
+pub const DELETED_USER_VERSION: i64 = i64::MAX;
+
 /// What the revocation store knows about a probe.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
 pub struct RevocationState {

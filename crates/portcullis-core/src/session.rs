@@ -58,6 +58,8 @@ pub enum RevocationReason {
     AdminRevoked,
     /// The account was locked; a family that reaches rotation anyway is ended there.
     UserLocked,
+    /// The password was set by an admin, or changed by its owner from another session.
+    PasswordChanged,
 }
 
 impl RevocationReason {
@@ -70,6 +72,7 @@ impl RevocationReason {
             Self::SessionDeleted => "session_deleted",
             Self::AdminRevoked => "admin_revoked",
             Self::UserLocked => "user_locked",
+            Self::PasswordChanged => "password_changed",
         }
     }
 
@@ -82,6 +85,7 @@ impl RevocationReason {
             Self::SessionDeleted,
             Self::AdminRevoked,
             Self::UserLocked,
+            Self::PasswordChanged,
         ]
         .into_iter()
         .find(|reason| reason.as_str() == text)
@@ -102,6 +106,7 @@ mod tests {
             RevocationReason::SessionDeleted,
             RevocationReason::AdminRevoked,
             RevocationReason::UserLocked,
+            RevocationReason::PasswordChanged,
         ] {
             assert_eq!(RevocationReason::parse(reason.as_str()), Some(reason));
         }

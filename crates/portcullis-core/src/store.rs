@@ -23,6 +23,7 @@
 //!
 //! `portcullis-store-contract` holds the behaviour every backend must show, as one suite.
 
+use crate::account::{Erased, Erasure, PasswordReset, UserQuery, UserSummary};
 use crate::admin::{AdminKey, EventQuery, SessionFilter, StoredEvent};
 use crate::event::SecurityEvent;
 use crate::ids::{SessionId, TokenHash, UserId};
@@ -148,6 +149,20 @@ pub trait UserStore: Send + Sync {
     /// Replaces the roles and bumps the token version (so tokens with the old roles die), in one
     /// transaction. Returns the new version; `None` when the user does not exist.
     async fn set_roles(&self, id: UserId, roles: &[String]) -> StoreResult<Option<i64>>;
+    /// Stores a new password hash and ends the sessions [`PasswordReset::keep_session`] says, in
+    /// one transaction (reason `password_changed`). Returns the token version as it now stands
+    /// and the sessions ended; `None` when the user does not exist.
+    async fn reset_password(
+        &self,
+        id: UserId,
+        reset: &PasswordReset<'_>,
+    ) -> StoreResult<Option<UserRevocation>>;
+    /// Accounts matching `query`, by email, at most `query.limit`.
+    async fn list_users(&self, query: &UserQuery) -> StoreResult<Vec<UserSummary>>;
+    /// Erases the account as [`Erasure`] says, in one transaction; the revocation snapshot then
+    /// carries [`crate::revocation::DELETED_USER_VERSION`] for it until `deny_until`. `None` when
+    /// the user does not exist.
+    async fn erase_user(&self, id: UserId, erasure: &Erasure) -> StoreResult<Option<Erased>>;
 }
 
 /// One session (refresh family) through its life: opened at login, rotated at each refresh,
@@ -156,7 +171,8 @@ pub trait UserStore: Send + Sync {
 pub trait SessionStore: Send + Sync {
     /// Stores a new family and its first token, unless the user is locked or gone, reading the
     /// user in the same transaction and holding its row until commit: a concurrent lock or
-    /// version bump either sees the new family (and revokes it) or is seen here.
+    /// version bump either sees the new family (and revokes it) or is seen here. The user's
+    /// last login becomes the family's creation time.
     async fn insert_family(
         &self,
         family: &Family,

@@ -4,7 +4,9 @@
 use crate::error::db_error;
 use crate::rows::{FamilyRow, FAMILY_COLUMNS};
 use crate::Conn;
-use portcullis_core::{Family, RefreshToken, RevocationReason, SessionId, StoreResult, TokenHash};
+use portcullis_core::{
+    Family, RefreshToken, RevocationReason, SessionId, StoreResult, TokenHash, UserId,
+};
 use time::OffsetDateTime;
 use uuid::Uuid;
 
@@ -65,6 +67,32 @@ pub(crate) async fn revoke_family_in(
     .await
     .map_err(db_error)?;
     family_in(conn, id.0, false).await
+}
+
+/// Revokes every family of `user` that has not ended for good, but `except`, and returns the
+/// ids of those it revoked. Callers hold the user's row first (lock order: user, then families).
+pub(crate) async fn revoke_families_of_in(
+    conn: &mut Conn,
+    user: UserId,
+    except: Option<SessionId>,
+    reason: RevocationReason,
+    deny_until: OffsetDateTime,
+    now: OffsetDateTime,
+) -> StoreResult<Vec<SessionId>> {
+    let ids: Vec<Uuid> = sqlx::query_scalar(
+        "UPDATE refresh_families SET revoked_at = $1, revoked_reason = $2, deny_until = $3 \
+         WHERE user_id = $4 AND revoked_at IS NULL AND absolute_expires_at > $1 \
+         AND id IS DISTINCT FROM $5 RETURNING id",
+    )
+    .bind(now)
+    .bind(reason.as_str())
+    .bind(deny_until)
+    .bind(user.0)
+    .bind(except.map(|session| session.0))
+    .fetch_all(conn)
+    .await
+    .map_err(db_error)?;
+    Ok(ids.into_iter().map(SessionId).collect())
 }
 
 /// The family holding a token of any generation.

@@ -116,6 +116,14 @@ async fn purge_locked(conn: &mut Conn, cutoffs: &Cutoffs, batch: u32) -> StoreRe
         batch,
     )
     .await?;
+    purged.erased_users = delete_in_batches(
+        conn,
+        "DELETE FROM erased_users WHERE id = ANY(ARRAY(SELECT id FROM erased_users \
+         WHERE deny_until < $1 ORDER BY deny_until LIMIT $2))",
+        &[cutoffs.denial_lapsed_before],
+        batch,
+    )
+    .await?;
     if let Some(before) = cutoffs.events_before {
         purged.events = delete_in_batches(
             conn,

@@ -3,8 +3,10 @@
 //! (one consistent snapshot).
 
 use crate::error::db_error;
+use crate::family_rows::revoke_families_of_in;
 use crate::PgStore;
 use async_trait::async_trait;
+use portcullis_core::revocation::DELETED_USER_VERSION;
 use portcullis_core::RevocationStore;
 use portcullis_core::{
     RevocationChange, RevocationProbe, RevocationReason, RevocationSnapshot, RevocationState,
@@ -37,21 +39,12 @@ impl RevocationStore for PgStore {
         let Some(token_version) = version else {
             return Ok(None);
         };
-        let ids: Vec<Uuid> = sqlx::query_scalar(
-            "UPDATE refresh_families SET revoked_at = $1, revoked_reason = $2, deny_until = $3 \
-             WHERE user_id = $4 AND revoked_at IS NULL AND absolute_expires_at > $1 RETURNING id",
-        )
-        .bind(now)
-        .bind(reason.as_str())
-        .bind(deny_until)
-        .bind(user.0)
-        .fetch_all(&mut *tx)
-        .await
-        .map_err(db_error)?;
+        let sessions_revoked =
+            revoke_families_of_in(&mut tx, user, None, reason, deny_until, now).await?;
         tx.commit().await.map_err(db_error)?;
         Ok(Some(UserRevocation {
             token_version,
-            sessions_revoked: ids.into_iter().map(SessionId).collect(),
+            sessions_revoked,
         }))
     }
 
@@ -96,7 +89,7 @@ impl RevocationStore for PgStore {
         .await
         .map_err(db_error)?;
         Ok(RevocationState {
-            // A deleted user has no valid version: -1 never matches an issued `ver`.
+            // An erased user has no valid version: -1 never matches an issued `ver`.
             token_version: token_version.unwrap_or(-1),
             session_revoked,
             jti_denied,
@@ -113,11 +106,15 @@ impl RevocationStore for PgStore {
             .begin_with("BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY")
             .await
             .map_err(db_error)?;
-        let versions: Vec<(Uuid, i64)> =
-            sqlx::query_as("SELECT id, token_version FROM users WHERE token_version <> 0")
-                .fetch_all(&mut *tx)
-                .await
-                .map_err(db_error)?;
+        let versions: Vec<(Uuid, i64)> = sqlx::query_as(
+            "SELECT id, token_version FROM users WHERE token_version <> 0 \
+             UNION ALL SELECT id, $1 FROM erased_users WHERE deny_until > $2",
+        )
+        .bind(DELETED_USER_VERSION)
+        .bind(now)
+        .fetch_all(&mut *tx)
+        .await
+        .map_err(db_error)?;
         let sessions: Vec<(Uuid, OffsetDateTime)> =
             sqlx::query_as("SELECT id, deny_until FROM refresh_families WHERE deny_until > $1")
                 .bind(now)

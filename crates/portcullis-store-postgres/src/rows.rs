@@ -1,6 +1,7 @@
 //! Row types and their conversion to domain types. Postgres types map directly (uuid, timestamptz,
 //! text[]), so conversions cannot fail; an unknown revocation reason reads as none.
 
+use portcullis_core::account::UserSummary;
 use portcullis_core::{ClientInfo, Family, RevocationReason, SessionId, User, UserId};
 use time::OffsetDateTime;
 use uuid::Uuid;
@@ -29,6 +30,31 @@ impl From<UserRow> for User {
             token_version: row.token_version,
             locked: row.locked,
             created_at: row.created_at,
+        }
+    }
+}
+
+pub(crate) const USER_SUMMARY_COLUMNS: &str = "id, email, roles, locked, created_at, last_login_at";
+
+#[derive(sqlx::FromRow)]
+pub(crate) struct UserSummaryRow {
+    id: Uuid,
+    email: String,
+    roles: Vec<String>,
+    locked: bool,
+    created_at: OffsetDateTime,
+    last_login_at: Option<OffsetDateTime>,
+}
+
+impl From<UserSummaryRow> for UserSummary {
+    fn from(row: UserSummaryRow) -> Self {
+        UserSummary {
+            id: UserId(row.id),
+            email: row.email,
+            roles: row.roles,
+            locked: row.locked,
+            created_at: row.created_at,
+            last_login_at: row.last_login_at,
         }
     }
 }

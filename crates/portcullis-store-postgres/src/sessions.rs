@@ -4,7 +4,7 @@
 use crate::error::db_error;
 use crate::family_rows::{family_in, insert_family, insert_token, revoke_family_in, token_family};
 use crate::rows::{FamilyRow, FAMILY_COLUMNS};
-use crate::users::user_in;
+use crate::users::user_logging_in;
 use crate::{rotation, PgStore};
 use async_trait::async_trait;
 use portcullis_core::store::{FamilyOpening, RotationOutcome, RotationRequest, SessionStore};
@@ -23,9 +23,10 @@ impl SessionStore for PgStore {
     ) -> StoreResult<FamilyOpening> {
         let mut tx = self.begin().await?;
         // The foreign key alone takes only a KEY SHARE lock, which does not conflict with the
-        // lock's `UPDATE users`: without this read a family could land after the lock revoked
-        // every family, and live on.
-        let user = match FamilyOpening::admit(user_in(&mut tx, family.user_id).await?) {
+        // lock's `UPDATE users`: without this row lock a family could land after the lock
+        // revoked every family, and live on.
+        let user = user_logging_in(&mut tx, family.user_id, family.created_at).await?;
+        let user = match FamilyOpening::admit(user) {
             Ok(user) => user,
             Err(refused) => return Ok(refused),
         };

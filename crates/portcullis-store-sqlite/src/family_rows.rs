@@ -2,9 +2,11 @@
 //! traits that touch sessions (opening, rotation, revocation). No rule is decided here.
 
 use crate::error::db_error;
-use crate::rows::{to_ms, FamilyRow, TokenRow, FAMILY_COLUMNS};
+use crate::rows::{parse_uuid, to_ms, FamilyRow, TokenRow, FAMILY_COLUMNS};
 use crate::Conn;
-use portcullis_core::{Family, RefreshToken, RevocationReason, SessionId, StoreResult, TokenHash};
+use portcullis_core::{
+    Family, RefreshToken, RevocationReason, SessionId, StoreResult, TokenHash, UserId,
+};
 use time::OffsetDateTime;
 
 pub(crate) async fn family_in(conn: &mut Conn, id: &str) -> StoreResult<Option<Family>> {
@@ -70,6 +72,32 @@ pub(crate) async fn mark_revoked(
     .await
     .map_err(db_error)?;
     Ok(changed.rows_affected() == 1)
+}
+
+/// Revokes every family of `user` that has not ended for good, but `except`, and returns the
+/// ids of those it revoked.
+pub(crate) async fn revoke_families_of_in(
+    conn: &mut Conn,
+    user: UserId,
+    except: Option<SessionId>,
+    reason: RevocationReason,
+    deny_until: OffsetDateTime,
+    now: OffsetDateTime,
+) -> StoreResult<Vec<SessionId>> {
+    let ids: Vec<String> = sqlx::query_scalar(
+        "UPDATE refresh_families SET revoked_at = ?1, revoked_reason = ?2, deny_until = ?3 \
+         WHERE user_id = ?4 AND revoked_at IS NULL AND absolute_expires_at > ?1 \
+         AND id IS NOT ?5 RETURNING id",
+    )
+    .bind(to_ms(now))
+    .bind(reason.as_str())
+    .bind(to_ms(deny_until))
+    .bind(user.0.to_string())
+    .bind(except.map(|session| session.0.to_string()))
+    .fetch_all(conn)
+    .await
+    .map_err(db_error)?;
+    ids.iter().map(|id| parse_uuid(id).map(SessionId)).collect()
 }
 
 /// A token of any generation, with its family.

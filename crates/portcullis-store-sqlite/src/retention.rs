@@ -112,6 +112,14 @@ impl RetentionStore for SqliteStore {
                 batch,
             )
             .await?;
+        purged.erased_users = self
+            .delete_in_batches(
+                "DELETE FROM erased_users WHERE id IN \
+                 (SELECT id FROM erased_users WHERE deny_until < ? ORDER BY deny_until LIMIT ?)",
+                &[to_ms(cutoffs.denial_lapsed_before)],
+                batch,
+            )
+            .await?;
         if let Some(before) = cutoffs.events_before {
             purged.events = self
                 .delete_in_batches(

@@ -2,9 +2,11 @@
 //! denylist, and the answers the revocation cache falls back to or is filled from.
 
 use crate::error::db_error;
+use crate::family_rows::revoke_families_of_in;
 use crate::rows::{parse_uuid, to_ms};
 use crate::SqliteStore;
 use async_trait::async_trait;
+use portcullis_core::revocation::DELETED_USER_VERSION;
 use portcullis_core::RevocationStore;
 use portcullis_core::{
     RevocationChange, RevocationProbe, RevocationReason, RevocationSnapshot, RevocationState,
@@ -36,23 +38,9 @@ impl RevocationStore for SqliteStore {
         let Some(token_version) = version else {
             return Ok(None);
         };
-        let ids: Vec<String> = sqlx::query_scalar(
-            "UPDATE refresh_families SET revoked_at = ?, revoked_reason = ?, deny_until = ? \
-             WHERE user_id = ? AND revoked_at IS NULL AND absolute_expires_at > ? RETURNING id",
-        )
-        .bind(to_ms(now))
-        .bind(reason.as_str())
-        .bind(to_ms(deny_until))
-        .bind(user.0.to_string())
-        .bind(to_ms(now))
-        .fetch_all(&mut *tx)
-        .await
-        .map_err(db_error)?;
+        let sessions_revoked =
+            revoke_families_of_in(&mut tx, user, None, reason, deny_until, now).await?;
         tx.commit().await.map_err(db_error)?;
-        let sessions_revoked = ids
-            .iter()
-            .map(|id| parse_uuid(id).map(SessionId))
-            .collect::<StoreResult<Vec<_>>>()?;
         Ok(Some(UserRevocation {
             token_version,
             sessions_revoked,
@@ -92,7 +80,7 @@ impl RevocationStore for SqliteStore {
         .await
         .map_err(db_error)?;
         Ok(RevocationState {
-            // A deleted user has no valid version: -1 never matches an issued `ver`.
+            // An erased user has no valid version: -1 never matches an issued `ver`.
             token_version: token_version.unwrap_or(-1),
             session_revoked,
             jti_denied,
@@ -102,11 +90,15 @@ impl RevocationStore for SqliteStore {
 
     async fn revocation_snapshot(&self, now: OffsetDateTime) -> StoreResult<RevocationSnapshot> {
         let now = to_ms(now);
-        let versions: Vec<(String, i64)> =
-            sqlx::query_as("SELECT id, token_version FROM users WHERE token_version <> 0")
-                .fetch_all(&self.reader)
-                .await
-                .map_err(db_error)?;
+        let versions: Vec<(String, i64)> = sqlx::query_as(
+            "SELECT id, token_version FROM users WHERE token_version <> 0 \
+             UNION ALL SELECT id, ?1 FROM erased_users WHERE deny_until > ?2",
+        )
+        .bind(DELETED_USER_VERSION)
+        .bind(now)
+        .fetch_all(&self.reader)
+        .await
+        .map_err(db_error)?;
         let sessions: Vec<(String, i64)> =
             sqlx::query_as("SELECT id, deny_until FROM refresh_families WHERE deny_until > ?")
                 .bind(now)

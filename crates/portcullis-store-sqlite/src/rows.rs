@@ -1,5 +1,6 @@
 //! Row types and the conversions between SQLite values and domain types.
 
+use portcullis_core::account::UserSummary;
 use portcullis_core::{
     ClientInfo, Family, RevocationReason, SessionId, StoreError, StoreResult, User, UserId,
 };
@@ -38,9 +39,7 @@ impl TryFrom<UserRow> for User {
     type Error = StoreError;
 
     fn try_from(row: UserRow) -> StoreResult<Self> {
-        let roles = serde_json::from_str(&row.roles).map_err(|error| {
-            StoreError::Backend(format!("bad roles in database: {error}").into())
-        })?;
+        let roles = roles_from(&row.roles)?;
         Ok(User {
             id: UserId(parse_uuid(&row.id)?),
             email: row.email,
@@ -49,6 +48,39 @@ impl TryFrom<UserRow> for User {
             token_version: row.token_version,
             locked: row.locked,
             created_at: from_ms(row.created_at),
+        })
+    }
+}
+
+/// Roles as stored: a JSON array of names.
+fn roles_from(text: &str) -> StoreResult<Vec<String>> {
+    serde_json::from_str(text)
+        .map_err(|error| StoreError::Backend(format!("bad roles in database: {error}").into()))
+}
+
+pub(crate) const USER_SUMMARY_COLUMNS: &str = "id, email, roles, locked, created_at, last_login_at";
+
+#[derive(sqlx::FromRow)]
+pub(crate) struct UserSummaryRow {
+    id: String,
+    email: String,
+    roles: String,
+    locked: bool,
+    created_at: i64,
+    last_login_at: Option<i64>,
+}
+
+impl TryFrom<UserSummaryRow> for UserSummary {
+    type Error = StoreError;
+
+    fn try_from(row: UserSummaryRow) -> StoreResult<Self> {
+        Ok(UserSummary {
+            id: UserId(parse_uuid(&row.id)?),
+            email: row.email,
+            roles: roles_from(&row.roles)?,
+            locked: row.locked,
+            created_at: from_ms(row.created_at),
+            last_login_at: row.last_login_at.map(from_ms),
         })
     }
 }

@@ -4,7 +4,7 @@
 use crate::error::db_error;
 use crate::family_rows::{family_in, insert_family, insert_token, revoke_family_in, token_in};
 use crate::rows::{families, parse_uuid, to_ms, FamilyRow, FAMILY_COLUMNS};
-use crate::users::user_in;
+use crate::users::user_logging_in;
 use crate::{rotation, SqliteStore};
 use async_trait::async_trait;
 use portcullis_core::store::{FamilyOpening, RotationOutcome, RotationRequest, SessionStore};
@@ -24,7 +24,8 @@ impl SessionStore for SqliteStore {
         let mut tx = self.begin_write().await?;
         // Re-read under the write lock: the caller's copy of the user predates the password
         // check, and a lock committed since must win.
-        let user = match FamilyOpening::admit(user_in(&mut tx, family.user_id).await?) {
+        let user = user_logging_in(&mut tx, family.user_id, family.created_at).await?;
+        let user = match FamilyOpening::admit(user) {
             Ok(user) => user,
             Err(refused) => return Ok(refused),
         };

@@ -3,6 +3,7 @@
 //! retention purge. Each case takes an empty store and is stamped into a test by
 //! [`crate::durable_contract!`].
 
+mod account_lifecycle;
 mod events;
 mod retention;
 mod revocation_store;
@@ -13,6 +14,7 @@ mod signing_keys;
 mod users;
 mod webhook_outbox;
 
+pub use account_lifecycle::*;
 pub use events::*;
 pub use retention::*;
 pub use revocation_store::*;

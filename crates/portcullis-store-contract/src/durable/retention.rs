@@ -1,10 +1,12 @@
 //! The retention purge: exactly the rows the cut-offs let go, and nothing a decision still needs.
 
 use crate::fixtures::{login, now, open_session, random_hash, request, secs, DAY};
+use portcullis_core::account::Erasure;
 use portcullis_core::retention::{Cutoffs, Purged};
+use portcullis_core::revocation::DELETED_USER_VERSION;
 use portcullis_core::{
-    Durable, EventKind, RevocationProbe, RevocationReason, RevocationStore, SecurityEvent,
-    SessionId, SessionStore, UserId,
+    Durable, EventKind, RevocationChange, RevocationProbe, RevocationReason, RevocationStore,
+    SecurityEvent, SessionId, SessionStore, UserId,
 };
 use time::OffsetDateTime;
 use uuid::Uuid;
@@ -16,6 +18,8 @@ struct Seeded {
     kept: Vec<SessionId>,
     jti_gone: Uuid,
     jti_kept: Vec<Uuid>,
+    erased_gone: UserId,
+    erased_kept: UserId,
 }
 
 /// Families end more than a day ago, revocations are 30 days old, denials lapsed 10s ago.
@@ -72,6 +76,23 @@ async fn seed(store: &(impl Durable + ?Sized), t: OffsetDateTime) -> Seeded {
     store.deny_jti(lapsing, t - secs(5)).await.unwrap();
     store.deny_jti(live_jti, t + secs(600)).await.unwrap();
 
+    // Erased accounts: one whose tokens have all expired, one whose may still be around.
+    let erase = |deny_until: OffsetDateTime| async move {
+        let (erased, _, _) = login(store, long_ago).await;
+        let erasure = Erasure {
+            deny_until,
+            now: deny_until - secs(900),
+        };
+        store
+            .erase_user(erased.id, &erasure)
+            .await
+            .unwrap()
+            .unwrap();
+        erased.id
+    };
+    let erased_gone = erase(t - secs(60)).await;
+    let erased_kept = erase(t + secs(600)).await;
+
     for days in [91, 89, 0] {
         let event = SecurityEvent::new(EventKind::LoginFailed, t - secs(days * DAY));
         store.record_event(&event, false).await.unwrap();
@@ -82,7 +103,26 @@ async fn seed(store: &(impl Durable + ?Sized), t: OffsetDateTime) -> Seeded {
         kept: vec![revoked_recently.id, still_denied.id, just_ended.id, live.id],
         jti_gone,
         jti_kept: vec![lapsing, live_jti],
+        erased_gone,
+        erased_kept,
     }
+}
+
+/// Whether a cache filled at a moment before any seeded tombstone lapsed would refuse `user`.
+async fn tombstoned(
+    store: &(impl RevocationStore + ?Sized),
+    user: UserId,
+    t: OffsetDateTime,
+) -> bool {
+    let tombstone = RevocationChange::TokenVersion {
+        user,
+        version: DELETED_USER_VERSION,
+    };
+    store
+        .revocation_snapshot(t - secs(120))
+        .await
+        .unwrap()
+        .contains(&tombstone)
 }
 
 /// Whether the family is stored, by revoking it (a stored family answers, even if revoked).
@@ -121,6 +161,7 @@ pub async fn the_purge_deletes_exactly_what_the_cutoffs_let_go(store: &(impl Dur
             refresh_tokens: 3,
             families: 2,
             denied_jtis: 1,
+            erased_users: 1,
             events: 1,
         })
     );
@@ -131,6 +172,8 @@ pub async fn the_purge_deletes_exactly_what_the_cutoffs_let_go(store: &(impl Dur
     );
 
     assert!(!denied(store, seeded.jti_gone, t).await);
+    assert!(!tombstoned(store, seeded.erased_gone, t).await);
+    assert!(tombstoned(store, seeded.erased_kept, t).await);
     for jti in seeded.jti_kept {
         assert!(denied(store, jti, t).await, "{jti} was kept");
     }
@@ -172,6 +215,7 @@ pub async fn a_purge_with_cutoffs_in_the_past_deletes_nothing(store: &(impl Dura
         Some(Purged::default())
     );
     assert!(denied(store, seeded.jti_gone, t).await);
+    assert!(tombstoned(store, seeded.erased_gone, t).await);
     for id in seeded.gone.into_iter().chain(seeded.kept) {
         assert!(stored(store, id, t).await, "{id:?} should have stayed");
     }
