@@ -359,11 +359,21 @@ async fn portcullis_while_serving(
     storage: &std::sync::Arc<TestStorage>,
     args: &[&str],
 ) -> std::process::Output {
+    portcullis_while_serving_with(storage, args, "").await
+}
+
+/// As [`portcullis_while_serving`], with `stdin` on standard input.
+async fn portcullis_while_serving_with(
+    storage: &std::sync::Arc<TestStorage>,
+    args: &[&str],
+    stdin: &str,
+) -> std::process::Output {
     let storage = std::sync::Arc::clone(storage);
     let args: Vec<String> = args.iter().map(|arg| (*arg).to_owned()).collect();
+    let stdin = stdin.to_owned();
     tokio::task::spawn_blocking(move || {
         let args: Vec<&str> = args.iter().map(String::as_str).collect();
-        portcullis(&storage, &args, "")
+        portcullis(&storage, &args, &stdin)
     })
     .await
     .expect("the command ran")
@@ -403,6 +413,90 @@ async fn a_revoking_command_is_in_force_in_a_running_server_when_it_returns() {
             "round {round}, {args:?}: the token still verified after the command returned"
         );
     }
+}
+
+#[tokio::test]
+async fn account_commands_set_passwords_list_accounts_and_erase_them_in_a_running_server() {
+    let app = TestApp::spawn().await;
+    let storage = app.storage();
+    let (_, email, token) = app.logged_in().await;
+    let text = |output: &std::process::Output| String::from_utf8_lossy(&output.stdout).into_owned();
+    let errors =
+        |output: &std::process::Output| String::from_utf8_lossy(&output.stderr).into_owned();
+
+    // The password comes from standard input, never from the arguments.
+    let set = ["admin", "set-password", email.as_str()];
+    let none = portcullis_while_serving_with(&storage, &set, "").await;
+    assert!(!none.status.success());
+    assert!(
+        errors(&none).contains("no password on standard input"),
+        "{}",
+        errors(&none)
+    );
+    let weak = portcullis_while_serving_with(&storage, &set, "short\n").await;
+    assert!(!weak.status.success());
+    assert!(
+        errors(&weak).contains("between 8 and 128"),
+        "{}",
+        errors(&weak)
+    );
+    assert_eq!(app.verify(&token).await.status, StatusCode::OK);
+
+    let done = portcullis_while_serving_with(&storage, &set, "a new passphrase\n").await;
+
+    assert!(done.status.success(), "{}", errors(&done));
+    assert_eq!(
+        text(&done).trim(),
+        format!("password of {email} set; 1 session ended")
+    );
+    // Not `eventually`: the command has returned, so the revocation is in force now.
+    assert_eq!(app.verify(&token).await.status, StatusCode::UNAUTHORIZED);
+    let mut browser = app.browser();
+    let login = browser.login(&email, "a new passphrase").await;
+    assert_eq!(login.status, StatusCode::OK);
+    let token = login.access_token();
+
+    let listed = portcullis_while_serving(&storage, &["admin", "users", "--email", &email]).await;
+    let line = text(&listed);
+    assert!(line.starts_with(&format!("{email}\t")), "{line}");
+    assert!(line.contains("\tactive\tno roles\tcreated "), "{line}");
+    assert!(!line.contains("last login never"), "{line}");
+    let args = ["admin", "users", "--email", &email, "--json"];
+    let json = portcullis_while_serving(&storage, &args).await;
+    assert_eq!(
+        json_fields(&args, &json),
+        [
+            "created_at",
+            "email",
+            "id",
+            "last_login_at",
+            "locked",
+            "roles"
+        ]
+    );
+    let bad_role =
+        portcullis_while_serving(&storage, &["admin", "users", "--role", "Ops Team"]).await;
+    assert!(!bad_role.status.success());
+
+    let erase = portcullis_while_serving(&storage, &["admin", "delete-user", &email]).await;
+
+    assert!(erase.status.success(), "{}", errors(&erase));
+    assert!(
+        text(&erase).starts_with(&format!("deleted {email} (")),
+        "{}",
+        text(&erase)
+    );
+    assert!(text(&erase).contains("1 session ended"), "{}", text(&erase));
+    assert_eq!(app.verify(&token).await.status, StatusCode::UNAUTHORIZED);
+    let gone = portcullis_while_serving(&storage, &["admin", "users", "--email", &email]).await;
+    assert_eq!(text(&gone).trim(), "no accounts match");
+    let again = portcullis_while_serving(&storage, &["admin", "delete-user", &email]).await;
+    assert!(!again.status.success());
+    assert!(
+        errors(&again).contains(&format!("no user {email:?} in ")),
+        "{}",
+        errors(&again)
+    );
 }
 
 /// The field names of what `portcullis admin ... --json` printed: of the object, or of the

@@ -1,5 +1,6 @@
 //! The behavioural suite: the real gateway over real HTTP, one test binary.
 
+mod account_lifecycle;
 mod admin;
 mod admin_errors;
 mod cli;

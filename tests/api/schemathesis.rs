@@ -53,6 +53,8 @@ async fn schemathesis_finds_no_failure_with_every_check_on() {
     // After the gateway has created its database: no other command creates one.
     let admin_key = create_admin_key(&storage, "schemathesis");
     let email = gateway.new_user().await;
+    // The account the destructive admin operations work on (see schemathesis.toml).
+    let victim = gateway.new_user().await;
 
     let mut command = Command::new(schemathesis());
     command
@@ -66,7 +68,8 @@ async fn schemathesis_finds_no_failure_with_every_check_on() {
         .arg("--no-color")
         .env("ST_USER_EMAIL", &email)
         .env("ST_USER_PASSWORD", PASSWORD)
-        .env("ST_ADMIN_KEY", &admin_key);
+        .env("ST_ADMIN_KEY", &admin_key)
+        .env("ST_VICTIM_EMAIL", &victim);
     let started = Instant::now();
     let output = tokio::task::spawn_blocking(move || command.output())
         .await

@@ -80,6 +80,7 @@ impl From<AuthError> for ApiError {
             AuthError::RegistrationDisabled => (StatusCode::FORBIDDEN, "registration_disabled"),
             AuthError::InvalidCredentials => (StatusCode::UNAUTHORIZED, "invalid_credentials"),
             AuthError::AccountLocked => (StatusCode::FORBIDDEN, "account_locked"),
+            AuthError::WrongCurrentPassword => (StatusCode::FORBIDDEN, "invalid_current_password"),
             AuthError::RateLimited { .. } => (StatusCode::TOO_MANY_REQUESTS, "rate_limited"),
             AuthError::MissingRefreshToken => (StatusCode::UNAUTHORIZED, "missing_refresh_token"),
             AuthError::InvalidRefreshToken => (StatusCode::UNAUTHORIZED, "invalid_refresh_token"),

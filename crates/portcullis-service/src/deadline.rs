@@ -4,6 +4,7 @@
 //! the backend, so nothing is half-written.
 
 use async_trait::async_trait;
+use portcullis_core::account::{Erased, Erasure, PasswordReset, UserQuery, UserSummary};
 use portcullis_core::admin::{AdminKey, EventQuery, SessionFilter, StoredEvent};
 use portcullis_core::retention::{Cutoffs, Purged};
 use portcullis_core::signing_key::RetireRefused;
@@ -63,6 +64,19 @@ impl UserStore for Deadline {
     }
     async fn set_roles(&self, id: UserId, roles: &[String]) -> StoreResult<Option<i64>> {
         self.within(self.inner.set_roles(id, roles)).await
+    }
+    async fn reset_password(
+        &self,
+        id: UserId,
+        reset: &PasswordReset<'_>,
+    ) -> StoreResult<Option<UserRevocation>> {
+        self.within(self.inner.reset_password(id, reset)).await
+    }
+    async fn list_users(&self, query: &UserQuery) -> StoreResult<Vec<UserSummary>> {
+        self.within(self.inner.list_users(query)).await
+    }
+    async fn erase_user(&self, id: UserId, erasure: &Erasure) -> StoreResult<Option<Erased>> {
+        self.within(self.inner.erase_user(id, erasure)).await
     }
 }
 

@@ -26,6 +26,9 @@ pub enum AuthError {
     RateLimited { retry_after: std::time::Duration },
     #[error("this account is locked")]
     AccountLocked,
+    /// A password change whose proof, the current password, was wrong.
+    #[error("the current password is wrong")]
+    WrongCurrentPassword,
     #[error("no refresh token was presented")]
     MissingRefreshToken,
     #[error("the refresh token is invalid or has expired")]

@@ -33,6 +33,7 @@ pub use revocation_checker::RevocationFallback;
 pub use secret::{KeyEncryptionKey, Password, SecretError};
 pub use settings::Settings;
 pub use signing_keys::{Jwk, Jwks, KeyError, SigningAlg};
+pub use use_cases::account_lifecycle::UserErased;
 pub use use_cases::admin::{MassRevocation, RolesChanged, TokenToRevoke};
 pub use use_cases::signing_keys::{SigningKeyView, KEY_RELOAD_INTERVAL};
 pub use use_cases::verify::Authorization;

@@ -50,6 +50,7 @@ impl Gateway {
                 refresh_tokens = purged.refresh_tokens,
                 families = purged.families,
                 denied_jtis = purged.denied_jtis,
+                erased_users = purged.erased_users,
                 events = purged.events,
                 "retention pass done"
             ),

@@ -7,11 +7,13 @@
 use crate::config::Config;
 use anyhow::{bail, Context};
 use clap::Subcommand;
+use portcullis_core::account::UserQuery;
 use portcullis_core::admin::{EventQuery, SessionFilter};
-use portcullis_core::SessionId;
+use portcullis_core::user::check_role;
+use portcullis_core::{SessionId, UserId};
 use portcullis_http::views::{
     rfc3339, EventView, ForUser, LockState, MassRevoked, RolesChanged, SessionView, TokenRevoked,
-    UserRevoked,
+    UserErased, UserRevoked, UserSummaryView,
 };
 use portcullis_service::{AuthError, Gateway, TokenToRevoke};
 
@@ -19,8 +21,9 @@ mod inputs;
 mod lines;
 pub(crate) mod output;
 
+pub(crate) use inputs::read_password;
 use inputs::{address_range, event_kind, parse_time, read_token};
-use lines::{event_line, session_line, sessions, webhook_line};
+use lines::{event_line, session_line, sessions, user_line, webhook_line};
 use output::{KeyCreated, KeyListed, KeyRevoked, Output, WebhookListed};
 
 /// Recorded as the actor of every action taken from the command line.
@@ -39,6 +42,28 @@ pub enum AdminCommand {
     Lock { user: String },
     /// Let a locked user log in again.
     Unlock { user: String },
+    /// List accounts by email, with their roles, lock and last login.
+    Users {
+        /// Accounts whose email contains this text.
+        #[arg(long)]
+        email: Option<String>,
+        /// Accounts holding this role.
+        #[arg(long)]
+        role: Option<String>,
+        /// Only locked accounts (`--locked`) or only unlocked ones (`--locked=false`).
+        #[arg(long, num_args = 0..=1, default_missing_value = "true")]
+        locked: Option<bool>,
+        #[arg(long, default_value_t = 100)]
+        limit: u32,
+        /// Start after this email (the last one of the previous page).
+        #[arg(long)]
+        after: Option<String>,
+    },
+    /// Set a user's password (read from standard input); every session of the user ends.
+    SetPassword { user: String },
+    /// Erase an account: sessions ended at once, row and personal data deleted, security events
+    /// kept with the email replaced by the user's id.
+    DeleteUser { user: String },
     /// List a user's sessions, live and recently revoked.
     Sessions { user: String },
     /// Revoke one session and its access tokens.
@@ -124,6 +149,8 @@ impl AdminCommand {
                 | Self::RevokeToken { .. }
                 | Self::Roles { .. }
                 | Self::RevokeSessions { dry_run: false, .. }
+                | Self::SetPassword { .. }
+                | Self::DeleteUser { .. }
         )
     }
 }
@@ -269,6 +296,77 @@ async fn execute(
                 },
             )?
         }
+        AdminCommand::Users {
+            email,
+            role,
+            locked,
+            limit,
+            after,
+        } => {
+            if limit == 0 {
+                bail!("--limit must be at least 1");
+            }
+            if let Some(role) = &role {
+                check_role(role).with_context(|| format!("--role {role:?}"))?;
+            }
+            let query = UserQuery {
+                email_contains: email.map(|text| text.trim().to_ascii_lowercase()),
+                role,
+                locked,
+                after_email: after.map(|text| text.trim().to_ascii_lowercase()),
+                limit,
+            };
+            let users = gateway.list_users(&query).await.map_err(failed)?;
+            let text = if users.is_empty() {
+                "no accounts match".to_owned()
+            } else {
+                users.iter().map(user_line).collect::<Vec<_>>().join("\n")
+            };
+            let views: Vec<UserSummaryView> = users.iter().map(UserSummaryView::new).collect();
+            Output::new(text, &views)?
+        }
+        AdminCommand::SetPassword { user } => {
+            let found = gateway
+                .find_user(&user)
+                .await
+                .map_err(missing(format!("user {user:?}")))?;
+            let password = read_password(&format!("portcullis admin set-password {user}"))?;
+            let revocation = gateway
+                .set_password(found.id, &password, ACTOR)
+                .await
+                .map_err(failed)?;
+            Output::new(
+                format!(
+                    "password of {} set; {} ended",
+                    found.email,
+                    sessions(revocation.sessions_revoked.len())
+                ),
+                &ForUser {
+                    outcome: UserRevoked::from(&revocation),
+                    user_id: found.id,
+                },
+            )?
+        }
+        AdminCommand::DeleteUser { user } => {
+            let found = gateway
+                .find_user(&user)
+                .await
+                .map_err(missing(format!("user {user:?}")))?;
+            let erased = gateway.erase_user(found.id, ACTOR).await.map_err(failed)?;
+            Output::new(
+                format!(
+                    "deleted {} ({}); {} ended; its events now name it by id",
+                    erased.email,
+                    found.id,
+                    sessions(erased.sessions_ended)
+                ),
+                &UserErased {
+                    deleted: true,
+                    sessions_revoked: erased.sessions_ended,
+                    user_id: found.id,
+                },
+            )?
+        }
         AdminCommand::Sessions { user } => {
             let user = gateway
                 .find_user(&user)
@@ -356,14 +454,18 @@ async fn execute(
             limit,
         } => {
             let query = EventQuery {
+                // An id is taken as it is: an erased account's events stay, found by its id.
                 user: match user {
-                    Some(user) => Some(
-                        gateway
-                            .find_user(&user)
-                            .await
-                            .map_err(missing(format!("user {user:?}")))?
-                            .id,
-                    ),
+                    Some(user) => Some(match uuid::Uuid::parse_str(user.trim()) {
+                        Ok(id) => UserId(id),
+                        Err(_) => {
+                            gateway
+                                .find_user(&user)
+                                .await
+                                .map_err(missing(format!("user {user:?}")))?
+                                .id
+                        }
+                    }),
                     None => None,
                 },
                 kind: kind.map(|kind| event_kind(&kind)).transpose()?,

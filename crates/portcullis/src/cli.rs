@@ -5,12 +5,10 @@ use crate::config::Config;
 use crate::keys_cli::{self, KeysCommand};
 use crate::startup::{self, Application, Background};
 use crate::storage;
-use anyhow::{bail, Context};
+use anyhow::Context;
 use clap::{Parser, Subcommand};
 use portcullis_metrics::Metrics;
-use portcullis_service::Password;
 use std::future::Future;
-use std::io::{BufRead, IsTerminal};
 use std::path::PathBuf;
 
 #[derive(Parser, Debug)]
@@ -120,10 +118,12 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
         Command::User {
             command: UserCommand::Add { email, roles },
         } => {
-            let password = read_password()?;
+            let password = admin_cli::read_password("portcullis user add --email ...")?;
             let mut background = Background::new();
             let gateway = command_gateway(&config, &mut background).await?;
-            let created = gateway.create_user(&email, &password, &roles).await;
+            let created = gateway
+                .admin_create_user(&email, Some(&password), &roles, "cli")
+                .await;
             background.stop().await;
             println!("{}", created.map_err(|e| anyhow::anyhow!(e))?);
             Ok(())
@@ -168,25 +168,6 @@ async fn serve(config: &Config) -> anyhow::Result<()> {
     let app = Application::build(config).await?;
     tracing::info!(address = %app.local_addr()?, "portcullis listening");
     app.run_until(shutdown).await.context("server error")
-}
-
-fn read_password() -> anyhow::Result<Password> {
-    let stdin = std::io::stdin();
-    if stdin.is_terminal() {
-        eprint!("password: ");
-    }
-    let mut line = String::new();
-    stdin
-        .lock()
-        .read_line(&mut line)
-        .context("cannot read the password from standard input")?;
-    let password = line.trim_end_matches(['\n', '\r']);
-    if password.is_empty() {
-        bail!(
-            "no password on standard input (try: echo 'secret' | portcullis user add --email ...)"
-        );
-    }
-    Ok(Password::new(password))
 }
 
 /// Resolves at the first SIGTERM or SIGINT (Ctrl-C). The handlers are installed when this is

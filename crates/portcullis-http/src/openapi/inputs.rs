@@ -3,6 +3,7 @@
 //! Documentation only: the core does the checking.
 
 use utoipa::openapi::schema::{ArrayBuilder, ObjectBuilder, OneOfBuilder, Schema, Type};
+use utoipa::openapi::RefOr;
 
 /// Whitespace that `str::trim` removes around an email (Unicode `White_Space`).
 const SPACE: &str = r"[\t-\r \u0085\u00a0\u1680\u2000-\u200a\u2028\u2029\u202f\u205f\u3000]*";
@@ -30,6 +31,12 @@ pub fn password() -> Schema {
         .into()
 }
 
+/// A password presented for checking (the current one): any text; one that breaks today's
+/// rules simply does not match.
+pub fn any_password() -> Schema {
+    ObjectBuilder::new().schema_type(Type::String).into()
+}
+
 pub fn optional_password() -> Schema {
     OneOfBuilder::new()
         .item(password())
@@ -37,11 +44,16 @@ pub fn optional_password() -> Schema {
         .into()
 }
 
-/// `portcullis_core::user::check_role`, for each of a list of roles.
-pub fn roles() -> Schema {
-    let role = ObjectBuilder::new()
+/// `portcullis_core::user::check_role`.
+pub fn role() -> Schema {
+    ObjectBuilder::new()
         .schema_type(Type::String)
         .pattern(Some("^[a-z0-9_.:-]{1,64}$"))
-        .examples(["admin"]);
-    ArrayBuilder::new().items(role).into()
+        .examples(["admin"])
+        .into()
+}
+
+/// [`role`], for each of a list of roles.
+pub fn roles() -> Schema {
+    ArrayBuilder::new().items(RefOr::T(role())).into()
 }

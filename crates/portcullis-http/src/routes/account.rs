@@ -1,16 +1,18 @@
-//! The caller's own account: `/auth/me` and `/auth/sessions`.
+//! The caller's own account: `/auth/me`, `/auth/sessions` and `/auth/password`.
 
 use crate::client::Client;
+use crate::csrf::{self, CrossSite};
 use crate::error::{ApiResult, ErrorBody};
-use crate::extract::{ApiPath, Authenticated};
-use crate::views::rfc3339;
+use crate::extract::{ApiJson, ApiPath, Authenticated};
+use crate::openapi::inputs;
+use crate::views::{rfc3339, PasswordChanged};
 use crate::AppState;
 use axum::extract::State;
-use axum::http::StatusCode;
+use axum::http::{HeaderMap, StatusCode};
 use axum::Json;
 use portcullis_core::{SessionId, UserId};
-use portcullis_service::{AuthError, SessionView};
-use serde::Serialize;
+use portcullis_service::{AuthError, Password, SessionView};
+use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
@@ -20,6 +22,17 @@ pub fn router() -> OpenApiRouter<AppState> {
         .routes(routes!(me))
         .routes(routes!(sessions))
         .routes(routes!(delete_session))
+        .routes(routes!(change_password))
+}
+
+#[derive(Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+struct PasswordChange {
+    /// The proof that the caller is the account's owner, not only a token's holder.
+    #[schema(schema_with = inputs::any_password)]
+    current_password: String,
+    #[schema(schema_with = inputs::password)]
+    new_password: String,
 }
 
 // Fields in alphabetical order, the order these bodies have always had (see `views`).
@@ -122,6 +135,51 @@ async fn delete_session(
         .delete_session(&principal, SessionId(id), &client)
         .await?;
     Ok(StatusCode::NO_CONTENT)
+}
+
+/// Change the caller's password, proven by the current one. The session making the change goes
+/// on; every other session of the caller ends, with its access tokens. Attempts count against
+/// the same limits as logins.
+#[utoipa::path(
+    post,
+    path = "/auth/password",
+    tag = "account",
+    params(CrossSite),
+    request_body = PasswordChange,
+    security(("bearer" = [])),
+    responses(
+        (status = OK, description = "Changed; how many other sessions ended.",
+            body = PasswordChanged),
+        (status = BAD_REQUEST, body = ErrorBody, description = "`weak_password`: the new \
+            password breaks the length rules, or `invalid_request`."),
+        (status = FORBIDDEN, body = ErrorBody, description = "`invalid_current_password`, or \
+            `csrf_required` / `origin_refused`."),
+        (status = TOO_MANY_REQUESTS, body = ErrorBody,
+            description = "`rate_limited`: too many failed attempts; see `Retry-After`."),
+    ),
+)]
+async fn change_password(
+    State(state): State<AppState>,
+    Authenticated(principal): Authenticated,
+    Client(client): Client,
+    headers: HeaderMap,
+    ApiJson(body): ApiJson<PasswordChange>,
+) -> ApiResult<Json<PasswordChanged>> {
+    // A bearer token cannot ride along cross-site, but the password is a credential worth the
+    // same defence as the cookie's endpoints.
+    csrf::guard(&headers, &state.web.allowed_origins)?;
+    let revocation = state
+        .gateway
+        .change_own_password(
+            &principal,
+            &Password::new(body.current_password),
+            &Password::new(body.new_password),
+            &client,
+        )
+        .await?;
+    Ok(Json(PasswordChanged {
+        sessions_revoked: revocation.sessions_revoked.len(),
+    }))
 }
 
 #[cfg(test)]

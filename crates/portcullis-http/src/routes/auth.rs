@@ -103,11 +103,12 @@ impl IntoResponse for RefreshError {
 )]
 async fn register(
     State(state): State<AppState>,
+    Client(client): Client,
     ApiJson(body): ApiJson<Credentials>,
 ) -> ApiResult<Response> {
     let user_id = state
         .gateway
-        .register(&body.email, &Password::new(body.password))
+        .register(&body.email, &Password::new(body.password), &client)
         .await?;
     Ok((StatusCode::CREATED, Json(UserCreated { user_id })).into_response())
 }

@@ -5,6 +5,7 @@
 //! without `preserve_order`) writes with their keys sorted, so every struct declares its fields
 //! in alphabetical order. `tests.rs` pins each shape byte for byte.
 
+use portcullis_core::account::UserSummary;
 use portcullis_core::admin::StoredEvent;
 use portcullis_core::{Family, SessionId, UserId, UserRevocation};
 use serde::Serialize;
@@ -99,6 +100,57 @@ impl<'a> EventView<'a> {
 pub struct EventsPage<'a> {
     pub events: Vec<EventView<'a>>,
     pub next_cursor: Option<String>,
+}
+
+/// One account of the admin listing (`GET /admin/users`, `portcullis admin users --json`).
+#[derive(Debug, Serialize, ToSchema)]
+pub struct UserSummaryView<'a> {
+    #[schema(format = DateTime)]
+    created_at: String,
+    email: &'a str,
+    #[schema(value_type = Uuid)]
+    id: UserId,
+    /// When the account last logged in; `null` if it never has.
+    #[schema(format = DateTime)]
+    last_login_at: Option<String>,
+    locked: bool,
+    roles: &'a [String],
+}
+
+impl<'a> UserSummaryView<'a> {
+    pub fn new(user: &'a UserSummary) -> Self {
+        Self {
+            created_at: rfc3339(user.created_at),
+            email: &user.email,
+            id: user.id,
+            last_login_at: user.last_login_at.map(rfc3339),
+            locked: user.locked,
+            roles: &user.roles,
+        }
+    }
+}
+
+/// A page of accounts, by email (`GET /admin/users`); `next_cursor` is set when the page is full.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct UsersPage<'a> {
+    pub next_cursor: Option<String>,
+    pub users: Vec<UserSummaryView<'a>>,
+}
+
+/// What erasing an account ended (`DELETE /admin/users/{user}`).
+#[derive(Debug, Serialize, ToSchema)]
+pub struct UserErased {
+    pub deleted: bool,
+    /// The sessions that were live, all ended.
+    pub sessions_revoked: usize,
+    #[schema(value_type = Uuid)]
+    pub user_id: UserId,
+}
+
+/// What the owner's password change ended (`POST /auth/password`): every other session.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct PasswordChanged {
+    pub sessions_revoked: usize,
 }
 
 /// What revoking a user did (`POST /admin/users/{user}/revoke`).

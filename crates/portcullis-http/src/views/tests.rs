@@ -163,8 +163,45 @@ fn the_small_admin_bodies_keep_their_keys() {
             }),
             r#"{"dry_run":true,"sessions":3,"users":1}"#.to_owned(),
         ),
+        (
+            json(&UserErased {
+                deleted: true,
+                sessions_revoked: 2,
+                user_id: user(),
+            }),
+            format!(r#"{{"deleted":true,"sessions_revoked":2,"user_id":"{USER}"}}"#),
+        ),
+        (
+            json(&PasswordChanged {
+                sessions_revoked: 1,
+            }),
+            r#"{"sessions_revoked":1}"#.to_owned(),
+        ),
     ];
     for (got, expected) in cases {
         assert_eq!(got, expected);
     }
+}
+
+#[test]
+fn an_account_lists_its_fields_alphabetically_and_a_page_names_its_cursor() {
+    let roles = ["admin".to_owned()];
+    let summary = UserSummary {
+        id: user(),
+        email: "alice@example.com".into(),
+        roles: roles.to_vec(),
+        locked: false,
+        created_at: at(1_700_000_000),
+        last_login_at: None,
+    };
+    let page = UsersPage {
+        next_cursor: Some("alice@example.com".into()),
+        users: vec![UserSummaryView::new(&summary)],
+    };
+    assert_eq!(
+        json(&page),
+        format!(
+            r#"{{"next_cursor":"alice@example.com","users":[{{"created_at":"2023-11-14T22:13:20Z","email":"alice@example.com","id":"{USER}","last_login_at":null,"locked":false,"roles":["admin"]}}]}}"#
+        )
+    );
 }

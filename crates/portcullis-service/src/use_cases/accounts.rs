@@ -20,11 +20,22 @@ const NO_PASSWORD: &str = "!";
 
 impl Gateway {
     /// Self-service registration (`POST /auth/register`); refused when registration is off.
-    pub async fn register(&self, email: &str, password: &Password) -> AuthResult<UserId> {
+    pub async fn register(
+        &self,
+        email: &str,
+        password: &Password,
+        client: &ClientInfo,
+    ) -> AuthResult<UserId> {
         if !self.settings.registration {
             return Err(AuthError::RegistrationDisabled);
         }
-        self.create_user(email, password, &[]).await
+        let user = self.new_user(email, Some(password), &[]).await?;
+        let event = SecurityEvent::new(EventKind::UserRegistered, Self::now())
+            .user(user)
+            .client(&bounded(client))
+            .details(json!({ "by": "self" }).to_string());
+        self.record(event).await;
+        Ok(user)
     }
 
     /// Creates a user with roles, whatever the registration setting (CLI and admin).
@@ -170,7 +181,12 @@ impl Gateway {
     /// Records a refused attempt once per exhausted limit and window (the first refusal), with
     /// the email it targeted and the failures that exhausted the limit; later refusals in the
     /// window only answer 429, so an attack cannot bury real events.
-    async fn record_rate_limited(&self, account: &str, client: &ClientInfo, refused: &Refused) {
+    pub(crate) async fn record_rate_limited(
+        &self,
+        account: &str,
+        client: &ClientInfo,
+        refused: &Refused,
+    ) {
         for limit in refused.limits.iter().filter(|limit| limit.first) {
             let details = json!({
                 "email": account,

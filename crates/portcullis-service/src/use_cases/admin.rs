@@ -71,10 +71,15 @@ impl Gateway {
         actor: &str,
     ) -> AuthResult<UserId> {
         let user = self.new_user(email, password, roles).await?;
-        let event = SecurityEvent::new(EventKind::RolesChanged, Self::now())
+        let details = json!({
+            "by": "admin",
+            "password_set": password.is_some(),
+            "roles": normalize_roles(roles)?,
+        });
+        let event = SecurityEvent::new(EventKind::UserRegistered, Self::now())
             .user(user)
             .actor(actor)
-            .details(json!({ "created": true, "roles": roles }).to_string());
+            .details(details.to_string());
         self.record(event).await;
         Ok(user)
     }

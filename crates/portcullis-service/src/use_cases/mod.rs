@@ -1,5 +1,6 @@
 //! The use cases, one module per group, each an `impl Gateway` block.
 
+pub mod account_lifecycle;
 mod accounts;
 pub mod admin;
 mod admin_keys;

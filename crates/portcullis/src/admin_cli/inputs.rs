@@ -1,12 +1,32 @@
-//! What `portcullis admin` reads from the operator beyond clap's own parsing: a token from
-//! standard input, times in three forms, address ranges and event kinds, each refused with an
-//! example of what is accepted.
+//! What `portcullis admin` reads from the operator beyond clap's own parsing: a token or a
+//! password from standard input, times in three forms, address ranges and event kinds, each
+//! refused with an example of what is accepted.
 
-use anyhow::Context;
+use anyhow::{bail, Context};
 use portcullis_core::admin::parse_address_range;
 use portcullis_core::EventKind;
-use std::io::Read;
+use portcullis_service::Password;
+use std::io::{BufRead, IsTerminal, Read};
 use time::OffsetDateTime;
+
+/// One line of standard input, the password (never an argument, which other users of the machine
+/// can read). `example` is the command to show when there is none.
+pub(crate) fn read_password(example: &str) -> anyhow::Result<Password> {
+    let stdin = std::io::stdin();
+    if stdin.is_terminal() {
+        eprint!("password: ");
+    }
+    let mut line = String::new();
+    stdin
+        .lock()
+        .read_line(&mut line)
+        .context("cannot read the password from standard input")?;
+    let password = line.trim_end_matches(['\n', '\r']);
+    if password.is_empty() {
+        bail!("no password on standard input (try: echo 'secret' | {example})");
+    }
+    Ok(Password::new(password))
+}
 
 pub(super) fn read_token(token: String) -> anyhow::Result<String> {
     if token != "-" {

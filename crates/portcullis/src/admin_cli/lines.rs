@@ -1,6 +1,7 @@
 //! The text lines `portcullis admin` prints for people (scripts read `--json`, rendered from the
 //! shared views instead).
 
+use portcullis_core::account::UserSummary;
 use portcullis_core::admin::StoredEvent;
 use portcullis_core::webhook_outbox::{DeliveryState, UndeliveredEntry};
 use portcullis_core::Family;
@@ -35,6 +36,22 @@ pub(super) fn event_line(stored: &StoredEvent) -> String {
         event.client.ip.as_deref().unwrap_or("-"),
         event.client.user_agent.as_deref().unwrap_or("-"),
         event.details,
+    )
+}
+
+pub(super) fn user_line(user: &UserSummary) -> String {
+    let roles = if user.roles.is_empty() {
+        "no roles".to_owned()
+    } else {
+        format!("roles {}", user.roles.join(","))
+    };
+    format!(
+        "{}\t{}\t{}\t{roles}\tcreated {}\tlast login {}",
+        user.email,
+        user.id,
+        if user.locked { "locked" } else { "active" },
+        rfc3339(user.created_at),
+        user.last_login_at.map_or("never".to_owned(), rfc3339),
     )
 }
 

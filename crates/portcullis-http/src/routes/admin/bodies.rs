@@ -26,6 +26,13 @@ pub(super) struct Roles {
     pub(super) roles: Vec<String>,
 }
 
+#[derive(Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub(super) struct NewPassword {
+    #[schema(schema_with = inputs::password)]
+    pub(super) password: String,
+}
+
 #[derive(Deserialize)]
 #[serde(deny_unknown_fields)]
 pub(super) struct TokenBody {

@@ -3,8 +3,8 @@
 //! handlers and the core's rules do the checking.
 
 use super::bodies::{RevocationFilter, TokenBody};
-use super::MAX_EVENTS_PAGE;
-use crate::openapi::inputs::email;
+use super::{MAX_EVENTS_PAGE, MAX_USERS_PAGE};
+use crate::openapi::inputs::{email, role};
 use crate::openapi::parameter;
 use utoipa::openapi::path::{Parameter, ParameterIn};
 use utoipa::openapi::schema::{
@@ -80,6 +80,46 @@ impl IntoParams for EventFilter {
                 "cursor",
                 "`next_cursor` of the previous page.",
                 cursor.into(),
+            ),
+        ]
+    }
+}
+
+/// The query of `GET /admin/users`; every parameter is optional and they combine.
+pub struct UserFilter;
+
+impl IntoParams for UserFilter {
+    fn into_params(_: impl Fn() -> Option<ParameterIn>) -> Vec<Parameter> {
+        let query = |name, description, schema: Schema| {
+            parameter(name, ParameterIn::Query, false, description, schema)
+        };
+        let text = || {
+            ObjectBuilder::new()
+                .schema_type(Type::String)
+                .min_length(Some(1))
+                .max_length(Some(254))
+        };
+        let limit = ObjectBuilder::new()
+            .schema_type(Type::Integer)
+            .minimum(Some(1))
+            .maximum(Some(MAX_USERS_PAGE));
+        vec![
+            query(
+                "email",
+                "Only accounts whose email contains this text (case-insensitive).",
+                text().into(),
+            ),
+            query("role", "Only accounts holding this role.", role()),
+            query(
+                "locked",
+                "Only locked (`true`) or unlocked (`false`) accounts.",
+                ObjectBuilder::new().schema_type(Type::Boolean).into(),
+            ),
+            query("limit", "Accounts per page (default 50).", limit.into()),
+            query(
+                "cursor",
+                "`next_cursor` of the previous page.",
+                text().into(),
             ),
         ]
     }

@@ -16,7 +16,7 @@ use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use axum::Json;
 use portcullis_core::admin::{parse_address_range, EventQuery, SessionFilter};
-use portcullis_core::{EventKind, SessionId};
+use portcullis_core::{EventKind, SessionId, UserId};
 use portcullis_service::{Password, TokenToRevoke};
 use std::collections::HashMap;
 use time::format_description::well_known::Rfc3339;
@@ -27,6 +27,7 @@ use utoipa_axum::routes;
 mod bodies;
 mod docs;
 mod extract;
+mod users;
 
 pub use extract::Admin;
 
@@ -35,11 +36,13 @@ use docs::{EventFilter, UserRef};
 
 const DEFAULT_EVENTS_PAGE: u32 = 50;
 pub(super) const MAX_EVENTS_PAGE: u32 = 500;
+pub(super) const MAX_USERS_PAGE: u32 = 500;
 
 pub fn router() -> OpenApiRouter<AppState> {
     OpenApiRouter::new()
-        .routes(routes!(create_user))
-        .routes(routes!(change_roles))
+        .routes(routes!(create_user, users::list_users))
+        .routes(routes!(change_roles, users::erase_user))
+        .routes(routes!(users::set_password))
         .routes(routes!(revoke_user))
         .routes(routes!(lock_user))
         .routes(routes!(unlock_user))
@@ -294,7 +297,13 @@ async fn events(
     };
     for (name, value) in &params {
         match name.as_str() {
-            "user" => query.user = Some(state.gateway.find_user(value).await?.id),
+            // An id is taken as it is: an erased account's events stay, and are found by it.
+            "user" => {
+                query.user = Some(match uuid::Uuid::parse_str(value.trim()) {
+                    Ok(id) => UserId(id),
+                    Err(_) => state.gateway.find_user(value).await?.id,
+                });
+            }
             "kind" => {
                 query.kind = Some(
                     EventKind::parse(value)

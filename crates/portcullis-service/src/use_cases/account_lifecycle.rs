@@ -1,0 +1,192 @@
+//! An account after registration: its password set by an admin or changed by its owner, the
+//! accounts listed for the security team, and an account erased. Each change ends the sessions
+//! it must in the same transaction as the change, pushes the revocation to every replica and is
+//! recorded (`password_changed`, `user_deleted`).
+
+use crate::error::{AuthError, AuthResult};
+use crate::gateway::{bounded, Gateway, Principal};
+use crate::secret::Password;
+use portcullis_core::account::{Erasure, PasswordReset, UserQuery, UserSummary};
+use portcullis_core::revocation::DELETED_USER_VERSION;
+use portcullis_core::user::check_password;
+use portcullis_core::{
+    AccessClaims, ClientInfo, EventKind, RevocationChange, SecurityEvent, UserId, UserRevocation,
+};
+use portcullis_metrics::RevocationKind;
+use serde_json::json;
+
+/// What erasing an account ended; the account's email is no longer stored anywhere.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct UserErased {
+    pub email: String,
+    pub sessions_ended: usize,
+}
+
+impl Gateway {
+    /// Sets a user's password for an admin: every session and access token of the user ends, so
+    /// whoever held the account before holds nothing now.
+    pub async fn set_password(
+        &self,
+        user: UserId,
+        password: &Password,
+        actor: &str,
+    ) -> AuthResult<UserRevocation> {
+        check_password(password.expose())?;
+        let hash = self.passwords.hash(password).await?;
+        let revocation = self.reset_password(user, &hash, None).await?;
+        let details = json!({
+            "by": "admin",
+            "sessions_revoked": revocation.sessions_revoked.len(),
+            "token_version": revocation.token_version,
+        });
+        let event = SecurityEvent::new(EventKind::PasswordChanged, Self::now())
+            .user(user)
+            .actor(actor)
+            .details(details.to_string());
+        self.record(event).await;
+        Ok(revocation)
+    }
+
+    /// Changes the caller's own password, proven by the current one: the session the caller is
+    /// in goes on, every other one ends with its access tokens. Attempts are limited like
+    /// logins, under the same counters, so a stolen access token buys no extra guesses.
+    pub async fn change_own_password(
+        &self,
+        principal: &Principal,
+        current: &Password,
+        new: &Password,
+        client: &ClientInfo,
+    ) -> AuthResult<UserRevocation> {
+        // A new password the rules refuse is the caller's mistake, not a guess: no attempt.
+        check_password(new.expose())?;
+        let client = bounded(client);
+        let claims = &principal.claims;
+        let ip = client.ip.as_deref();
+        if let Err(refused) = self
+            .login_guard
+            .reserve(&claims.email, ip, Self::now())
+            .await
+        {
+            self.record_rate_limited(&claims.email, &client, &refused)
+                .await;
+            return Err(AuthError::RateLimited {
+                retry_after: refused.retry_after,
+            });
+        }
+        let proven = self.current_password_matches(claims.sub, current).await;
+        match proven {
+            // A wrong password keeps its reservation: that reservation is the count.
+            Ok(false) => return Err(AuthError::WrongCurrentPassword),
+            Ok(true) => {
+                self.login_guard
+                    .succeeded(&claims.email, ip, Self::now())
+                    .await
+            }
+            Err(error) => {
+                self.login_guard
+                    .abandoned(&claims.email, ip, Self::now())
+                    .await;
+                return Err(error);
+            }
+        }
+        let hash = self.passwords.hash(new).await?;
+        let revocation = self.reset_password(claims.sub, &hash, Some(claims)).await?;
+        let details = json!({
+            "by": "owner",
+            "sessions_revoked": revocation.sessions_revoked.len(),
+        });
+        let event = SecurityEvent::new(EventKind::PasswordChanged, Self::now())
+            .user(claims.sub)
+            .session(claims.sid)
+            .client(&client)
+            .details(details.to_string());
+        self.record(event).await;
+        Ok(revocation)
+    }
+
+    /// Accounts matching `query`, by email.
+    pub async fn list_users(&self, query: &UserQuery) -> AuthResult<Vec<UserSummary>> {
+        Ok(self.durable.list_users(query).await?)
+    }
+
+    /// Erases an account: its sessions end and its access tokens are refused at once on every
+    /// replica, its row and personal data go, and its security events stay with its email
+    /// replaced by its id.
+    pub async fn erase_user(&self, user: UserId, actor: &str) -> AuthResult<UserErased> {
+        let now = Self::now();
+        let erasure = Erasure {
+            deny_until: self.session_deny_until(now),
+            now,
+        };
+        let erased = self
+            .durable
+            .erase_user(user, &erasure)
+            .await?
+            .ok_or(AuthError::NotFound)?;
+        let change = RevocationChange::TokenVersion {
+            user,
+            version: DELETED_USER_VERSION,
+        };
+        self.revocations.publish(&[change], now).await;
+        self.metrics.revocation(RevocationKind::User);
+        let details = json!({ "sessions_ended": erased.sessions_ended.len() });
+        let event = SecurityEvent::new(EventKind::UserDeleted, now)
+            .user(user)
+            .actor(actor)
+            .details(details.to_string());
+        self.record(event).await;
+        Ok(UserErased {
+            email: erased.email,
+            sessions_ended: erased.sessions_ended.len(),
+        })
+    }
+
+    /// Whether `password` is the user's; a user erased meanwhile has no password that matches.
+    async fn current_password_matches(
+        &self,
+        user: UserId,
+        password: &Password,
+    ) -> AuthResult<bool> {
+        let stored = self.durable.user_by_id(user).await?;
+        let check = self
+            .passwords
+            .verify(password, stored.as_ref().map(|u| u.password_hash.as_str()))
+            .await?;
+        Ok(stored.is_some() && check.valid)
+    }
+
+    /// Stores the new hash and ends the sessions the change ends (all, or all but the owner's
+    /// current one), then pushes the revocation to the cache.
+    async fn reset_password(
+        &self,
+        user: UserId,
+        password_hash: &str,
+        owner: Option<&AccessClaims>,
+    ) -> AuthResult<UserRevocation> {
+        let now = Self::now();
+        let until = self.session_deny_until(now);
+        let reset = PasswordReset {
+            password_hash,
+            keep_session: owner.map(|claims| claims.sid),
+            deny_until: until,
+            now,
+        };
+        let revocation = self
+            .durable
+            .reset_password(user, &reset)
+            .await?
+            .ok_or(AuthError::NotFound)?;
+        let version = owner.is_none().then_some(RevocationChange::TokenVersion {
+            user,
+            version: revocation.token_version,
+        });
+        let sessions = revocation
+            .sessions_revoked
+            .iter()
+            .map(|&session| RevocationChange::SessionDenied { session, until });
+        let changes: Vec<_> = version.into_iter().chain(sessions).collect();
+        self.revocations.publish(&changes, now).await;
+        self.metrics.revocation(RevocationKind::User);
+        Ok(revocation)
+    }
+}
