@@ -76,6 +76,9 @@ pub enum ConfigCommand {
     Check,
     /// Every configuration key with its default and meaning.
     Keys,
+    /// An example configuration file: every key set to its default, under its meaning (the text
+    /// of `portcullis.example.toml`).
+    Example,
 }
 
 #[derive(Subcommand, Debug)]
@@ -110,6 +113,12 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
                 "{}",
                 crate::config::keys::render(&crate::config::keys::documented_keys())
             );
+            Ok(())
+        }
+        Command::Config {
+            command: ConfigCommand::Example,
+        } => {
+            print!("{}", crate::config::example::render()?);
             Ok(())
         }
         Command::Migrate => {
