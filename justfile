@@ -16,7 +16,8 @@ services:
 
 # Unit and store tests, the behavioural suite over real HTTP (embedded, then Postgres + Redis;
 # Schemathesis against the OpenAPI document included), the production tier's replica and fault
-# scenarios, the browser client library's own tests, and the demo app in headless Chromium.
+# scenarios, the browser client library's own tests, the demo app in headless Chromium, and
+# the container image (deploy-test).
 # Run every test on both tiers.
 test: services client-test discovery-deps schemathesis-deps
     #!/usr/bin/env bash
@@ -26,6 +27,16 @@ test: services client-test discovery-deps schemathesis-deps
     cargo test --workspace --no-fail-fast
     TEST_TIER=production cargo test --workspace --test api --no-fail-fast
     just e2e
+    just deploy-test
+
+# The image's runtime stage built with Podman from this run's binary, on a debootstrap base, and
+# run: /healthz, register, login, verify, SIGTERM, restart on its volume. Installs what it needs
+# (tests/deploy/setup.sh).
+# Build and run the container image.
+deploy-test:
+    tests/deploy/setup.sh
+    cargo build -p portcullis --bin portcullis
+    tests/deploy/container.sh
 
 # Install the Node resource server the discovery test runs (openid-client + jose).
 discovery-deps:
