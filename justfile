@@ -17,7 +17,7 @@ services:
 # Unit and store tests, the behavioural suite over real HTTP (embedded, then Postgres + Redis;
 # Schemathesis against the OpenAPI document included), the production tier's replica and fault
 # scenarios, the browser client library's own tests, the demo app in headless Chromium, and
-# the container image (deploy-test).
+# what deploy/ ships (deploy-test).
 # Run every test on both tiers.
 test: services client-test discovery-deps schemathesis-deps
     #!/usr/bin/env bash
@@ -29,13 +29,15 @@ test: services client-test discovery-deps schemathesis-deps
     just e2e
     just deploy-test
 
-# The image's runtime stage built with Podman from this run's binary, on a debootstrap base, and
-# run: /healthz, register, login, verify, SIGTERM, restart on its volume. Installs what it needs
-# (tests/deploy/setup.sh).
-# Build and run the container image.
+# hadolint, kubernetes-validate (strict, pinned Kubernetes), systemd-analyze verify and security,
+# `config check` on the example configs; then the image's runtime stage built with Podman from
+# this run's binary, on a debootstrap base, and run: /healthz, register, login, verify, SIGTERM,
+# restart on its volume. Installs what it needs (tests/deploy/setup.sh).
+# Check the Dockerfile, Kubernetes manifests and systemd unit; build and run the image.
 deploy-test:
     tests/deploy/setup.sh
     cargo build -p portcullis --bin portcullis
+    tests/deploy/check.sh
     tests/deploy/container.sh
 
 # Install the Node resource server the discovery test runs (openid-client + jose).
