@@ -45,6 +45,7 @@ check() {
 
 [ -x "$tools/hadolint" ] || { echo "deploy-check: run tests/deploy/setup.sh first" >&2; exit 1; }
 [ -x "$binary" ] || { echo "deploy-check: $binary is missing: cargo build -p portcullis --bin portcullis" >&2; exit 1; }
+binary=$(realpath "$binary")
 
 check "hadolint deploy/docker/Dockerfile" "$tools/hadolint" --no-color deploy/docker/Dockerfile
 check "kubernetes-validate --strict (Kubernetes $KUBERNETES_VERSION) deploy/kubernetes/" \
@@ -52,8 +53,8 @@ check "kubernetes-validate --strict (Kubernetes $KUBERNETES_VERSION) deploy/kube
 check "the manifests and compose files keep their promises" "$tools/python" tests/deploy/manifests.py .
 
 unit=$work/portcullis.service
-sed "s|^ExecStart=/usr/local/bin/portcullis |ExecStart=$PWD/$binary |" deploy/systemd/portcullis.service >"$unit"
-grep -q "^ExecStart=$PWD/$binary " "$unit" || { echo "deploy-check: the unit's ExecStart is not /usr/local/bin/portcullis" >&2; exit 1; }
+sed "s|^ExecStart=/usr/local/bin/portcullis |ExecStart=$binary |" deploy/systemd/portcullis.service >"$unit"
+grep -q "^ExecStart=$binary " "$unit" || { echo "deploy-check: the unit's ExecStart is not /usr/local/bin/portcullis" >&2; exit 1; }
 # verify prints its complaints and still exits 0 for some of them: any output is a failure.
 verify() { [ -z "$(systemd-analyze verify "$unit" 2>&1 | tee /dev/stderr)" ]; }
 check "systemd-analyze verify deploy/systemd/portcullis.service" verify
