@@ -1,7 +1,7 @@
 //! The `portcullis` command line, run as the real binary.
 
 use portcullis_tests::eventually;
-use portcullis_tests::replica::{binary, create_admin_key};
+use portcullis_tests::replica::{binary, create_admin_key, Replica};
 use portcullis_tests::tier::{tier, TestStorage};
 use portcullis_tests::TestApp;
 use reqwest::StatusCode;
@@ -108,6 +108,34 @@ async fn user_add_refuses_a_weak_password_and_a_taken_email() {
     );
     assert!(!again.status.success());
     assert!(String::from_utf8_lossy(&again.stderr).contains("already exists"));
+}
+
+#[tokio::test]
+async fn the_startup_line_says_where_the_gateway_and_the_demo_answer() {
+    let storage = TestStorage::create(tier()).await;
+    for demo in [false, true] {
+        let log = storage.data.path().join(format!("demo-{demo}.log"));
+        let settings = [
+            ("PORTCULLIS_DEMO", if demo { "true" } else { "false" }),
+            ("PORTCULLIS_LOG_FORMAT", "text"),
+            ("RUST_LOG", "info"),
+        ];
+        let replica = Replica::start_logging_to(&storage, &settings, &log).await;
+        let base = replica.base.clone();
+        drop(replica);
+        let text = std::fs::read_to_string(&log).expect("log");
+        let line = text
+            .lines()
+            .find(|line| line.contains("portcullis listening on"))
+            .unwrap_or_else(|| panic!("no startup line in {text}"));
+        let expected = if demo {
+            format!("portcullis listening on {base} (demo at {base}/demo/)")
+        } else {
+            format!("portcullis listening on {base} ")
+        };
+        assert!(line.contains(&expected), "{expected:?} in {line}");
+        assert_eq!(line.contains("demo at"), demo, "{line}");
+    }
 }
 
 #[tokio::test]

@@ -9,6 +9,7 @@ use anyhow::Context;
 use clap::{Parser, Subcommand};
 use portcullis_metrics::Metrics;
 use std::future::Future;
+use std::net::{Ipv4Addr, Ipv6Addr, SocketAddr};
 use std::path::PathBuf;
 
 #[derive(Parser, Debug)]
@@ -74,6 +75,9 @@ pub enum ConfigCommand {
     Check,
     /// Every configuration key with its default and meaning.
     Keys,
+    /// An example configuration file: every key set to its default, under its meaning (the text
+    /// of `portcullis.example.toml`).
+    Example,
 }
 
 #[derive(Subcommand, Debug)]
@@ -108,6 +112,12 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
                 "{}",
                 crate::config::keys::render(&crate::config::keys::documented_keys())
             );
+            Ok(())
+        }
+        Command::Config {
+            command: ConfigCommand::Example,
+        } => {
+            print!("{}", crate::config::example::render()?);
             Ok(())
         }
         Command::Migrate => {
@@ -166,8 +176,27 @@ async fn serve(config: &Config) -> anyhow::Result<()> {
     // opening must stop the server cleanly, not kill it by the signal's default action.
     let shutdown = shutdown_signal().context("cannot listen for stop signals")?;
     let app = Application::build(config).await?;
-    tracing::info!(address = %app.local_addr()?, "portcullis listening");
+    let address = app.local_addr()?;
+    tracing::info!(%address, "portcullis {}", listening_on(address, config.demo));
     app.run_until(shutdown).await.context("server error")
+}
+
+/// The startup line's news: where the gateway answers and, when it is served, where the demo app
+/// is. On an any-address listener the demo link names loopback, the address a browser on the
+/// same machine opens (and one whose `Secure` cookie it keeps over plain HTTP).
+fn listening_on(address: SocketAddr, demo: bool) -> String {
+    let served = format!("listening on http://{address}");
+    if !demo {
+        return served;
+    }
+    let mut local = address;
+    if address.ip().is_unspecified() {
+        local.set_ip(match address {
+            SocketAddr::V4(_) => Ipv4Addr::LOCALHOST.into(),
+            SocketAddr::V6(_) => Ipv6Addr::LOCALHOST.into(),
+        });
+    }
+    format!("{served} (demo at http://{local}/demo/)")
 }
 
 /// Resolves at the first SIGTERM or SIGINT (Ctrl-C). The handlers are installed when this is
@@ -191,4 +220,33 @@ fn shutdown_signal() -> std::io::Result<impl Future<Output = ()> + Send + 'stati
         let _ = tokio::signal::ctrl_c().await;
         tracing::info!("Ctrl-C received");
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_startup_line_names_the_demo_url_only_when_the_demo_is_on() {
+        let address: SocketAddr = "127.0.0.1:8080".parse().expect("address");
+        assert_eq!(
+            listening_on(address, false),
+            "listening on http://127.0.0.1:8080"
+        );
+        assert_eq!(
+            listening_on(address, true),
+            "listening on http://127.0.0.1:8080 (demo at http://127.0.0.1:8080/demo/)"
+        );
+    }
+
+    #[test]
+    fn on_every_interface_the_demo_link_names_loopback() {
+        for (address, demo) in [
+            ("0.0.0.0:8080", "http://127.0.0.1:8080/demo/"),
+            ("[::]:8080", "http://[::1]:8080/demo/"),
+        ] {
+            let line = listening_on(address.parse().expect("address"), true);
+            assert!(line.ends_with(&format!("(demo at {demo})")), "{line}");
+        }
+    }
 }

@@ -5,11 +5,11 @@
 use anyhow::{bail, Context};
 use portcullis_core::{Access, RoutePolicy, RouteRule};
 use portcullis_http::Upstream;
-use serde::Deserialize;
+use serde::{Deserialize, Serialize};
 
 /// One `[[routes]]` rule: requests under `prefix` (with one of `methods`, if given) need
 /// `access` (`public` or `authenticated`), or any of `roles`.
-#[derive(Clone, Debug, Deserialize)]
+#[derive(Clone, Debug, Deserialize, Serialize)]
 #[serde(deny_unknown_fields)]
 pub struct RouteConfig {
     pub prefix: String,
@@ -20,7 +20,7 @@ pub struct RouteConfig {
 }
 
 /// One `[[upstreams]]` entry: requests under `prefix` go to `url` + the request path.
-#[derive(Clone, Debug, Deserialize)]
+#[derive(Clone, Debug, Deserialize, Serialize)]
 #[serde(deny_unknown_fields)]
 pub struct UpstreamConfig {
     pub prefix: String,

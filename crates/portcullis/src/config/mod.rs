@@ -10,10 +10,11 @@ use anyhow::{bail, Context};
 use figment::providers::{Env, Format, Toml};
 use figment::Figment;
 use portcullis_service::{RevocationFallback, Settings, SigningAlg};
-use serde::{Deserialize, Deserializer};
+use serde::{Deserialize, Deserializer, Serialize, Serializer};
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
+pub mod example;
 mod front_door;
 pub mod keys;
 mod logging;
@@ -31,8 +32,9 @@ pub use redact::redacted_url;
 pub use secrets::Secret;
 pub use web::CookieSameSite;
 
-/// Every configuration key. The README documents each with its default.
-#[derive(Clone, Debug, Deserialize)]
+/// Every configuration key. The README documents each with its default. Serialized, it is the
+/// TOML of `portcullis.example.toml` (secrets come out as `[redacted]`, never as themselves).
+#[derive(Clone, Debug, Deserialize, Serialize)]
 #[serde(default, deny_unknown_fields)]
 pub struct Config {
     /// Address to listen on.
@@ -48,13 +50,13 @@ pub struct Config {
     /// Prefix of every Redis key, so deployments can share one Redis.
     pub redis_prefix: String,
     /// Deadline of a revocation lookup in Redis (on every verify); past it, the fallback applies.
-    #[serde(deserialize_with = "crate::duration::deserialize")]
+    #[serde(with = "crate::duration")]
     pub redis_timeout: Duration,
     /// Deadline of a Redis write (publishing a revocation, refilling the cache).
-    #[serde(deserialize_with = "crate::duration::deserialize")]
+    #[serde(with = "crate::duration")]
     pub redis_write_timeout: Duration,
     /// Deadline of every database call (pool wait, statement, whole call).
-    #[serde(deserialize_with = "crate::duration::deserialize")]
+    #[serde(with = "crate::duration")]
     pub database_timeout: Duration,
     /// Postgres connections per replica.
     pub database_max_connections: u32,
@@ -63,15 +65,15 @@ pub struct Config {
     pub public_url: Option<String>,
     pub issuer: String,
     pub audience: String,
-    #[serde(deserialize_with = "crate::duration::deserialize")]
+    #[serde(with = "crate::duration")]
     pub access_ttl: Duration,
-    #[serde(deserialize_with = "crate::duration::deserialize")]
+    #[serde(with = "crate::duration")]
     pub refresh_idle_ttl: Duration,
-    #[serde(deserialize_with = "crate::duration::deserialize")]
+    #[serde(with = "crate::duration")]
     pub session_max_ttl: Duration,
-    #[serde(deserialize_with = "crate::duration::deserialize")]
+    #[serde(with = "crate::duration")]
     pub reuse_grace: Duration,
-    #[serde(deserialize_with = "crate::duration::deserialize")]
+    #[serde(with = "crate::duration")]
     pub leeway: Duration,
     /// Origins allowed on the cookie endpoints; comma-separated in the environment.
     #[serde(deserialize_with = "list_or_csv")]
@@ -88,6 +90,7 @@ pub struct Config {
     /// `Strict`, `Lax` or `None`, in any case.
     pub cookie_samesite: CookieSameSite,
     /// `EdDSA` (Ed25519) or `ES256`.
+    #[serde(serialize_with = "signing_alg_name")]
     pub signing_alg: SigningAlg,
     /// Base64 of 32 random bytes; required to share keys between replicas.
     pub key_encryption_key: Option<Secret>,
@@ -96,6 +99,7 @@ pub struct Config {
     /// Number of verified access tokens remembered (0 disables the cache).
     pub verify_cache_size: u64,
     /// `durable` or `deny`: what revocation checks do when the cache is unreachable.
+    #[serde(serialize_with = "revocation_fallback_name")]
     pub revocation_fallback: RevocationFallback,
     /// `text` or `json`.
     pub log_format: LogFormat,
@@ -110,52 +114,52 @@ pub struct Config {
     pub login_max_failures_per_account: u32,
     /// Failed logins allowed per client address within `login_failure_window` (0 disables).
     pub login_max_failures_per_ip: u32,
-    #[serde(deserialize_with = "crate::duration::deserialize")]
+    #[serde(with = "crate::duration")]
     pub login_failure_window: Duration,
     /// Ordered route policies of forward-auth and the built-in proxy (`[[routes]]`).
     pub routes: Vec<RouteConfig>,
     /// Applications served by the built-in proxy (`[[upstreams]]`).
     pub upstreams: Vec<UpstreamConfig>,
     /// How long an upstream may take to start answering (then 504).
-    #[serde(deserialize_with = "crate::duration::deserialize")]
+    #[serde(with = "crate::duration")]
     pub upstream_timeout: Duration,
     /// How long a client may take to send a request's headers (from connecting, or from the
     /// first byte of a request on a kept-alive connection) before the connection is closed.
-    #[serde(deserialize_with = "crate::duration::deserialize")]
+    #[serde(with = "crate::duration")]
     pub http_header_timeout: Duration,
     /// How long a connection with no request in flight stays open, and how long one with a
     /// request in flight may move no byte at all.
-    #[serde(deserialize_with = "crate::duration::deserialize")]
+    #[serde(with = "crate::duration")]
     pub http_idle_timeout: Duration,
     /// The total deadline of a request to the gateway's own routes, and how long a proxied
     /// request body may stall (no bytes at all); past either, 408.
-    #[serde(deserialize_with = "crate::duration::deserialize")]
+    #[serde(with = "crate::duration")]
     pub http_body_timeout: Duration,
     /// Open client connections at most (fewer if the file-descriptor limit is lower).
     pub max_connections: usize,
     /// How long the listener keeps accepting after a stop signal, with `/readyz` already 503,
     /// so load balancers take the instance out before connections are refused.
-    #[serde(deserialize_with = "crate::duration::deserialize")]
+    #[serde(with = "crate::duration")]
     pub shutdown_delay: Duration,
     /// How long requests in flight may take to finish once the listener has closed; then their
     /// connections are closed anyway.
-    #[serde(deserialize_with = "crate::duration::deserialize")]
+    #[serde(with = "crate::duration")]
     pub shutdown_timeout: Duration,
     /// Development mode: serve the demo single-page app under `/demo/`.
     pub demo: bool,
     /// How long security events are kept; `0` keeps them forever.
-    #[serde(deserialize_with = "crate::duration::deserialize")]
+    #[serde(with = "crate::duration")]
     pub event_retention: Duration,
     /// How often the retention pass deletes what can no longer change a decision.
-    #[serde(deserialize_with = "crate::duration::deserialize")]
+    #[serde(with = "crate::duration")]
     pub retention_interval: Duration,
     /// How old the newest signing key may grow before one replica makes the next; `0` never
     /// rotates on a schedule.
-    #[serde(deserialize_with = "crate::duration::deserialize")]
+    #[serde(with = "crate::duration")]
     pub signing_key_rotation: Duration,
     /// How long a new signing key is published before it signs; at least the JWKS cache
     /// lifetime (5m).
-    #[serde(deserialize_with = "crate::duration::deserialize")]
+    #[serde(with = "crate::duration")]
     pub signing_key_publish_ahead: Duration,
 }
 
@@ -237,6 +241,21 @@ fn list_or_csv<'de, D: Deserializer<'de>>(deserializer: D) -> Result<Vec<String>
         .map(|item| item.trim().to_owned())
         .filter(|item| !item.is_empty())
         .collect())
+}
+
+// The two enums belong to the service layer, which has no reason to know serde can write them.
+fn signing_alg_name<S: Serializer>(alg: &SigningAlg, serializer: S) -> Result<S::Ok, S::Error> {
+    serializer.serialize_str(alg.as_str())
+}
+
+fn revocation_fallback_name<S: Serializer>(
+    fallback: &RevocationFallback,
+    serializer: S,
+) -> Result<S::Ok, S::Error> {
+    serializer.serialize_str(match fallback {
+        RevocationFallback::Durable => "durable",
+        RevocationFallback::Deny => "deny",
+    })
 }
 
 impl Config {

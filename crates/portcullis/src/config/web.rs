@@ -5,7 +5,7 @@ use super::{front_door, Config};
 use anyhow::bail;
 use cookie::SameSite;
 use portcullis_http::{CookieSettings, WebSettings};
-use serde::{Deserialize, Deserializer};
+use serde::{Deserialize, Deserializer, Serialize, Serializer};
 
 /// The refresh cookie's `SameSite` attribute: `Strict`, `Lax` or `None`, in any case.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
@@ -30,6 +30,16 @@ impl<'de> Deserialize<'de> for CookieSameSite {
             "none" => Ok(Self::None),
             _ => Err(serde::de::Error::unknown_variant(&text, Self::NAMES)),
         }
+    }
+}
+
+impl Serialize for CookieSameSite {
+    fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        serializer.serialize_str(match self {
+            Self::Strict => "Strict",
+            Self::Lax => "Lax",
+            Self::None => "None",
+        })
     }
 }
 
