@@ -8,6 +8,7 @@ mod access_token;
 mod deadline;
 mod error;
 mod gateway;
+mod hash_pool;
 mod key_ring;
 mod password;
 mod refresh_token;

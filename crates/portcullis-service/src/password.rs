@@ -1,16 +1,15 @@
-//! Password hashing with argon2id (OWASP parameters: m = 19 MiB, t = 2, p = 1), run on the
-//! blocking pool with at most one hash per core at a time, so a login flood cannot starve
-//! token verification on the async workers. How long a hash waited for its turn is measured
+//! Password hashing with argon2id (OWASP parameters: m = 19 MiB, t = 2, p = 1), run on a pool
+//! of one low-priority thread per core ([`HashPool`]), so a login flood cannot starve token
+//! verification on the async workers. How long a hash waited for its turn is measured
 //! (`portcullis_password_hash_wait_seconds`): a growing wait is a login flood, or too few cores.
 
+use crate::hash_pool::{HashPool, WorkerLost};
 use crate::secret::{random_bytes, Password, SecretError};
 use argon2::password_hash::{PasswordHash, PasswordHasher, PasswordVerifier, SaltString};
 use argon2::{Algorithm, Argon2, Params, Version};
 use portcullis_metrics::Metrics;
 use std::sync::Arc;
 use std::time::Instant;
-use tokio::sync::{AcquireError, Semaphore};
-use tokio::task::JoinError;
 
 /// Why a password could not be hashed or checked. None of these is about the password itself:
 /// a wrong password is `PasswordCheck { valid: false, .. }`.
@@ -22,10 +21,10 @@ pub enum PasswordError {
     Salt(#[from] SecretError),
     #[error("argon2 could not hash the password")]
     Hash(#[source] argon2::password_hash::Error),
-    #[error("the password hashing pool is closed")]
-    PoolClosed(#[source] AcquireError),
+    #[error("the password hashing threads could not be started")]
+    Pool(#[source] std::io::Error),
     #[error("the password hashing task failed")]
-    Task(#[source] JoinError),
+    Task(#[source] WorkerLost),
 }
 
 /// The outcome of checking a password.
@@ -39,7 +38,7 @@ pub struct PasswordCheck {
 #[derive(Clone)]
 pub struct Passwords {
     argon2: Argon2<'static>,
-    permits: Arc<Semaphore>,
+    pool: HashPool,
     /// Verified against when the user does not exist, so both paths cost the same.
     dummy_hash: Arc<String>,
     metrics: Metrics,
@@ -59,7 +58,7 @@ impl Passwords {
         let dummy_hash = hash_now(&argon2, "portcullis dummy password")?;
         Ok(Self {
             argon2,
-            permits: Arc::new(Semaphore::new(cores)),
+            pool: HashPool::new(cores).map_err(PasswordError::Pool)?,
             dummy_hash: Arc::new(dummy_hash),
             metrics,
         })
@@ -123,18 +122,14 @@ impl Passwords {
         work: impl FnOnce() -> T + Send + 'static,
     ) -> Result<T, PasswordError> {
         let queued = Instant::now();
-        let permit = Arc::clone(&self.permits)
-            .acquire_owned()
+        let metrics = self.metrics.clone();
+        self.pool
+            .run(move || {
+                metrics.password_hash_wait(queued.elapsed());
+                work()
+            })
             .await
-            .map_err(PasswordError::PoolClosed)?;
-        self.metrics.password_hash_wait(queued.elapsed());
-        tokio::task::spawn_blocking(move || {
-            let result = work();
-            drop(permit);
-            result
-        })
-        .await
-        .map_err(PasswordError::Task)
+            .map_err(PasswordError::Task)
     }
 }
 
