@@ -93,13 +93,19 @@ function tokenFromBody(body, receivedAt, status = 200) {
   return { value, issuedAt: receivedAt, expiresAt };
 }
 function readJwtExpiry(jwt) {
+  const exp = readJwtClaims(jwt)?.exp;
+  return typeof exp === "number" && Number.isFinite(exp) ? exp * 1e3 : null;
+}
+function readJwtSessionId(jwt) {
+  const sid = readJwtClaims(jwt)?.sid;
+  return typeof sid === "string" && sid !== "" ? sid : null;
+}
+function readJwtClaims(jwt) {
   const parts = jwt.split(".");
   if (parts.length !== 3 || parts[1] === void 0) return null;
   try {
     const payload = JSON.parse(base64UrlDecode(parts[1]));
-    if (!isRecord(payload)) return null;
-    const exp = payload.exp;
-    return typeof exp === "number" && Number.isFinite(exp) ? exp * 1e3 : null;
+    return isRecord(payload) ? payload : null;
   } catch {
     return null;
   }
@@ -453,7 +459,13 @@ var Session = class {
    * share one clock, so messages from other tabs older than this are stale and are ignored.
    */
   #stamp = 0;
+  /** The `sid` claim of `#token`, read once when it arrives. */
+  #sessionId = null;
+  /** Renewals of the current session's token in this tab, and when the latest arrived. */
+  #refreshes = 0;
+  #lastRefreshAt = null;
   #listeners = /* @__PURE__ */ new Set();
+  #updateListeners = /* @__PURE__ */ new Set();
   #watchers = /* @__PURE__ */ new Set();
   get state() {
     return this.#state;
@@ -467,11 +479,29 @@ var Session = class {
   get stamp() {
     return this.#stamp;
   }
+  get sessionId() {
+    return this.#sessionId;
+  }
+  get refreshes() {
+    return this.#refreshes;
+  }
+  get lastRefreshAt() {
+    return this.#lastRefreshAt;
+  }
   isRejected(value) {
     return this.#rejected === value;
   }
   /** Keeps `token` as the current access token; the state becomes `logged-in`. */
   hold(token) {
+    const sessionId = readJwtSessionId(token.value);
+    if (this.#token !== null && this.#sessionId === sessionId) {
+      this.#refreshes += 1;
+      this.#lastRefreshAt = token.issuedAt;
+    } else {
+      this.#refreshes = 0;
+      this.#lastRefreshAt = null;
+    }
+    this.#sessionId = sessionId;
     this.#token = token;
     this.#rejected = null;
     this.#stamp = token.issuedAt;
@@ -480,6 +510,9 @@ var Session = class {
   /** Forgets the token; the state becomes `state`. `at` is when the evidence for it began. */
   end(state, at) {
     this.#token = null;
+    this.#sessionId = null;
+    this.#refreshes = 0;
+    this.#lastRefreshAt = null;
     this.#rejected = null;
     this.#stamp = at;
     this.#changed(state);
@@ -495,6 +528,16 @@ var Session = class {
       this.#listeners.delete(listener);
     };
   }
+  /**
+   * Public subscription: called after every change of token or state (each refresh included),
+   * after the state listeners.
+   */
+  onUpdate(listener) {
+    this.#updateListeners.add(listener);
+    return () => {
+      this.#updateListeners.delete(listener);
+    };
+  }
   /** Internal subscription: called on every change of token or state. */
   watch(watcher) {
     this.#watchers.add(watcher);
@@ -507,18 +550,21 @@ var Session = class {
     const previous = this.#state;
     this.#state = next;
     for (const watcher of [...this.#watchers]) watcher();
-    if (previous === next) return;
-    for (const listener of [...this.#listeners]) {
-      try {
-        listener(next);
-      } catch (error) {
-        queueMicrotask(() => {
-          throw error;
-        });
-      }
+    if (previous !== next) {
+      for (const listener of [...this.#listeners]) isolated(() => listener(next));
     }
+    for (const listener of [...this.#updateListeners]) isolated(listener);
   }
 };
+function isolated(listener) {
+  try {
+    listener();
+  } catch (error) {
+    queueMicrotask(() => {
+      throw error;
+    });
+  }
+}
 
 // src/singleFlight.ts
 var SingleFlight = class {
@@ -579,6 +625,24 @@ var PortcullisClient = class {
   /** The session state of this tab. Starts `logged-out` until `login()` or `restore()`. */
   get state() {
     return this.#session.state;
+  }
+  /**
+   * What the client knows about the session, for display: its id, the access token's expiry,
+   * how many times it was refreshed and when. A snapshot; `onSessionInfo` tells when it changes.
+   */
+  get sessionInfo() {
+    const session = this.#session;
+    const token = session.token;
+    const expiresAt = token !== null && Number.isFinite(token.expiresAt) ? token.expiresAt : null;
+    return {
+      state: session.state,
+      sessionId: session.sessionId,
+      receivedAt: token?.issuedAt ?? null,
+      expiresAt,
+      refreshDueAt: token !== null && expiresAt !== null ? refreshDueAt(token, this.#marginMs) : null,
+      refreshes: session.refreshes,
+      lastRefreshAt: session.lastRefreshAt
+    };
   }
   /** How refreshes are coordinated across tabs in this environment. */
   get coordination() {
@@ -697,6 +761,13 @@ var PortcullisClient = class {
   /** Calls `listener` on every change of `state` (including ones caused by other tabs). */
   onSessionChange(listener) {
     return this.#session.onChange(listener);
+  }
+  /**
+   * Calls `listener` with the new `sessionInfo` after every change of token or state: login,
+   * each refresh (here or adopted from another tab), the end of the session.
+   */
+  onSessionInfo(listener) {
+    return this.#session.onUpdate(() => listener(this.sessionInfo));
   }
   /** Stops listening to other tabs (e.g. when a single-page app tears the client down). */
   close() {

@@ -17,9 +17,9 @@ import {
   notLoggedIn,
 } from "./errors.js";
 import { discard, isReplayable, withBearer } from "./request.js";
-import { Session, type SessionState } from "./session.js";
+import { Session, type SessionInfo, type SessionState } from "./session.js";
 import { SingleFlight } from "./singleFlight.js";
-import { type AccessToken, isFresh, readTokenResponse } from "./token.js";
+import { type AccessToken, isFresh, readTokenResponse, refreshDueAt } from "./token.js";
 
 export interface PortcullisOptions {
   /** Where Portcullis answers, e.g. `"https://auth.example.com"`. Default `""`: same origin. */
@@ -107,6 +107,26 @@ export class PortcullisClient {
   /** The session state of this tab. Starts `logged-out` until `login()` or `restore()`. */
   get state(): SessionState {
     return this.#session.state;
+  }
+
+  /**
+   * What the client knows about the session, for display: its id, the access token's expiry,
+   * how many times it was refreshed and when. A snapshot; `onSessionInfo` tells when it changes.
+   */
+  get sessionInfo(): SessionInfo {
+    const session = this.#session;
+    const token = session.token;
+    const expiresAt = token !== null && Number.isFinite(token.expiresAt) ? token.expiresAt : null;
+    return {
+      state: session.state,
+      sessionId: session.sessionId,
+      receivedAt: token?.issuedAt ?? null,
+      expiresAt,
+      refreshDueAt:
+        token !== null && expiresAt !== null ? refreshDueAt(token, this.#marginMs) : null,
+      refreshes: session.refreshes,
+      lastRefreshAt: session.lastRefreshAt,
+    };
   }
 
   /** How refreshes are coordinated across tabs in this environment. */
@@ -236,6 +256,14 @@ export class PortcullisClient {
   /** Calls `listener` on every change of `state` (including ones caused by other tabs). */
   onSessionChange(listener: (state: SessionState) => void): () => void {
     return this.#session.onChange(listener);
+  }
+
+  /**
+   * Calls `listener` with the new `sessionInfo` after every change of token or state: login,
+   * each refresh (here or adopted from another tab), the end of the session.
+   */
+  onSessionInfo(listener: (info: SessionInfo) => void): () => void {
+    return this.#session.onUpdate(() => listener(this.sessionInfo));
   }
 
   /** Stops listening to other tabs (e.g. when a single-page app tears the client down). */

@@ -1,6 +1,6 @@
 import { type BroadcastChannelFactory } from "./channel.js";
 import { type CoordinationMode, type LockManagerLike } from "./crossTab.js";
-import { type SessionState } from "./session.js";
+import { type SessionInfo, type SessionState } from "./session.js";
 export interface PortcullisOptions {
     /** Where Portcullis answers, e.g. `"https://auth.example.com"`. Default `""`: same origin. */
     baseUrl?: string;
@@ -40,6 +40,11 @@ export declare class PortcullisClient {
     constructor(options?: PortcullisOptions);
     /** The session state of this tab. Starts `logged-out` until `login()` or `restore()`. */
     get state(): SessionState;
+    /**
+     * What the client knows about the session, for display: its id, the access token's expiry,
+     * how many times it was refreshed and when. A snapshot; `onSessionInfo` tells when it changes.
+     */
+    get sessionInfo(): SessionInfo;
     /** How refreshes are coordinated across tabs in this environment. */
     get coordination(): CoordinationMode;
     /**
@@ -84,6 +89,11 @@ export declare class PortcullisClient {
     accessToken(): Promise<string | null>;
     /** Calls `listener` on every change of `state` (including ones caused by other tabs). */
     onSessionChange(listener: (state: SessionState) => void): () => void;
+    /**
+     * Calls `listener` with the new `sessionInfo` after every change of token or state: login,
+     * each refresh (here or adopted from another tab), the end of the session.
+     */
+    onSessionInfo(listener: (info: SessionInfo) => void): () => void;
     /** Stops listening to other tabs (e.g. when a single-page app tears the client down). */
     close(): void;
 }
