@@ -1,6 +1,7 @@
 // session.test.js — one browser's session through the demo app: where the login leaves the
 // refresh cookie and the access token, how a reload brings the session back, and how a logout
-// ends it. One gateway for the file; each test has its own user and browser context.
+// ends it, so that a reload then asks the gateway nothing. One gateway for the file; each test
+// has its own user and browser context.
 
 import assert from "node:assert/strict";
 import { test } from "node:test";
@@ -13,11 +14,15 @@ import {
   refreshCookie,
   reloadAndRestore,
   waitForAccount,
+  waitForDecision,
   waitForState,
 } from "./support/browser.js";
 import { gatewayAndBrowser } from "./support/suite.js";
 
 const suite = gatewayAndBrowser();
+
+/** The client library's signed-out marker for a gateway on the page's own origin. */
+const SIGNED_OUT_MARKER = "portcullis:same-origin:signed-out";
 
 test("logging in through the form leaves an HttpOnly, Secure, SameSite=Strict refresh cookie on /auth that page scripts cannot read", async () => {
   const { gateway, browser } = suite;
@@ -64,9 +69,13 @@ test("a reload restores the session with exactly one refresh and the access toke
     session: Object.entries(sessionStorage),
     cookie: document.cookie,
   }));
+  // The one write: the first load's refused refresh left the library's signed-out marker (a
+  // "1"), which the login removed.
   assert.deepEqual(stored.local, []);
   assert.deepEqual(stored.session, []);
-  assert.deepEqual(storageWrites, [], "Storage.setItem was called");
+  assert.deepEqual(storageWrites, [
+    { storage: "localStorage", key: SIGNED_OUT_MARKER, length: 1, url: gateway.demoUrl },
+  ]);
   for (const token of tokens) {
     assert.ok(typeof token === "string" && token.length > 0);
     assert.ok(!stored.cookie.includes(token), "an access token is in document.cookie");
@@ -75,11 +84,16 @@ test("a reload restores the session with exactly one refresh and the access toke
   await context.close();
 });
 
-test("logging out clears the refresh cookie and a reload stays logged out", async () => {
+test("logging out clears the refresh cookie, and a reload then stays signed out without asking the gateway", async () => {
   const { gateway, browser } = suite;
   const email = await gateway.register();
   const { context, network } = await newContext(browser);
   const page = await openDemo(context, gateway);
+  // A browser that never signed in here has no marker: its first load asks, once, and is refused.
+  assert.deepEqual(
+    (await network.refreshesSince(0)).map((e) => e.status),
+    [401],
+  );
   const token = await logInThroughForm(page, email);
   assert.ok(await refreshCookie(context), "no refresh cookie after login");
 
@@ -96,17 +110,18 @@ test("logging out clears the refresh cookie and a reload stays logged out", asyn
   });
   assert.equal(me.status, 401);
 
+  // The library knows the session ended here, so the signed-out load asks nothing.
   const mark = network.mark();
-  const refused = await reloadAndRestore(page);
-  assert.equal(refused.status(), 401);
-  assert.equal((await refused.json()).error, "missing_refresh_token");
+  await page.reload({ waitUntil: "load" });
+  await waitForDecision(page);
   await waitForState(page, "logged-out");
   assert.ok(await page.isVisible("#login-form"), "the login form is not shown");
   assert.ok(await page.isHidden("#logged-in"), "the logged-in view is shown");
-  assert.equal(
-    (await network.refreshesSince(mark)).length,
-    1,
-    "the reload tried more than one refresh",
+  const loaded = await network.since(mark);
+  assert.deepEqual(
+    loaded.filter((e) => e.path.startsWith("/auth/")).map((e) => `${e.method} ${e.path}`),
+    [],
+    "the signed-out load called the gateway's /auth/",
   );
   assert.deepEqual(page.errors, []);
   await context.close();

@@ -566,6 +566,51 @@ function isolated(listener) {
   }
 }
 
+// src/signedOut.ts
+var SignedOutMarker = class {
+  #storage;
+  #key;
+  constructor(storage, key) {
+    this.#storage = storage;
+    this.#key = key;
+  }
+  /** True only when this browser recorded the end of its session and nothing since. */
+  get isSet() {
+    if (this.#storage === null) return false;
+    try {
+      return this.#storage.getItem(this.#key) === "1";
+    } catch {
+      return false;
+    }
+  }
+  /** The session ended here: the refresh cookie is gone, or was given up. */
+  set() {
+    this.#try((storage) => storage.setItem(this.#key, "1"));
+  }
+  /** The gateway just issued a refresh cookie: a session exists. */
+  clear() {
+    this.#try((storage) => storage.removeItem(this.#key));
+  }
+  #try(write) {
+    if (this.#storage === null) return;
+    try {
+      write(this.#storage);
+    } catch {
+    }
+  }
+};
+function defaultMarkerStorage(baseUrl) {
+  try {
+    const page = globalThis.location;
+    const sameOrigin = baseUrl === "" || page !== void 0 && new URL(baseUrl, page.href).origin === page.origin;
+    if (!sameOrigin) return null;
+    const storage = globalThis.localStorage;
+    return storage !== void 0 && typeof storage.getItem === "function" ? storage : null;
+  } catch {
+    return null;
+  }
+}
+
 // src/singleFlight.ts
 var SingleFlight = class {
   #current = null;
@@ -597,6 +642,7 @@ var PortcullisClient = class {
   #channel;
   #coordinator;
   #stopListening;
+  #signedOut;
   constructor(options = {}) {
     this.#base = (options.baseUrl ?? "").replace(/\/+$/, "");
     const margin = options.refreshMarginSeconds ?? DEFAULT_MARGIN_SECONDS;
@@ -605,6 +651,10 @@ var PortcullisClient = class {
     this.#fetch = fetchImpl === void 0 ? (input, init) => globalThis.fetch(input, init) : (input, init) => fetchImpl(input, init);
     const env = options.environment ?? {};
     this.#now = env.now ?? Date.now;
+    this.#signedOut = new SignedOutMarker(
+      env.storage === void 0 ? defaultMarkerStorage(this.#base) : env.storage,
+      `portcullis:${this.#base || "same-origin"}:signed-out`
+    );
     const lockName = options.lockName ?? `portcullis:${this.#base || "same-origin"}`;
     this.#channel = new TabChannel(
       env.broadcastChannel === void 0 ? defaultBroadcastChannel() : env.broadcastChannel,
@@ -660,6 +710,7 @@ var PortcullisClient = class {
         body: JSON.stringify({ email, password })
       });
       if (!response.ok) throw await errorFromResponse(response);
+      this.#signedOut.clear();
       const token = await readTokenResponse(response, this.#now);
       this.#session.hold(token);
       this.#channel.post({ kind: "token", token });
@@ -713,10 +764,14 @@ var PortcullisClient = class {
    * `/auth/refresh`). Resolves true when logged in, false when there is no session (the state is
    * then `logged-out` or `revoked`). Rejects with PortcullisError on 503 / network failure,
    * leaving the state as it was.
+   *
+   * Makes no request, and resolves false, when the session in this browser ended here and no
+   * session began since (the signed-out marker).
    */
   async restore() {
     const token = this.#session.token;
     if (token !== null && this.#isUsable(token)) return true;
+    if (token === null && this.#refreshes.current === null && this.#signedOut.isSet) return false;
     try {
       await this.#refresh(token?.value ?? null);
       return true;
@@ -819,6 +874,7 @@ var PortcullisClient = class {
     const startedAt = this.#now();
     const response = await this.#post("/auth/refresh", { headers: { "X-CSRF": "1" } });
     if (response.ok) {
+      this.#signedOut.clear();
       const token = await readTokenResponse(response, this.#now);
       if (this.#session.version !== version) return this.#afterConflict();
       this.#session.hold(token);
@@ -839,6 +895,7 @@ var PortcullisClient = class {
     throw notLoggedIn();
   }
   #end(state, at) {
+    this.#signedOut.set();
     this.#session.end(state, at);
     this.#channel.post({ kind: "ended", state, at });
   }

@@ -114,8 +114,13 @@ export async function openDemo(context, gateway) {
   page.errors = [];
   page.on("pageerror", (error) => page.errors.push(error));
   await page.goto(gateway.demoUrl);
-  await page.locator('#state:not([data-state="loading"])').waitFor();
+  await waitForDecision(page);
   return page;
+}
+
+/** Waits until the demo has decided whether a session exists (after a load or reload). */
+export function waitForDecision(page) {
+  return page.locator('#state:not([data-state="loading"])').waitFor();
 }
 
 /** Waits until the demo shows `state` (`logged-in`, `logged-out` or `revoked`). */
@@ -129,13 +134,10 @@ export function waitForState(page, state) {
  */
 export async function waitForAccount(page, email) {
   await waitForState(page, "logged-in");
-  await page.waitForFunction(
-    (expected) => {
-      const me = document.getElementById("me").textContent;
-      return me.includes(expected) && document.querySelectorAll("#sessions li").length > 0;
-    },
-    email,
-  );
+  await page.waitForFunction((expected) => {
+    const me = document.getElementById("me").textContent;
+    return me.includes(expected) && document.querySelectorAll("#sessions li").length > 0;
+  }, email);
 }
 
 /** Logs in through the demo's form; resolves with the `/auth/login` answer's access token. */
