@@ -10,9 +10,12 @@ import {
   logInThroughForm,
   newContext,
   openDemo,
+  pathOf,
   recordStorageWrites,
   refreshCookie,
   reloadAndRestore,
+  statusText,
+  tokenPanel,
   waitForAccount,
   waitForDecision,
   waitForState,
@@ -30,8 +33,10 @@ test("logging in through the form leaves an HttpOnly, Secure, SameSite=Strict re
   const { context } = await newContext(browser);
   const page = await openDemo(context, gateway);
   await waitForState(page, "logged-out");
+  assert.equal(await statusText(page), "Signed out");
 
   await logInThroughForm(page, email);
+  assert.equal(await statusText(page), "Signed in");
 
   const cookie = await refreshCookie(context);
   assert.ok(cookie, `no ${REFRESH_COOKIE} in ${JSON.stringify(await context.cookies())}`);
@@ -84,7 +89,7 @@ test("a reload restores the session with exactly one refresh and the access toke
   await context.close();
 });
 
-test("logging out clears the refresh cookie, and a reload then stays signed out without asking the gateway", async () => {
+test("logging out clears the refresh cookie, and a reload then stays signed out without asking the gateway or logging a 401", async () => {
   const { gateway, browser } = suite;
   const email = await gateway.register();
   const { context, network } = await newContext(browser);
@@ -103,6 +108,7 @@ test("logging out clears the refresh cookie, and a reload then stays signed out 
   ]);
   assert.equal(logout.status(), 204);
   await waitForState(page, "logged-out");
+  assert.equal(await statusText(page), "Signed out");
   assert.equal(await refreshCookie(context), undefined, "the refresh cookie survived logout");
   // The server ended the session too, not only the page: the last access token is refused.
   const me = await fetch(`${gateway.origin}/auth/me`, {
@@ -110,11 +116,14 @@ test("logging out clears the refresh cookie, and a reload then stays signed out 
   });
   assert.equal(me.status, 401);
 
-  // The library knows the session ended here, so the signed-out load asks nothing.
+  // The signed-out load: the library knows the session ended here, so it asks nothing, and
+  // the console stays clean (a refused refresh would show there as a 401).
   const mark = network.mark();
+  page.console.length = 0;
   await page.reload({ waitUntil: "load" });
   await waitForDecision(page);
   await waitForState(page, "logged-out");
+  assert.equal(await statusText(page), "Signed out");
   assert.ok(await page.isVisible("#login-form"), "the login form is not shown");
   assert.ok(await page.isHidden("#logged-in"), "the logged-in view is shown");
   const loaded = await network.since(mark);
@@ -123,6 +132,99 @@ test("logging out clears the refresh cookie, and a reload then stays signed out 
     [],
     "the signed-out load called the gateway's /auth/",
   );
+  assert.deepEqual(
+    loaded.filter((e) => e.status >= 400).map((e) => `${e.method} ${e.path} ${e.status}`),
+    [],
+  );
+  assert.deepEqual(page.console, []);
+  // The tab's icon is the demo's own (headless Chromium does not fetch tab icons itself, so
+  // the test follows the page's link).
+  const icon = await page.evaluate(() => document.querySelector('link[rel~="icon"]')?.href);
+  assert.equal(icon, `${gateway.origin}/demo/favicon.svg`);
+  const served = await page.request.get(icon);
+  assert.equal(served.status(), 200);
+  assert.equal(served.headers()["content-type"], "image/svg+xml");
+  assert.match(await served.text(), /^<svg xmlns="http:\/\/www\.w3\.org\/2000\/svg"/);
   assert.deepEqual(page.errors, []);
   await context.close();
+});
+
+test("the session list shows each device's address and last use, and signing out another device ends that session while this one stays signed in", async () => {
+  const { gateway, browser } = suite;
+  const email = await gateway.register();
+  const here = await newContext(browser);
+  const there = await newContext(browser);
+  const page = await openDemo(here.context, gateway);
+  const other = await openDemo(there.context, gateway);
+  await logInThroughForm(other, email);
+  await logInThroughForm(page, email);
+  const otherSession = (await tokenPanel(other)).sessionId;
+  const thisSession = (await tokenPanel(page)).sessionId;
+  assert.notEqual(otherSession, thisSession);
+
+  const rows = await page.$$eval("#sessions li", (items) =>
+    items.map((li) => ({
+      id: li.dataset.sessionId,
+      current: li.dataset.current === "true",
+      text: li.textContent,
+      buttons: [...li.querySelectorAll("button")].map((b) => b.textContent),
+    })),
+  );
+  assert.deepEqual(
+    rows.map((row) => [row.id, row.current]).sort(),
+    [
+      [otherSession, false],
+      [thisSession, true],
+    ].sort(),
+  );
+  for (const row of rows) {
+    assert.match(row.text, /Address 127\.0\.0\.1 · last used (just now|\d+ seconds ago)/);
+    assert.deepEqual(row.buttons, ["Sign out this device"]);
+  }
+  assert.match(rows.find((row) => row.current).text, /this device/);
+
+  const [deleted] = await Promise.all([
+    page.waitForResponse(
+      (r) => r.request().method() === "DELETE" && pathOf(r) === `/auth/sessions/${otherSession}`,
+    ),
+    page.click(`#sessions li[data-session-id="${otherSession}"] button`),
+  ]);
+  assert.equal(deleted.status(), 204);
+  await page.waitForFunction(() => document.querySelectorAll("#sessions li").length === 1);
+  assert.equal(await page.getAttribute("#sessions li", "data-session-id"), thisSession);
+  assert.equal(await statusText(page), "Signed in");
+  assert.ok(await page.isHidden("#error"), `error shown: ${await page.textContent("#error")}`);
+
+  // The other device learns it at its next call: refused, and back to the sign-in form.
+  const [refresh] = await Promise.all([
+    other.waitForResponse((r) => pathOf(r) === "/auth/refresh"),
+    other.click("#call-echo"),
+  ]);
+  assert.equal(refresh.status(), 401);
+  await other.locator("#login-form").waitFor();
+  assert.ok(await other.isHidden("#logged-in"), "the other device still shows the account");
+  assert.match(
+    await statusText(other),
+    /^Your session was ended by an administrator or from another device\b/,
+  );
+  assert.equal(await refreshCookie(there.context), undefined);
+
+  // This device carries on with the same session.
+  const [echo] = await Promise.all([
+    page.waitForResponse((r) => pathOf(r) === "/demo/api/echo"),
+    page.click("#call-echo"),
+  ]);
+  assert.equal(echo.status(), 200);
+  const sessions = await gateway.admin("GET", `/admin/users/${email}/sessions`);
+  assert.deepEqual(
+    sessions.body.map((session) => [session.id, session.live]).sort(),
+    [
+      [otherSession, false],
+      [thisSession, true],
+    ].sort(),
+  );
+  assert.deepEqual(page.errors, []);
+  assert.deepEqual(other.errors, []);
+  await here.context.close();
+  await there.context.close();
 });
