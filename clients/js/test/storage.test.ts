@@ -232,6 +232,22 @@ describe("the signed-out marker", () => {
     b.closeAll();
   });
 
+  it("is set by a logout whose request failed, so a reload does not sign the user back in", async () => {
+    const b = new Browser();
+    let offline = false;
+    const tab = b.openTab({
+      fetch: (input, init) =>
+        offline ? Promise.reject(new TypeError("offline")) : b.gateway.fetch(input, init),
+    });
+    await tab.login(ALICE.email, ALICE.password);
+    offline = true;
+    await expect(tab.logout()).rejects.toMatchObject({ code: "network_error" });
+    expect(b.gateway.cookie).not.toBeNull(); // the cookie survived
+    expect(await b.openTab().restore()).toBe(false);
+    expect(b.gateway.refreshCount).toBe(0);
+    b.closeAll();
+  });
+
   it("does not stop a tab that already holds a session", async () => {
     const b = new Browser();
     const tab = b.openTab();
