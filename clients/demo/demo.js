@@ -142,7 +142,7 @@ async function showAccount() {
   await showSessions();
 }
 
-/** The sessions as last fetched, redrawn every second so "last used" stays true. */
+/** The sessions as last fetched; tick() keeps their "last used" current. */
 let sessions = [];
 
 async function showSessions() {
