@@ -26,6 +26,7 @@ async fn the_demo_is_served_only_in_development_mode() {
         ("/demo/demo.js", "text/javascript"),
         ("/demo/portcullis.js", "text/javascript"),
         ("/demo/demo.css", "text/css"),
+        ("/demo/favicon.svg", "image/svg+xml"),
     ] {
         let reply = demo.get(path, None).await;
         assert_eq!(reply.status, StatusCode::OK, "{path}");

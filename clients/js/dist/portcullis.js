@@ -93,13 +93,19 @@ function tokenFromBody(body, receivedAt, status = 200) {
   return { value, issuedAt: receivedAt, expiresAt };
 }
 function readJwtExpiry(jwt) {
+  const exp = readJwtClaims(jwt)?.exp;
+  return typeof exp === "number" && Number.isFinite(exp) ? exp * 1e3 : null;
+}
+function readJwtSessionId(jwt) {
+  const sid = readJwtClaims(jwt)?.sid;
+  return typeof sid === "string" && sid !== "" ? sid : null;
+}
+function readJwtClaims(jwt) {
   const parts = jwt.split(".");
   if (parts.length !== 3 || parts[1] === void 0) return null;
   try {
     const payload = JSON.parse(base64UrlDecode(parts[1]));
-    if (!isRecord(payload)) return null;
-    const exp = payload.exp;
-    return typeof exp === "number" && Number.isFinite(exp) ? exp * 1e3 : null;
+    return isRecord(payload) ? payload : null;
   } catch {
     return null;
   }
@@ -453,7 +459,13 @@ var Session = class {
    * share one clock, so messages from other tabs older than this are stale and are ignored.
    */
   #stamp = 0;
+  /** The `sid` claim of `#token`, read once when it arrives. */
+  #sessionId = null;
+  /** Renewals of the current session's token in this tab, and when the latest arrived. */
+  #refreshes = 0;
+  #lastRefreshAt = null;
   #listeners = /* @__PURE__ */ new Set();
+  #updateListeners = /* @__PURE__ */ new Set();
   #watchers = /* @__PURE__ */ new Set();
   get state() {
     return this.#state;
@@ -467,11 +479,29 @@ var Session = class {
   get stamp() {
     return this.#stamp;
   }
+  get sessionId() {
+    return this.#sessionId;
+  }
+  get refreshes() {
+    return this.#refreshes;
+  }
+  get lastRefreshAt() {
+    return this.#lastRefreshAt;
+  }
   isRejected(value) {
     return this.#rejected === value;
   }
   /** Keeps `token` as the current access token; the state becomes `logged-in`. */
   hold(token) {
+    const sessionId = readJwtSessionId(token.value);
+    if (this.#token !== null && this.#sessionId === sessionId) {
+      this.#refreshes += 1;
+      this.#lastRefreshAt = token.issuedAt;
+    } else {
+      this.#refreshes = 0;
+      this.#lastRefreshAt = null;
+    }
+    this.#sessionId = sessionId;
     this.#token = token;
     this.#rejected = null;
     this.#stamp = token.issuedAt;
@@ -480,6 +510,9 @@ var Session = class {
   /** Forgets the token; the state becomes `state`. `at` is when the evidence for it began. */
   end(state, at) {
     this.#token = null;
+    this.#sessionId = null;
+    this.#refreshes = 0;
+    this.#lastRefreshAt = null;
     this.#rejected = null;
     this.#stamp = at;
     this.#changed(state);
@@ -495,6 +528,16 @@ var Session = class {
       this.#listeners.delete(listener);
     };
   }
+  /**
+   * Public subscription: called after every change of token or state (each refresh included),
+   * after the state listeners.
+   */
+  onUpdate(listener) {
+    this.#updateListeners.add(listener);
+    return () => {
+      this.#updateListeners.delete(listener);
+    };
+  }
   /** Internal subscription: called on every change of token or state. */
   watch(watcher) {
     this.#watchers.add(watcher);
@@ -507,18 +550,66 @@ var Session = class {
     const previous = this.#state;
     this.#state = next;
     for (const watcher of [...this.#watchers]) watcher();
-    if (previous === next) return;
-    for (const listener of [...this.#listeners]) {
-      try {
-        listener(next);
-      } catch (error) {
-        queueMicrotask(() => {
-          throw error;
-        });
-      }
+    if (previous !== next) {
+      for (const listener of [...this.#listeners]) isolated(() => listener(next));
+    }
+    for (const listener of [...this.#updateListeners]) isolated(listener);
+  }
+};
+function isolated(listener) {
+  try {
+    listener();
+  } catch (error) {
+    queueMicrotask(() => {
+      throw error;
+    });
+  }
+}
+
+// src/signedOut.ts
+var SignedOutMarker = class {
+  #storage;
+  #key;
+  constructor(storage, key) {
+    this.#storage = storage;
+    this.#key = key;
+  }
+  /** True only when this browser recorded the end of its session and nothing since. */
+  get isSet() {
+    if (this.#storage === null) return false;
+    try {
+      return this.#storage.getItem(this.#key) === "1";
+    } catch {
+      return false;
+    }
+  }
+  /** The session ended here: the refresh cookie is gone, or was given up. */
+  set() {
+    this.#try((storage) => storage.setItem(this.#key, "1"));
+  }
+  /** The gateway just issued a refresh cookie: a session exists. */
+  clear() {
+    this.#try((storage) => storage.removeItem(this.#key));
+  }
+  #try(write) {
+    if (this.#storage === null) return;
+    try {
+      write(this.#storage);
+    } catch {
     }
   }
 };
+function defaultMarkerStorage(baseUrl) {
+  try {
+    const page = globalThis.location;
+    const sameOrigin = baseUrl === "" || page !== void 0 && new URL(baseUrl, page.href).origin === page.origin;
+    if (!sameOrigin) return null;
+    const storage = globalThis.localStorage;
+    return storage !== void 0 && typeof storage.getItem === "function" ? storage : null;
+  } catch {
+    return null;
+  }
+}
 
 // src/singleFlight.ts
 var SingleFlight = class {
@@ -551,6 +642,7 @@ var PortcullisClient = class {
   #channel;
   #coordinator;
   #stopListening;
+  #signedOut;
   constructor(options = {}) {
     this.#base = (options.baseUrl ?? "").replace(/\/+$/, "");
     const margin = options.refreshMarginSeconds ?? DEFAULT_MARGIN_SECONDS;
@@ -559,6 +651,10 @@ var PortcullisClient = class {
     this.#fetch = fetchImpl === void 0 ? (input, init) => globalThis.fetch(input, init) : (input, init) => fetchImpl(input, init);
     const env = options.environment ?? {};
     this.#now = env.now ?? Date.now;
+    this.#signedOut = new SignedOutMarker(
+      env.storage === void 0 ? defaultMarkerStorage(this.#base) : env.storage,
+      `portcullis:${this.#base || "same-origin"}:signed-out`
+    );
     const lockName = options.lockName ?? `portcullis:${this.#base || "same-origin"}`;
     this.#channel = new TabChannel(
       env.broadcastChannel === void 0 ? defaultBroadcastChannel() : env.broadcastChannel,
@@ -580,6 +676,24 @@ var PortcullisClient = class {
   get state() {
     return this.#session.state;
   }
+  /**
+   * What the client knows about the session, for display: its id, the access token's expiry,
+   * how many times it was refreshed and when. A snapshot; `onSessionInfo` tells when it changes.
+   */
+  get sessionInfo() {
+    const session = this.#session;
+    const token = session.token;
+    const expiresAt = token !== null && Number.isFinite(token.expiresAt) ? token.expiresAt : null;
+    return {
+      state: session.state,
+      sessionId: session.sessionId,
+      receivedAt: token?.issuedAt ?? null,
+      expiresAt,
+      refreshDueAt: token !== null && expiresAt !== null ? refreshDueAt(token, this.#marginMs) : null,
+      refreshes: session.refreshes,
+      lastRefreshAt: session.lastRefreshAt
+    };
+  }
   /** How refreshes are coordinated across tabs in this environment. */
   get coordination() {
     return this.#coordinator.mode;
@@ -596,6 +710,7 @@ var PortcullisClient = class {
         body: JSON.stringify({ email, password })
       });
       if (!response.ok) throw await errorFromResponse(response);
+      this.#signedOut.clear();
       const token = await readTokenResponse(response, this.#now);
       this.#session.hold(token);
       this.#channel.post({ kind: "token", token });
@@ -649,10 +764,14 @@ var PortcullisClient = class {
    * `/auth/refresh`). Resolves true when logged in, false when there is no session (the state is
    * then `logged-out` or `revoked`). Rejects with PortcullisError on 503 / network failure,
    * leaving the state as it was.
+   *
+   * Makes no request, and resolves false, when the session in this browser ended here and no
+   * session began since (the signed-out marker).
    */
   async restore() {
     const token = this.#session.token;
     if (token !== null && this.#isUsable(token)) return true;
+    if (token === null && this.#refreshes.current === null && this.#signedOut.isSet) return false;
     try {
       await this.#refresh(token?.value ?? null);
       return true;
@@ -697,6 +816,13 @@ var PortcullisClient = class {
   /** Calls `listener` on every change of `state` (including ones caused by other tabs). */
   onSessionChange(listener) {
     return this.#session.onChange(listener);
+  }
+  /**
+   * Calls `listener` with the new `sessionInfo` after every change of token or state: login,
+   * each refresh (here or adopted from another tab), the end of the session.
+   */
+  onSessionInfo(listener) {
+    return this.#session.onUpdate(() => listener(this.sessionInfo));
   }
   /** Stops listening to other tabs (e.g. when a single-page app tears the client down). */
   close() {
@@ -748,6 +874,7 @@ var PortcullisClient = class {
     const startedAt = this.#now();
     const response = await this.#post("/auth/refresh", { headers: { "X-CSRF": "1" } });
     if (response.ok) {
+      this.#signedOut.clear();
       const token = await readTokenResponse(response, this.#now);
       if (this.#session.version !== version) return this.#afterConflict();
       this.#session.hold(token);
@@ -768,6 +895,7 @@ var PortcullisClient = class {
     throw notLoggedIn();
   }
   #end(state, at) {
+    this.#signedOut.set();
     this.#session.end(state, at);
     this.#channel.post({ kind: "ended", state, at });
   }

@@ -17,9 +17,10 @@ import {
   notLoggedIn,
 } from "./errors.js";
 import { discard, isReplayable, withBearer } from "./request.js";
-import { Session, type SessionState } from "./session.js";
+import { Session, type SessionInfo, type SessionState } from "./session.js";
+import { SignedOutMarker, type StorageLike, defaultMarkerStorage } from "./signedOut.js";
 import { SingleFlight } from "./singleFlight.js";
-import { type AccessToken, isFresh, readTokenResponse } from "./token.js";
+import { type AccessToken, isFresh, readTokenResponse, refreshDueAt } from "./token.js";
 
 export interface PortcullisOptions {
   /** Where Portcullis answers, e.g. `"https://auth.example.com"`. Default `""`: same origin. */
@@ -51,6 +52,11 @@ export interface PortcullisEnvironment {
   claimSettleMs?: number;
   /** With Web Locks: how long the lock is kept after broadcasting a new token. Default 50. */
   handoffMs?: number;
+  /**
+   * Where the signed-out marker is kept (see `restore()`); `null` keeps none. Default
+   * `localStorage` when the gateway is on the page's origin, else `null`.
+   */
+  storage?: StorageLike | null;
 }
 
 const DEFAULT_MARGIN_SECONDS = 30;
@@ -71,6 +77,7 @@ export class PortcullisClient {
   readonly #channel: TabChannel;
   readonly #coordinator: Coordinator;
   readonly #stopListening: () => void;
+  readonly #signedOut: SignedOutMarker;
 
   constructor(options: PortcullisOptions = {}) {
     this.#base = (options.baseUrl ?? "").replace(/\/+$/, "");
@@ -86,6 +93,10 @@ export class PortcullisClient {
         : (input, init) => fetchImpl(input, init);
     const env = options.environment ?? {};
     this.#now = env.now ?? Date.now;
+    this.#signedOut = new SignedOutMarker(
+      env.storage === undefined ? defaultMarkerStorage(this.#base) : env.storage,
+      `portcullis:${this.#base || "same-origin"}:signed-out`,
+    );
     const lockName = options.lockName ?? `portcullis:${this.#base || "same-origin"}`;
     this.#channel = new TabChannel(
       env.broadcastChannel === undefined ? defaultBroadcastChannel() : env.broadcastChannel,
@@ -109,6 +120,26 @@ export class PortcullisClient {
     return this.#session.state;
   }
 
+  /**
+   * What the client knows about the session, for display: its id, the access token's expiry,
+   * how many times it was refreshed and when. A snapshot; `onSessionInfo` tells when it changes.
+   */
+  get sessionInfo(): SessionInfo {
+    const session = this.#session;
+    const token = session.token;
+    const expiresAt = token !== null && Number.isFinite(token.expiresAt) ? token.expiresAt : null;
+    return {
+      state: session.state,
+      sessionId: session.sessionId,
+      receivedAt: token?.issuedAt ?? null,
+      expiresAt,
+      refreshDueAt:
+        token !== null && expiresAt !== null ? refreshDueAt(token, this.#marginMs) : null,
+      refreshes: session.refreshes,
+      lastRefreshAt: session.lastRefreshAt,
+    };
+  }
+
   /** How refreshes are coordinated across tabs in this environment. */
   get coordination(): CoordinationMode {
     return this.#coordinator.mode;
@@ -126,6 +157,7 @@ export class PortcullisClient {
         body: JSON.stringify({ email, password }),
       });
       if (!response.ok) throw await errorFromResponse(response);
+      this.#signedOut.clear(); // the answer set a refresh cookie
       const token = await readTokenResponse(response, this.#now);
       this.#session.hold(token);
       this.#channel.post({ kind: "token", token });
@@ -185,10 +217,22 @@ export class PortcullisClient {
    * `/auth/refresh`). Resolves true when logged in, false when there is no session (the state is
    * then `logged-out` or `revoked`). Rejects with PortcullisError on 503 / network failure,
    * leaving the state as it was.
+   *
+   * Makes no request, and resolves false, when the session in this browser ended here and no
+   * session began since (the signed-out marker).
    */
   async restore(): Promise<boolean> {
     const token = this.#session.token;
     if (token !== null && this.#isUsable(token)) return true;
+    // Whether a session exists is known only to the HttpOnly refresh cookie, which script cannot
+    // read, so in general only asking tells. What this browser can know is that its session
+    // ended here (a sign-out, or the gateway refusing and deleting the cookie) and that no login
+    // or refresh has set a cookie since: then asking could only be refused with a 401. Without
+    // the marker it still asks, once: "never signed in" looks the same as "signed in before the
+    // marker existed" or "storage cleared, cookies kept", and guessing "no session" there would
+    // hide a live one. The marker itself is wrong only if a session began where this storage
+    // cannot see it, which is why it is off by default for a gateway on another origin.
+    if (token === null && this.#refreshes.current === null && this.#signedOut.isSet) return false;
     try {
       await this.#refresh(token?.value ?? null);
       return true;
@@ -236,6 +280,14 @@ export class PortcullisClient {
   /** Calls `listener` on every change of `state` (including ones caused by other tabs). */
   onSessionChange(listener: (state: SessionState) => void): () => void {
     return this.#session.onChange(listener);
+  }
+
+  /**
+   * Calls `listener` with the new `sessionInfo` after every change of token or state: login,
+   * each refresh (here or adopted from another tab), the end of the session.
+   */
+  onSessionInfo(listener: (info: SessionInfo) => void): () => void {
+    return this.#session.onUpdate(() => listener(this.sessionInfo));
   }
 
   /** Stops listening to other tabs (e.g. when a single-page app tears the client down). */
@@ -298,6 +350,7 @@ export class PortcullisClient {
     const startedAt = this.#now();
     const response = await this.#post("/auth/refresh", { headers: { "X-CSRF": "1" } });
     if (response.ok) {
+      this.#signedOut.clear(); // the answer set a new refresh cookie
       const token = await readTokenResponse(response, this.#now);
       if (this.#session.version !== version) return this.#afterConflict();
       this.#session.hold(token);
@@ -321,6 +374,7 @@ export class PortcullisClient {
   }
 
   #end(state: Exclude<SessionState, "logged-in">, at: number): void {
+    this.#signedOut.set();
     this.#session.end(state, at);
     this.#channel.post({ kind: "ended", state, at });
   }

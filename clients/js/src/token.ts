@@ -1,6 +1,6 @@
 // token.ts — owns the in-memory representation of an access token: parsing the login/refresh
-// answer, reading a JWT's `exp` without verifying it (the server verifies), and deciding when a
-// token is due for a proactive refresh.
+// answer, reading a JWT's `exp` and `sid` without verifying them (the server verifies), and
+// deciding when a token is due for a proactive refresh.
 
 import { PortcullisError, isRecord } from "./errors.js";
 
@@ -58,13 +58,26 @@ export function tokenFromBody(body: unknown, receivedAt: number, status = 200): 
 
 /** The `exp` claim of a JWT in epoch milliseconds, or null when it cannot be read. */
 export function readJwtExpiry(jwt: string): number | null {
+  const exp = readJwtClaims(jwt)?.exp;
+  return typeof exp === "number" && Number.isFinite(exp) ? exp * 1000 : null;
+}
+
+/**
+ * The `sid` claim of a Portcullis access token: the session (refresh-token family) it was issued
+ * from, the same for every token of one session. Null when it cannot be read.
+ */
+export function readJwtSessionId(jwt: string): string | null {
+  const sid = readJwtClaims(jwt)?.sid;
+  return typeof sid === "string" && sid !== "" ? sid : null;
+}
+
+/** A JWT's claims, decoded but not verified (the server verifies); null when unreadable. */
+function readJwtClaims(jwt: string): Record<string, unknown> | null {
   const parts = jwt.split(".");
   if (parts.length !== 3 || parts[1] === undefined) return null;
   try {
     const payload: unknown = JSON.parse(base64UrlDecode(parts[1]));
-    if (!isRecord(payload)) return null;
-    const exp = payload.exp;
-    return typeof exp === "number" && Number.isFinite(exp) ? exp * 1000 : null;
+    return isRecord(payload) ? payload : null;
   } catch {
     return null;
   }

@@ -2,7 +2,12 @@
 // cookie jar, shared by every "tab"), a fake Web Locks manager, a fake BroadcastChannel bus and
 // a manual clock. They model only what the client relies on.
 
-import type { BroadcastChannelLike, LockManagerLike, PortcullisOptions } from "../src/index.js";
+import type {
+  BroadcastChannelLike,
+  LockManagerLike,
+  PortcullisOptions,
+  StorageLike,
+} from "../src/index.js";
 import { PortcullisClient } from "../src/index.js";
 
 export const BASE = "http://gw.test";
@@ -330,12 +335,44 @@ class FakeChannel implements BroadcastChannelLike {
   }
 }
 
-/** One browser: a gateway with its cookie jar, a lock manager and a broadcast bus shared by tabs. */
+/** A Web Storage area in memory, recording every write (`set key=value`, `remove key`). */
+export class MemoryStorage implements StorageLike {
+  readonly items = new Map<string, string>();
+  readonly writes: string[] = [];
+  /** When set, every call throws it (storage disabled or full). */
+  failure: Error | null = null;
+
+  getItem(key: string): string | null {
+    if (this.failure !== null) throw this.failure;
+    return this.items.get(key) ?? null;
+  }
+
+  setItem(key: string, value: string): void {
+    if (this.failure !== null) throw this.failure;
+    this.writes.push(`set ${key}=${value}`);
+    this.items.set(key, value);
+  }
+
+  removeItem(key: string): void {
+    if (this.failure !== null) throw this.failure;
+    this.writes.push(`remove ${key}`);
+    this.items.delete(key);
+  }
+}
+
+/** The key of the signed-out marker of the fake gateway's clients. */
+export const MARKER = `portcullis:${BASE}:signed-out`;
+
+/**
+ * One browser: a gateway with its cookie jar, a lock manager, a broadcast bus and the origin's
+ * localStorage, shared by tabs.
+ */
 export class Browser {
   readonly clock = new Clock();
   readonly gateway = new FakeGateway(this.clock);
   readonly locks: FakeLockManager | null;
   readonly bus: FakeBroadcastBus | null;
+  readonly storage = new MemoryStorage();
   readonly tabs: PortcullisClient[] = [];
 
   constructor(features: { locks: boolean; broadcast: boolean } = { locks: true, broadcast: true }) {
@@ -355,6 +392,7 @@ export class Browser {
         crossTabTimeoutMs: 1_000,
         claimSettleMs: 10,
         handoffMs: 10,
+        storage: this.storage,
         ...options.environment,
       },
     });

@@ -1,6 +1,12 @@
 import { describe, expect, it } from "vitest";
 import { PortcullisError, errorFromResponse, parseRetryAfter } from "../src/errors.js";
-import { isFresh, readJwtExpiry, refreshDueAt, tokenFromBody } from "../src/token.js";
+import {
+  isFresh,
+  readJwtExpiry,
+  readJwtSessionId,
+  refreshDueAt,
+  tokenFromBody,
+} from "../src/token.js";
 import { makeJwt } from "./fakes.js";
 
 describe("token", () => {
@@ -15,6 +21,15 @@ describe("token", () => {
     expect(readJwtExpiry("a.b.c")).toBeNull();
     expect(readJwtExpiry(makeJwt({ sub: "no exp" }))).toBeNull();
     expect(readJwtExpiry(makeJwt({ exp: "soon" }))).toBeNull();
+  });
+
+  it("reads the sid claim (the session id) without verifying it, or null", () => {
+    const sid = "0190a5c2-7b1e-7000-8000-000000000001";
+    expect(readJwtSessionId(makeJwt({ sid, exp: 1 }))).toBe(sid);
+    expect(readJwtSessionId(makeJwt({ sub: "no sid" }))).toBeNull();
+    expect(readJwtSessionId(makeJwt({ sid: 42 }))).toBeNull();
+    expect(readJwtSessionId(makeJwt({ sid: "" }))).toBeNull();
+    expect(readJwtSessionId("opaque")).toBeNull();
   });
 
   it("prefers expires_in (immune to a wrong client clock) over the JWT exp", () => {

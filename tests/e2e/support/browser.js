@@ -107,20 +107,37 @@ export async function recordStorageWrites(context) {
 /**
  * Opens the demo app in a new tab of `context` and waits until it has decided whether a
  * session exists (its `restore()` on load is over). Uncaught page errors are collected in
- * `page.errors` so tests can assert the app never threw.
+ * `page.errors` so tests can assert the app never threw; what the page's console shows as an
+ * error or warning (a refused request shows there too), in `page.console`.
  */
 export async function openDemo(context, gateway) {
   const page = await context.newPage();
   page.errors = [];
   page.on("pageerror", (error) => page.errors.push(error));
+  page.console = [];
+  page.on("console", (message) => {
+    if (message.type() === "error" || message.type() === "warning") {
+      page.console.push(`${message.type()}: ${message.text()}`);
+    }
+  });
   await page.goto(gateway.demoUrl);
-  await page.locator('#state:not([data-state="loading"])').waitFor();
+  await waitForDecision(page);
   return page;
+}
+
+/** Waits until the demo has decided whether a session exists (after a load or reload). */
+export function waitForDecision(page) {
+  return page.locator('#state:not([data-state="loading"])').waitFor();
 }
 
 /** Waits until the demo shows `state` (`logged-in`, `logged-out` or `revoked`). */
 export function waitForState(page, state) {
   return page.locator(`#state[data-state="${state}"]`).waitFor();
+}
+
+/** The demo's status line as a person reads it. */
+export async function statusText(page) {
+  return (await page.textContent("#state")).trim();
 }
 
 /**
@@ -129,13 +146,10 @@ export function waitForState(page, state) {
  */
 export async function waitForAccount(page, email) {
   await waitForState(page, "logged-in");
-  await page.waitForFunction(
-    (expected) => {
-      const me = document.getElementById("me").textContent;
-      return me.includes(expected) && document.querySelectorAll("#sessions li").length > 0;
-    },
-    email,
-  );
+  await page.waitForFunction((expected) => {
+    const me = document.getElementById("me").textContent;
+    return me.includes(expected) && document.querySelectorAll("#sessions li").length > 0;
+  }, email);
 }
 
 /** Logs in through the demo's form; resolves with the `/auth/login` answer's access token. */
@@ -170,6 +184,24 @@ export async function callEcho(page) {
 export async function shownEcho(page) {
   await page.waitForFunction(() => document.getElementById("echo").textContent !== "");
   return JSON.parse(await page.textContent("#echo"));
+}
+
+/**
+ * The demo's token panel as shown: the countdown's seconds, the refresh count, the session id,
+ * the last refresh's text and the history lines.
+ */
+export async function tokenPanel(page) {
+  return page.evaluate(() => {
+    const text = (id) => document.getElementById(id).textContent.trim();
+    return {
+      secondsLeft: Number(document.getElementById("token-countdown").dataset.secondsLeft),
+      countdown: text("token-countdown"),
+      refreshes: Number(text("refresh-count")),
+      sessionId: text("session-id"),
+      refreshedAt: text("refreshed-at"),
+      history: [...document.querySelectorAll("#token-history li")].map((li) => li.textContent),
+    };
+  });
 }
 
 /** Reloads `page` and resolves with the answer to the refresh its `restore()` sends on load. */

@@ -1,6 +1,7 @@
 import { type BroadcastChannelFactory } from "./channel.js";
 import { type CoordinationMode, type LockManagerLike } from "./crossTab.js";
-import { type SessionState } from "./session.js";
+import { type SessionInfo, type SessionState } from "./session.js";
+import { type StorageLike } from "./signedOut.js";
 export interface PortcullisOptions {
     /** Where Portcullis answers, e.g. `"https://auth.example.com"`. Default `""`: same origin. */
     baseUrl?: string;
@@ -30,6 +31,11 @@ export interface PortcullisEnvironment {
     claimSettleMs?: number;
     /** With Web Locks: how long the lock is kept after broadcasting a new token. Default 50. */
     handoffMs?: number;
+    /**
+     * Where the signed-out marker is kept (see `restore()`); `null` keeps none. Default
+     * `localStorage` when the gateway is on the page's origin, else `null`.
+     */
+    storage?: StorageLike | null;
 }
 /**
  * A browser client for Portcullis. The access token lives only in this object's memory; the
@@ -40,6 +46,11 @@ export declare class PortcullisClient {
     constructor(options?: PortcullisOptions);
     /** The session state of this tab. Starts `logged-out` until `login()` or `restore()`. */
     get state(): SessionState;
+    /**
+     * What the client knows about the session, for display: its id, the access token's expiry,
+     * how many times it was refreshed and when. A snapshot; `onSessionInfo` tells when it changes.
+     */
+    get sessionInfo(): SessionInfo;
     /** How refreshes are coordinated across tabs in this environment. */
     get coordination(): CoordinationMode;
     /**
@@ -64,6 +75,9 @@ export declare class PortcullisClient {
      * `/auth/refresh`). Resolves true when logged in, false when there is no session (the state is
      * then `logged-out` or `revoked`). Rejects with PortcullisError on 503 / network failure,
      * leaving the state as it was.
+     *
+     * Makes no request, and resolves false, when the session in this browser ended here and no
+     * session began since (the signed-out marker).
      */
     restore(): Promise<boolean>;
     /**
@@ -84,6 +98,11 @@ export declare class PortcullisClient {
     accessToken(): Promise<string | null>;
     /** Calls `listener` on every change of `state` (including ones caused by other tabs). */
     onSessionChange(listener: (state: SessionState) => void): () => void;
+    /**
+     * Calls `listener` with the new `sessionInfo` after every change of token or state: login,
+     * each refresh (here or adopted from another tab), the end of the session.
+     */
+    onSessionInfo(listener: (info: SessionInfo) => void): () => void;
     /** Stops listening to other tabs (e.g. when a single-page app tears the client down). */
     close(): void;
 }

@@ -19,6 +19,11 @@ export declare function tokenFromBody(body: unknown, receivedAt: number, status?
 /** The `exp` claim of a JWT in epoch milliseconds, or null when it cannot be read. */
 export declare function readJwtExpiry(jwt: string): number | null;
 /**
+ * The `sid` claim of a Portcullis access token: the session (refresh-token family) it was issued
+ * from, the same for every token of one session. Null when it cannot be read.
+ */
+export declare function readJwtSessionId(jwt: string): string | null;
+/**
  * When the token should be refreshed: `marginMs` before it expires, but never more than half its
  * lifetime early, so a short-lived token is not refreshed on every call.
  */

@@ -23,6 +23,17 @@ const INDEX: &str = include_str!("../../../../clients/demo/index.html");
 const DEMO_JS: &str = include_str!("../../../../clients/demo/demo.js");
 const DEMO_CSS: &str = include_str!("../../../../clients/demo/demo.css");
 const CLIENT_JS: &str = include_str!("../../../../clients/js/dist/portcullis.js");
+const FAVICON: &str = include_str!("../../../../clients/demo/favicon.svg");
+
+/// The demo's files by their name under `/demo/` (the page itself is the empty name), with their
+/// content types.
+const FILES: [(&str, &str, &str); 5] = [
+    ("", "text/html; charset=utf-8", INDEX),
+    ("demo.js", "text/javascript; charset=utf-8", DEMO_JS),
+    ("demo.css", "text/css; charset=utf-8", DEMO_CSS),
+    ("favicon.svg", "image/svg+xml", FAVICON),
+    ("portcullis.js", "text/javascript; charset=utf-8", CLIENT_JS),
+];
 
 /// Scripts and styles from the gateway only; no framing, no inline script.
 const CONTENT_SECURITY_POLICY: &str = "default-src 'self'; script-src 'self'; \
@@ -30,24 +41,16 @@ const CONTENT_SECURITY_POLICY: &str = "default-src 'self'; script-src 'self'; \
      base-uri 'none'; form-action 'self'";
 
 pub fn router() -> Router<AppState> {
-    Router::new()
+    let files = FILES
+        .iter()
+        .fold(Router::new(), |router, &(name, content_type, body)| {
+            router.route(
+                &format!("{DEMO_PREFIX}/{name}"),
+                get(move || async move { asset(content_type, body) }),
+            )
+        });
+    files
         .route("/demo", get(|| async { Redirect::permanent("/demo/") }))
-        .route(
-            "/demo/",
-            get(|| async { asset("text/html; charset=utf-8", INDEX) }),
-        )
-        .route(
-            "/demo/demo.js",
-            get(|| async { asset("text/javascript; charset=utf-8", DEMO_JS) }),
-        )
-        .route(
-            "/demo/demo.css",
-            get(|| async { asset("text/css; charset=utf-8", DEMO_CSS) }),
-        )
-        .route(
-            "/demo/portcullis.js",
-            get(|| async { asset("text/javascript; charset=utf-8", CLIENT_JS) }),
-        )
         .route("/demo/api/echo", any(echo))
 }
 
@@ -108,6 +111,46 @@ async fn echo(
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// The relative addresses `text` refers to through `marker"..."` (e.g. `href="`).
+    fn references<'a>(text: &'a str, marker: &str) -> Vec<&'a str> {
+        text.split(marker)
+            .skip(1)
+            .filter_map(|rest| rest.split('"').next())
+            .collect()
+    }
+
+    #[test]
+    fn the_page_refers_only_to_files_the_demo_serves() {
+        let served: Vec<&str> = FILES.iter().map(|&(name, _, _)| name).collect();
+        let mut wanted = references(INDEX, "href=\"");
+        wanted.extend(references(INDEX, "src=\""));
+        wanted.extend(references(DEMO_JS, "from \"./"));
+        for name in ["favicon.svg", "demo.css", "demo.js", "portcullis.js"] {
+            assert!(
+                wanted.contains(&name),
+                "{name} is not referred to: {wanted:?}"
+            );
+        }
+        for name in wanted {
+            assert!(
+                served.contains(&name),
+                "{name} is referred to but not served"
+            );
+        }
+    }
+
+    #[test]
+    fn the_favicon_is_an_svg_document() {
+        let (_, content_type, body) = FILES
+            .iter()
+            .find(|&&(name, _, _)| name == "favicon.svg")
+            .expect("listed");
+        assert_eq!(*content_type, "image/svg+xml");
+        assert!(body
+            .trim_start()
+            .starts_with("<svg xmlns=\"http://www.w3.org/2000/svg\""));
+    }
 
     #[test]
     fn the_echo_keeps_its_shape() {
