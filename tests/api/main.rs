@@ -16,6 +16,7 @@ mod lock_race;
 mod login_limits;
 mod metrics;
 mod openapi;
+mod password_race;
 mod policy_example;
 mod proxy;
 mod refresh;

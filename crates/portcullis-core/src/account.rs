@@ -2,6 +2,7 @@
 //! changing a password (and which sessions that ends), and erasing an account.
 
 use crate::ids::{SessionId, UserId};
+use crate::store::UserRevocation;
 use time::OffsetDateTime;
 
 /// Which accounts to list, ordered by email. `after_email` is the pagination cursor: the email of
@@ -38,9 +39,23 @@ pub struct PasswordReset<'a> {
     /// every other live session ends and its access tokens are denied with it; the owner's own
     /// session and tokens go on.
     pub keep_session: Option<SessionId>,
+    /// The hash the owner's current password was checked against: the change applies only if
+    /// it is still the stored one (an admin's reset, or another change, that committed since
+    /// wins). `None` for an admin, whose reset applies whatever the password is.
+    pub replaces: Option<&'a str>,
     /// Until when the access tokens of the sessions it ends stay denied.
     pub deny_until: OffsetDateTime,
     pub now: OffsetDateTime,
+}
+
+/// What a password reset did.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum PasswordResetOutcome {
+    /// Stored; the token version as it now stands and the sessions ended.
+    Reset(UserRevocation),
+    /// The password it replaces was changed meanwhile, or the session to keep has ended:
+    /// nothing was changed.
+    Stale,
 }
 
 /// Erasing an account: its row, sessions and refresh tokens go; its security events stay, with
@@ -55,7 +70,7 @@ pub struct Erasure {
 /// What erasing an account ended.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Erased {
-    /// The email the account had (it is nowhere in storage any more).
+    /// The email the account had (no row holds it any more).
     pub email: String,
     /// The sessions that were live when the account was erased.
     pub sessions_ended: Vec<SessionId>,

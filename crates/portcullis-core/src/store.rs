@@ -23,7 +23,9 @@
 //!
 //! `portcullis-store-contract` holds the behaviour every backend must show, as one suite.
 
-use crate::account::{Erased, Erasure, PasswordReset, UserQuery, UserSummary};
+use crate::account::{
+    Erased, Erasure, PasswordReset, PasswordResetOutcome, UserQuery, UserSummary,
+};
 use crate::admin::{AdminKey, EventQuery, SessionFilter, StoredEvent};
 use crate::event::SecurityEvent;
 use crate::ids::{SessionId, TokenHash, UserId};
@@ -116,15 +118,18 @@ pub enum FamilyOpening {
     Locked,
     /// The user no longer exists: nothing was stored.
     UserGone,
+    /// The password changed after the login checked it: nothing was stored.
+    PasswordChanged,
 }
 
 impl FamilyOpening {
     /// The rule every backend applies to the user it read in the opening transaction: the user
     /// whose family may be stored, or the answer to give without storing anything.
-    pub fn admit(user: Option<User>) -> Result<User, FamilyOpening> {
+    pub fn admit(user: Option<User>, proven_hash: &str) -> Result<User, FamilyOpening> {
         match user {
             None => Err(Self::UserGone),
             Some(user) if user.locked => Err(Self::Locked),
+            Some(user) if user.password_hash != proven_hash => Err(Self::PasswordChanged),
             Some(user) => Ok(user),
         }
     }
@@ -143,20 +148,29 @@ pub trait UserStore: Send + Sync {
     async fn insert_user(&self, user: &User) -> StoreResult<()>;
     async fn user_by_email(&self, email: &str) -> StoreResult<Option<User>>;
     async fn user_by_id(&self, id: UserId) -> StoreResult<Option<User>>;
-    async fn set_password_hash(&self, id: UserId, password_hash: &str) -> StoreResult<()>;
+    /// Replaces the hash `current` with `new` (a rehash of the same password with today's
+    /// parameters); `false`, changing nothing, when the stored hash is no longer `current` (the
+    /// password was changed meanwhile, and must not be changed back) or the user is gone.
+    async fn replace_password_hash(
+        &self,
+        id: UserId,
+        current: &str,
+        new: &str,
+    ) -> StoreResult<bool>;
     /// Locks or unlocks an account; `false` when the user does not exist.
     async fn set_locked(&self, id: UserId, locked: bool) -> StoreResult<bool>;
     /// Replaces the roles and bumps the token version (so tokens with the old roles die), in one
     /// transaction. Returns the new version; `None` when the user does not exist.
     async fn set_roles(&self, id: UserId, roles: &[String]) -> StoreResult<Option<i64>>;
     /// Stores a new password hash and ends the sessions [`PasswordReset::keep_session`] says, in
-    /// one transaction (reason `password_changed`). Returns the token version as it now stands
-    /// and the sessions ended; `None` when the user does not exist.
+    /// one transaction (reason `password_changed`), unless [`PasswordReset::replaces`] or the
+    /// session to keep no longer holds: then nothing changes and the answer is
+    /// [`PasswordResetOutcome::Stale`]. `None` when the user does not exist.
     async fn reset_password(
         &self,
         id: UserId,
         reset: &PasswordReset<'_>,
-    ) -> StoreResult<Option<UserRevocation>>;
+    ) -> StoreResult<Option<PasswordResetOutcome>>;
     /// Accounts matching `query`, by email, at most `query.limit`.
     async fn list_users(&self, query: &UserQuery) -> StoreResult<Vec<UserSummary>>;
     /// Erases the account as [`Erasure`] says, in one transaction; the revocation snapshot then
@@ -169,14 +183,16 @@ pub trait UserStore: Send + Sync {
 /// revoked at logout or by its owner.
 #[async_trait]
 pub trait SessionStore: Send + Sync {
-    /// Stores a new family and its first token, unless the user is locked or gone, reading the
-    /// user in the same transaction and holding its row until commit: a concurrent lock or
-    /// version bump either sees the new family (and revokes it) or is seen here. The user's
-    /// last login becomes the family's creation time.
+    /// Stores a new family and its first token, unless the user is locked or gone or its
+    /// password hash is no longer `proven_hash` (the one the login's password was checked
+    /// against), reading the user in the same transaction and holding its row until commit: a
+    /// concurrent lock, version bump or password change either sees the new family (and
+    /// revokes it) or is seen here. The user's last login becomes the family's creation time.
     async fn insert_family(
         &self,
         family: &Family,
         first_token: &RefreshToken,
+        proven_hash: &str,
     ) -> StoreResult<FamilyOpening>;
     /// Loads the token, the family, its user and the token's stored successor, calls
     /// [`crate::rotation::decide`] and [`crate::rotation::apply`], all in one transaction that

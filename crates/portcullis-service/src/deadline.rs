@@ -4,7 +4,9 @@
 //! the backend, so nothing is half-written.
 
 use async_trait::async_trait;
-use portcullis_core::account::{Erased, Erasure, PasswordReset, UserQuery, UserSummary};
+use portcullis_core::account::{
+    Erased, Erasure, PasswordReset, PasswordResetOutcome, UserQuery, UserSummary,
+};
 use portcullis_core::admin::{AdminKey, EventQuery, SessionFilter, StoredEvent};
 use portcullis_core::retention::{Cutoffs, Purged};
 use portcullis_core::signing_key::RetireRefused;
@@ -55,8 +57,13 @@ impl UserStore for Deadline {
     async fn user_by_id(&self, id: UserId) -> StoreResult<Option<User>> {
         self.within(self.inner.user_by_id(id)).await
     }
-    async fn set_password_hash(&self, id: UserId, password_hash: &str) -> StoreResult<()> {
-        self.within(self.inner.set_password_hash(id, password_hash))
+    async fn replace_password_hash(
+        &self,
+        id: UserId,
+        current: &str,
+        new: &str,
+    ) -> StoreResult<bool> {
+        self.within(self.inner.replace_password_hash(id, current, new))
             .await
     }
     async fn set_locked(&self, id: UserId, locked: bool) -> StoreResult<bool> {
@@ -69,7 +76,7 @@ impl UserStore for Deadline {
         &self,
         id: UserId,
         reset: &PasswordReset<'_>,
-    ) -> StoreResult<Option<UserRevocation>> {
+    ) -> StoreResult<Option<PasswordResetOutcome>> {
         self.within(self.inner.reset_password(id, reset)).await
     }
     async fn list_users(&self, query: &UserQuery) -> StoreResult<Vec<UserSummary>> {
@@ -86,8 +93,9 @@ impl SessionStore for Deadline {
         &self,
         family: &Family,
         first_token: &RefreshToken,
+        proven_hash: &str,
     ) -> StoreResult<FamilyOpening> {
-        self.within(self.inner.insert_family(family, first_token))
+        self.within(self.inner.insert_family(family, first_token, proven_hash))
             .await
     }
     async fn rotate(&self, request: &RotationRequest) -> StoreResult<RotationOutcome> {

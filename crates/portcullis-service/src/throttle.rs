@@ -106,6 +106,17 @@ impl LoginGuard {
         }
     }
 
+    /// Forgets the account's count (the account is being erased, and its counter names it).
+    pub async fn forget(&self, account: &str) {
+        for (key, kind) in self.counters(account, None) {
+            if kind == LimitKind::Account {
+                if let Err(error) = self.counter.clear(&key).await {
+                    tracing::warn!(error = %Causes(&error), "could not forget an account's login count");
+                }
+            }
+        }
+    }
+
     /// The password was never evaluated (a storage failure): give every reservation back.
     pub async fn abandoned(&self, account: &str, ip: Option<&str>, now: OffsetDateTime) {
         for (key, _) in self.counters(account, ip) {

@@ -25,11 +25,14 @@ pub const POLICY: RotationPolicy = RotationPolicy {
     reuse_grace: Duration::from_secs(10),
 };
 
+/// The password hash every [`user`] is made with; a session opens against it.
+pub const PASSWORD_HASH: &str = "$argon2id$v=19$m=19456,t=2,p=1$c2FsdA$aGFzaA";
+
 pub fn user(email: &str, at: OffsetDateTime) -> User {
     User {
         id: UserId::new(),
         email: email.to_owned(),
-        password_hash: "$argon2id$v=19$m=19456,t=2,p=1$c2FsdA$aGFzaA".to_owned(),
+        password_hash: PASSWORD_HASH.to_owned(),
         roles: vec!["admin".to_owned(), "billing:read".to_owned()],
         token_version: 0,
         locked: false,
@@ -105,7 +108,7 @@ pub async fn open_session(
     at: OffsetDateTime,
 ) -> (Family, TokenHash) {
     let (family, first) = family_of(user, at);
-    match store.insert_family(&family, &first).await {
+    match store.insert_family(&family, &first, PASSWORD_HASH).await {
         Ok(FamilyOpening::Opened(_)) => (family, first.hash),
         Ok(other) => panic!("cannot open a test family: {other:?}"),
         Err(error) => panic!("cannot insert a test family: {error}"),

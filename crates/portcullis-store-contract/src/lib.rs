@@ -39,6 +39,7 @@ macro_rules! durable_contract {
                 a_session_opens_only_for_an_existing_unlocked_user,
                 an_admin_password_reset_ends_every_session_and_bumps_the_version,
                 an_owner_password_change_keeps_only_the_session_it_came_from,
+                an_owner_password_change_whose_proof_no_longer_holds_changes_nothing,
                 accounts_are_listed_by_email_filtered_and_paged,
                 erasing_an_account_keeps_its_events_without_the_email_and_its_tokens_refused,
                 a_fresh_token_rotates_to_one_successor_that_rotates_in_turn,

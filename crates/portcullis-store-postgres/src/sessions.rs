@@ -20,13 +20,14 @@ impl SessionStore for PgStore {
         &self,
         family: &Family,
         first_token: &RefreshToken,
+        proven_hash: &str,
     ) -> StoreResult<FamilyOpening> {
         let mut tx = self.begin().await?;
         // The foreign key alone takes only a KEY SHARE lock, which does not conflict with the
         // lock's `UPDATE users`: without this row lock a family could land after the lock
         // revoked every family, and live on.
         let user = user_logging_in(&mut tx, family.user_id, family.created_at).await?;
-        let user = match FamilyOpening::admit(user) {
+        let user = match FamilyOpening::admit(user, proven_hash) {
             Ok(user) => user,
             Err(refused) => return Ok(refused),
         };

@@ -6,7 +6,9 @@ use crate::family_rows::revoke_families_of_in;
 use crate::rows::{UserRow, UserSummaryRow, USER_COLUMNS, USER_SUMMARY_COLUMNS};
 use crate::PgStore;
 use async_trait::async_trait;
-use portcullis_core::account::{Erased, Erasure, PasswordReset, UserQuery, UserSummary};
+use portcullis_core::account::{
+    Erased, Erasure, PasswordReset, PasswordResetOutcome, UserQuery, UserSummary,
+};
 use portcullis_core::store::UserStore;
 use portcullis_core::{RevocationReason, StoreResult, User, UserId, UserRevocation};
 use sqlx::QueryBuilder;
@@ -55,14 +57,21 @@ impl UserStore for PgStore {
     }
 
     #[tracing::instrument(skip_all, fields(user_id = %id))]
-    async fn set_password_hash(&self, id: UserId, password_hash: &str) -> StoreResult<()> {
-        sqlx::query("UPDATE users SET password_hash = $1 WHERE id = $2")
-            .bind(password_hash)
-            .bind(id.0)
-            .execute(&self.pool)
-            .await
-            .map_err(db_error)?;
-        Ok(())
+    async fn replace_password_hash(
+        &self,
+        id: UserId,
+        current: &str,
+        new: &str,
+    ) -> StoreResult<bool> {
+        let result =
+            sqlx::query("UPDATE users SET password_hash = $1 WHERE id = $2 AND password_hash = $3")
+                .bind(new)
+                .bind(id.0)
+                .bind(current)
+                .execute(&self.pool)
+                .await
+                .map_err(db_error)?;
+        Ok(result.rows_affected() == 1)
     }
 
     #[tracing::instrument(skip_all, fields(user_id = %id))]
@@ -82,23 +91,48 @@ impl UserStore for PgStore {
         &self,
         id: UserId,
         reset: &PasswordReset<'_>,
-    ) -> StoreResult<Option<UserRevocation>> {
+    ) -> StoreResult<Option<PasswordResetOutcome>> {
         let mut tx = self.begin().await?;
+        // The row lock first, as every writer of the user's sessions takes it; the hash to
+        // replace and the session to keep are judged as they stand under it.
+        let current: Option<String> =
+            sqlx::query_scalar("SELECT password_hash FROM users WHERE id = $1 FOR UPDATE")
+                .bind(id.0)
+                .fetch_optional(&mut *tx)
+                .await
+                .map_err(db_error)?;
+        let Some(current) = current else {
+            return Ok(None);
+        };
+        if reset.replaces.is_some_and(|proven| proven != current) {
+            return Ok(Some(PasswordResetOutcome::Stale));
+        }
+        if let Some(keep) = reset.keep_session {
+            let live: bool = sqlx::query_scalar(
+                "SELECT EXISTS (SELECT 1 FROM refresh_families WHERE id = $1 AND user_id = $2 \
+                 AND revoked_at IS NULL)",
+            )
+            .bind(keep.0)
+            .bind(id.0)
+            .fetch_one(&mut *tx)
+            .await
+            .map_err(db_error)?;
+            if !live {
+                return Ok(Some(PasswordResetOutcome::Stale));
+            }
+        }
         // Without a session to keep, every access token dies with the version bump.
         let bump = i64::from(reset.keep_session.is_none());
-        let version: Option<i64> = sqlx::query_scalar(
+        let token_version: i64 = sqlx::query_scalar(
             "UPDATE users SET password_hash = $1, token_version = token_version + $2 \
              WHERE id = $3 RETURNING token_version",
         )
         .bind(reset.password_hash)
         .bind(bump)
         .bind(id.0)
-        .fetch_optional(&mut *tx)
+        .fetch_one(&mut *tx)
         .await
         .map_err(db_error)?;
-        let Some(token_version) = version else {
-            return Ok(None);
-        };
         let sessions_revoked = revoke_families_of_in(
             &mut tx,
             id,
@@ -109,10 +143,10 @@ impl UserStore for PgStore {
         )
         .await?;
         tx.commit().await.map_err(db_error)?;
-        Ok(Some(UserRevocation {
+        Ok(Some(PasswordResetOutcome::Reset(UserRevocation {
             token_version,
             sessions_revoked,
-        }))
+        })))
     }
 
     #[tracing::instrument(skip_all)]
@@ -185,7 +219,8 @@ impl UserStore for PgStore {
         // The trail stays, without the address: events about the account, and attempts made on
         // the address before it was registered, name the account by its id instead.
         sqlx::query(
-            "UPDATE security_events SET details = jsonb_set(details, '{email}', to_jsonb($1::text)) \
+            "UPDATE security_events SET user_id = $2, \
+             details = jsonb_set(details, '{email}', to_jsonb($1::text)) \
              WHERE (user_id = $2 OR details->>'email' = $3) AND details ? 'email'",
         )
         .bind(id.0.to_string())

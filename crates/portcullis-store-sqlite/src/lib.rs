@@ -57,6 +57,9 @@ impl SqliteStore {
             // FULL: a revocation acknowledged to a caller survives a power cut, not just a crash.
             .synchronous(SqliteSynchronous::Full)
             .foreign_keys(true)
+            // Deleted rows are overwritten with zeros in the database file, so an erased
+            // account's email and password hash do not linger in free pages.
+            .pragma("secure_delete", "ON")
             .busy_timeout(Duration::from_secs(5));
         let writer = SqlitePoolOptions::new()
             .max_connections(1)

@@ -20,12 +20,13 @@ impl SessionStore for SqliteStore {
         &self,
         family: &Family,
         first_token: &RefreshToken,
+        proven_hash: &str,
     ) -> StoreResult<FamilyOpening> {
         let mut tx = self.begin_write().await?;
         // Re-read under the write lock: the caller's copy of the user predates the password
         // check, and a lock committed since must win.
         let user = user_logging_in(&mut tx, family.user_id, family.created_at).await?;
-        let user = match FamilyOpening::admit(user) {
+        let user = match FamilyOpening::admit(user, proven_hash) {
             Ok(user) => user,
             Err(refused) => return Ok(refused),
         };

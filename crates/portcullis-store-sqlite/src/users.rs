@@ -5,7 +5,9 @@ use crate::family_rows::revoke_families_of_in;
 use crate::rows::{parse_uuid, to_ms, UserRow, UserSummaryRow, USER_COLUMNS, USER_SUMMARY_COLUMNS};
 use crate::{Conn, SqliteStore};
 use async_trait::async_trait;
-use portcullis_core::account::{Erased, Erasure, PasswordReset, UserQuery, UserSummary};
+use portcullis_core::account::{
+    Erased, Erasure, PasswordReset, PasswordResetOutcome, UserQuery, UserSummary,
+};
 use portcullis_core::store::UserStore;
 use portcullis_core::{
     RevocationReason, SessionId, StoreError, StoreResult, User, UserId, UserRevocation,
@@ -62,23 +64,48 @@ impl UserStore for SqliteStore {
         &self,
         id: UserId,
         reset: &PasswordReset<'_>,
-    ) -> StoreResult<Option<UserRevocation>> {
+    ) -> StoreResult<Option<PasswordResetOutcome>> {
+        // The write lock is held from here: the hash to replace and the session to keep are
+        // judged as they stand when the change is made.
         let mut tx = self.begin_write().await?;
+        let current: Option<String> =
+            sqlx::query_scalar("SELECT password_hash FROM users WHERE id = ?")
+                .bind(id.0.to_string())
+                .fetch_optional(&mut *tx)
+                .await
+                .map_err(db_error)?;
+        let Some(current) = current else {
+            return Ok(None);
+        };
+        if reset.replaces.is_some_and(|proven| proven != current) {
+            return Ok(Some(PasswordResetOutcome::Stale));
+        }
+        if let Some(keep) = reset.keep_session {
+            let live: bool = sqlx::query_scalar(
+                "SELECT EXISTS (SELECT 1 FROM refresh_families WHERE id = ? AND user_id = ? \
+                 AND revoked_at IS NULL)",
+            )
+            .bind(keep.0.to_string())
+            .bind(id.0.to_string())
+            .fetch_one(&mut *tx)
+            .await
+            .map_err(db_error)?;
+            if !live {
+                return Ok(Some(PasswordResetOutcome::Stale));
+            }
+        }
         // Without a session to keep, every access token dies with the version bump.
         let bump = i64::from(reset.keep_session.is_none());
-        let version: Option<i64> = sqlx::query_scalar(
+        let token_version: i64 = sqlx::query_scalar(
             "UPDATE users SET password_hash = ?, token_version = token_version + ? \
              WHERE id = ? RETURNING token_version",
         )
         .bind(reset.password_hash)
         .bind(bump)
         .bind(id.0.to_string())
-        .fetch_optional(&mut *tx)
+        .fetch_one(&mut *tx)
         .await
         .map_err(db_error)?;
-        let Some(token_version) = version else {
-            return Ok(None);
-        };
         let sessions_revoked = revoke_families_of_in(
             &mut tx,
             id,
@@ -89,10 +116,10 @@ impl UserStore for SqliteStore {
         )
         .await?;
         tx.commit().await.map_err(db_error)?;
-        Ok(Some(UserRevocation {
+        Ok(Some(PasswordResetOutcome::Reset(UserRevocation {
             token_version,
             sessions_revoked,
-        }))
+        })))
     }
 
     #[tracing::instrument(skip_all)]
@@ -160,7 +187,7 @@ impl UserStore for SqliteStore {
         // The trail stays, without the address: events about the account, and attempts made on
         // the address before it was registered, name the account by its id instead.
         sqlx::query(
-            "UPDATE security_events SET details = json_set(details, '$.email', ?1) \
+            "UPDATE security_events SET user_id = ?1, details = json_set(details, '$.email', ?1) \
              WHERE (user_id = ?1 OR json_extract(details, '$.email') = ?2) \
              AND json_type(details, '$.email') IS NOT NULL",
         )
@@ -176,6 +203,15 @@ impl UserStore for SqliteStore {
             .await
             .map_err(db_error)?;
         tx.commit().await.map_err(db_error)?;
+        // The old pages of the rows just rewritten or deleted still sit in the write-ahead log
+        // until a checkpoint copies them back (zeroed, with secure_delete) and truncates it.
+        // Best effort: a reader holding the log open only postpones this to the next checkpoint.
+        if let Err(error) = sqlx::query("PRAGMA wal_checkpoint(TRUNCATE)")
+            .execute(&self.writer)
+            .await
+        {
+            tracing::warn!(error = %error, "checkpoint after an erasure failed");
+        }
         let sessions_ended = sessions_ended
             .iter()
             .map(|id| parse_uuid(id).map(SessionId))
@@ -212,14 +248,21 @@ impl UserStore for SqliteStore {
     }
 
     #[tracing::instrument(skip_all, fields(user_id = %id))]
-    async fn set_password_hash(&self, id: UserId, password_hash: &str) -> StoreResult<()> {
-        sqlx::query("UPDATE users SET password_hash = ? WHERE id = ?")
-            .bind(password_hash)
-            .bind(id.0.to_string())
-            .execute(&self.writer)
-            .await
-            .map_err(db_error)?;
-        Ok(())
+    async fn replace_password_hash(
+        &self,
+        id: UserId,
+        current: &str,
+        new: &str,
+    ) -> StoreResult<bool> {
+        let result =
+            sqlx::query("UPDATE users SET password_hash = ? WHERE id = ? AND password_hash = ?")
+                .bind(new)
+                .bind(id.0.to_string())
+                .bind(current)
+                .execute(&self.writer)
+                .await
+                .map_err(db_error)?;
+        Ok(result.rows_affected() == 1)
     }
 }
 

@@ -153,7 +153,7 @@ async fn delete_session(
         (status = BAD_REQUEST, body = ErrorBody, description = "`weak_password`: the new \
             password breaks the length rules, or `invalid_request`."),
         (status = FORBIDDEN, body = ErrorBody, description = "`invalid_current_password`, or \
-            `csrf_required` / `origin_refused`."),
+            `csrf_required` / `origin_not_allowed`."),
         (status = TOO_MANY_REQUESTS, body = ErrorBody,
             description = "`rate_limited`: too many failed attempts; see `Retry-After`."),
     ),

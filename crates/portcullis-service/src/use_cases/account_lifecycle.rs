@@ -6,7 +6,9 @@
 use crate::error::{AuthError, AuthResult};
 use crate::gateway::{bounded, Gateway, Principal};
 use crate::secret::Password;
-use portcullis_core::account::{Erasure, PasswordReset, UserQuery, UserSummary};
+use portcullis_core::account::{
+    Erasure, PasswordReset, PasswordResetOutcome, UserQuery, UserSummary,
+};
 use portcullis_core::revocation::DELETED_USER_VERSION;
 use portcullis_core::user::check_password;
 use portcullis_core::{
@@ -15,7 +17,13 @@ use portcullis_core::{
 use portcullis_metrics::RevocationKind;
 use serde_json::json;
 
-/// What erasing an account ended; the account's email is no longer stored anywhere.
+/// The caller of an own password change: who, and the hash their current password matched.
+struct Owner<'a> {
+    claims: &'a AccessClaims,
+    proven_hash: &'a str,
+}
+
+/// What erasing an account ended; no row holds the account's email any more.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct UserErased {
     pub email: String,
@@ -73,14 +81,27 @@ impl Gateway {
                 retry_after: refused.retry_after,
             });
         }
-        let proven = self.current_password_matches(claims.sub, current).await;
-        match proven {
-            // A wrong password keeps its reservation: that reservation is the count.
-            Ok(false) => return Err(AuthError::WrongCurrentPassword),
-            Ok(true) => {
+        let proven = match self.proven_hash(claims.sub, current).await {
+            Ok(Some(proven)) => {
                 self.login_guard
                     .succeeded(&claims.email, ip, Self::now())
-                    .await
+                    .await;
+                proven
+            }
+            // A wrong password keeps its reservation: that reservation is the count.
+            Ok(None) => {
+                let details = json!({
+                    "email": claims.email,
+                    "email_known": true,
+                    "password_change": true,
+                });
+                let event = SecurityEvent::new(EventKind::LoginFailed, Self::now())
+                    .user(claims.sub)
+                    .session(claims.sid)
+                    .client(&client)
+                    .details(details.to_string());
+                self.record(event).await;
+                return Err(AuthError::WrongCurrentPassword);
             }
             Err(error) => {
                 self.login_guard
@@ -88,9 +109,13 @@ impl Gateway {
                     .await;
                 return Err(error);
             }
-        }
+        };
         let hash = self.passwords.hash(new).await?;
-        let revocation = self.reset_password(claims.sub, &hash, Some(claims)).await?;
+        let owner = Owner {
+            claims,
+            proven_hash: &proven,
+        };
+        let revocation = self.reset_password(claims.sub, &hash, Some(owner)).await?;
         let details = json!({
             "by": "owner",
             "sessions_revoked": revocation.sessions_revoked.len(),
@@ -113,6 +138,11 @@ impl Gateway {
     /// replica, its row and personal data go, and its security events stay with its email
     /// replaced by its id.
     pub async fn erase_user(&self, user: UserId, actor: &str) -> AuthResult<UserErased> {
+        // First, so the erasure's cleanup of the database file covers it: the login counter is
+        // keyed by the address.
+        if let Some(account) = self.durable.user_by_id(user).await? {
+            self.login_guard.forget(&account.email).await;
+        }
         let now = Self::now();
         let erasure = Erasure {
             deny_until: self.session_deny_until(now),
@@ -141,41 +171,46 @@ impl Gateway {
         })
     }
 
-    /// Whether `password` is the user's; a user erased meanwhile has no password that matches.
-    async fn current_password_matches(
-        &self,
-        user: UserId,
-        password: &Password,
-    ) -> AuthResult<bool> {
+    /// The stored hash `password` matches, if it does; a user erased meanwhile has none.
+    async fn proven_hash(&self, user: UserId, password: &Password) -> AuthResult<Option<String>> {
         let stored = self.durable.user_by_id(user).await?;
         let check = self
             .passwords
             .verify(password, stored.as_ref().map(|u| u.password_hash.as_str()))
             .await?;
-        Ok(stored.is_some() && check.valid)
+        Ok(stored
+            .filter(|_| check.valid)
+            .map(|user| user.password_hash))
     }
 
     /// Stores the new hash and ends the sessions the change ends (all, or all but the owner's
-    /// current one), then pushes the revocation to the cache.
+    /// current one), then pushes the revocation to the cache. An owner's change whose proof no
+    /// longer holds (the password was reset meanwhile, which also ended the owner's session)
+    /// is refused as that session's end.
     async fn reset_password(
         &self,
         user: UserId,
         password_hash: &str,
-        owner: Option<&AccessClaims>,
+        owner: Option<Owner<'_>>,
     ) -> AuthResult<UserRevocation> {
         let now = Self::now();
         let until = self.session_deny_until(now);
         let reset = PasswordReset {
             password_hash,
-            keep_session: owner.map(|claims| claims.sid),
+            keep_session: owner.as_ref().map(|owner| owner.claims.sid),
+            replaces: owner.as_ref().map(|owner| owner.proven_hash),
             deny_until: until,
             now,
         };
-        let revocation = self
+        let outcome = self
             .durable
             .reset_password(user, &reset)
             .await?
             .ok_or(AuthError::NotFound)?;
+        let revocation = match outcome {
+            PasswordResetOutcome::Reset(revocation) => revocation,
+            PasswordResetOutcome::Stale => return Err(AuthError::SessionRevoked),
+        };
         let version = owner.is_none().then_some(RevocationChange::TokenVersion {
             user,
             version: revocation.token_version,

@@ -166,10 +166,14 @@ impl Gateway {
         if user.locked {
             return Err(AuthError::AccountLocked);
         }
+        // Opened against the hash the password was checked with: a password changed since
+        // refuses it. Only then the hash is brought up to today's parameters.
+        let issued = self
+            .open_session(user.id, &client, &user.password_hash)
+            .await?;
         if check.needs_rehash {
             self.upgrade_hash(&user, password).await;
         }
-        let issued = self.open_session(user.id, &client).await?;
         let event = SecurityEvent::new(EventKind::LoginSucceeded, Self::now())
             .user(user.id)
             .session(issued.session_id)
@@ -201,12 +205,15 @@ impl Gateway {
         }
     }
 
+    /// Rehashes the password with today's parameters, unless it was changed meanwhile (the
+    /// new password must not be replaced by the old one).
     async fn upgrade_hash(&self, user: &User, password: &Password) {
         let upgraded = match self.passwords.hash(password).await {
             Ok(hash) => self
                 .durable
-                .set_password_hash(user.id, &hash)
+                .replace_password_hash(user.id, &user.password_hash, &hash)
                 .await
+                .map(|_| ())
                 .map_err(AuthError::from),
             Err(error) => Err(error.into()),
         };
@@ -218,7 +225,12 @@ impl Gateway {
     /// Stores a new family and signs its first access token with the user as read in the
     /// family's transaction, not the copy read before the password check: a lock or version
     /// bump that committed meanwhile must win.
-    async fn open_session(&self, user: UserId, client: &ClientInfo) -> AuthResult<Issued> {
+    async fn open_session(
+        &self,
+        user: UserId,
+        client: &ClientInfo,
+        proven_hash: &str,
+    ) -> AuthResult<Issued> {
         let now = Self::now();
         let absolute_expires_at = now + self.settings.session_max_ttl;
         let idle_expires_at = (now + self.settings.refresh_idle_ttl).min(absolute_expires_at);
@@ -243,10 +255,17 @@ impl Gateway {
             expires_at: idle_expires_at,
             used_at: None,
         };
-        let user = match self.durable.insert_family(&family, &first).await? {
+        let opening = self
+            .durable
+            .insert_family(&family, &first, proven_hash)
+            .await?;
+        let user = match opening {
             FamilyOpening::Opened(user) => user,
             FamilyOpening::Locked => return Err(AuthError::AccountLocked),
-            FamilyOpening::UserGone => return Err(AuthError::InvalidCredentials),
+            // The password proven is no longer the account's, or the account is gone.
+            FamilyOpening::UserGone | FamilyOpening::PasswordChanged => {
+                return Err(AuthError::InvalidCredentials)
+            }
         };
         let (access_token, expires_in) = self.issue_access_token(&user, family.id, now)?;
         Ok(Issued {

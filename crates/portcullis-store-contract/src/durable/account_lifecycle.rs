@@ -1,12 +1,13 @@
 //! An account after registration: a password reset by an admin or changed by its owner (and the
 //! sessions each ends), the listing of accounts, and erasing an account.
 
-use crate::fixtures::{login, now, open_session, secs, user};
-use portcullis_core::account::{Erasure, PasswordReset, UserQuery};
+use crate::fixtures::{login, now, open_session, secs, user, PASSWORD_HASH};
+use portcullis_core::account::{Erasure, PasswordReset, PasswordResetOutcome, UserQuery};
 use portcullis_core::admin::EventQuery;
 use portcullis_core::revocation::DELETED_USER_VERSION;
 use portcullis_core::{
     Durable, EventKind, RevocationChange, RevocationProbe, RevocationReason, SecurityEvent, UserId,
+    UserRevocation,
 };
 use uuid::Uuid;
 
@@ -20,15 +21,12 @@ pub async fn an_admin_password_reset_ends_every_session_and_bumps_the_version(
     let reset = PasswordReset {
         password_hash: "new-hash",
         keep_session: None,
+        replaces: None,
         deny_until: t + secs(900),
         now: t,
     };
 
-    let done = store
-        .reset_password(alice.id, &reset)
-        .await
-        .unwrap()
-        .unwrap();
+    let done = reset_done(store.reset_password(alice.id, &reset).await.unwrap());
 
     assert_eq!(done.token_version, 1);
     let mut ended = done.sessions_revoked.clone();
@@ -73,15 +71,12 @@ pub async fn an_owner_password_change_keeps_only_the_session_it_came_from(
     let reset = PasswordReset {
         password_hash: "changed",
         keep_session: Some(current.id),
+        replaces: Some(PASSWORD_HASH),
         deny_until: t + secs(900),
         now: t,
     };
 
-    let done = store
-        .reset_password(alice.id, &reset)
-        .await
-        .unwrap()
-        .unwrap();
+    let done = reset_done(store.reset_password(alice.id, &reset).await.unwrap());
 
     // No version bump: the current session's access tokens go on; the others' are denied with
     // their sessions.
@@ -109,6 +104,57 @@ pub async fn an_owner_password_change_keeps_only_the_session_it_came_from(
             .password_hash,
         "changed"
     );
+}
+
+/// The reset's outcome, which must be a reset.
+fn reset_done(outcome: Option<PasswordResetOutcome>) -> UserRevocation {
+    match outcome {
+        Some(PasswordResetOutcome::Reset(revocation)) => revocation,
+        other => panic!("expected a reset, got {other:?}"),
+    }
+}
+
+pub async fn an_owner_password_change_whose_proof_no_longer_holds_changes_nothing(
+    store: &(impl Durable + ?Sized),
+) {
+    let t = now();
+    let (alice, current, _) = login(store, t).await;
+    let (other, _) = open_session(store, alice.id, t).await;
+    let change = |replaces, keep| PasswordReset {
+        password_hash: "attacker's",
+        keep_session: Some(keep),
+        replaces: Some(replaces),
+        deny_until: t + secs(900),
+        now: t,
+    };
+
+    // The password was reset after the owner's current password was checked.
+    let stale = store
+        .reset_password(alice.id, &change("the hash before a reset", current.id))
+        .await
+        .unwrap();
+    assert_eq!(stale, Some(PasswordResetOutcome::Stale));
+    // The session it would keep has ended (another change, or the reset, ended it).
+    store
+        .revoke_session(
+            current.id,
+            None,
+            RevocationReason::PasswordChanged,
+            t + secs(900),
+            t,
+        )
+        .await
+        .unwrap();
+    let ended = store
+        .reset_password(alice.id, &change(PASSWORD_HASH, current.id))
+        .await
+        .unwrap();
+    assert_eq!(ended, Some(PasswordResetOutcome::Stale));
+    // Nothing was changed either time.
+    let stored = store.user_by_id(alice.id).await.unwrap().unwrap();
+    assert_eq!(stored.password_hash, PASSWORD_HASH);
+    let live = store.live_sessions(alice.id, t).await.unwrap();
+    assert_eq!(live.iter().map(|f| f.id).collect::<Vec<_>>(), [other.id]);
 }
 
 pub async fn accounts_are_listed_by_email_filtered_and_paged(store: &(impl Durable + ?Sized)) {

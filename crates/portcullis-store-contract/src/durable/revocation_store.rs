@@ -1,7 +1,7 @@
 //! The durable revocation facts ([`portcullis_core::RevocationStore`]): user-wide revocation,
 //! the jti denylist, and the two answers a cache relies on (one probe, the whole snapshot).
 
-use crate::fixtures::{login, now, random_hash, request, secs};
+use crate::fixtures::{login, now, random_hash, request, secs, PASSWORD_HASH};
 use portcullis_core::{
     RevocationChange, RevocationProbe, RevocationReason, RevocationState, RevocationStore,
     RotationOutcome, SessionId, SessionStore, UserId, UserStore,
@@ -28,7 +28,7 @@ pub async fn revoke_user_bumps_the_version_locks_and_revokes_every_live_family(
         used_at: None,
     };
     store
-        .insert_family(&second_family, &second_token)
+        .insert_family(&second_family, &second_token, PASSWORD_HASH)
         .await
         .unwrap();
     assert_eq!(store.live_sessions(user.id, t0).await.unwrap().len(), 2);

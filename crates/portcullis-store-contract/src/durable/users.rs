@@ -1,6 +1,6 @@
 //! Accounts: insert, lookup, the email constraint, locking, roles; and opening a session.
 
-use crate::fixtures::{family_of, now, user};
+use crate::fixtures::{family_of, now, user, PASSWORD_HASH};
 use portcullis_core::{Durable, FamilyOpening, SessionStore, StoreError, UserId, UserStore};
 
 pub async fn an_inserted_user_is_found_by_email_and_by_id(store: &(impl Durable + ?Sized)) {
@@ -67,7 +67,19 @@ pub async fn locking_and_password_changes_apply_to_existing_users_only(
 
     assert!(store.set_locked(alice.id, true).await.unwrap());
     assert!(!store.set_locked(UserId::new(), true).await.unwrap());
-    store.set_password_hash(alice.id, "new-hash").await.unwrap();
+    // A rehash replaces only the hash it was made from: a password changed meanwhile stays.
+    assert!(store
+        .replace_password_hash(alice.id, PASSWORD_HASH, "new-hash")
+        .await
+        .unwrap());
+    assert!(!store
+        .replace_password_hash(alice.id, PASSWORD_HASH, "old-again")
+        .await
+        .unwrap());
+    assert!(!store
+        .replace_password_hash(UserId::new(), "new-hash", "x")
+        .await
+        .unwrap());
 
     let found = store.user_by_id(alice.id).await.unwrap().unwrap();
     assert!(found.locked);
@@ -97,19 +109,40 @@ pub async fn a_session_opens_only_for_an_existing_unlocked_user(
     store.insert_user(&alice).await.unwrap();
 
     let (family, first) = family_of(alice.id, t0);
-    let opened = store.insert_family(&family, &first).await.unwrap();
+    let opened = store
+        .insert_family(&family, &first, PASSWORD_HASH)
+        .await
+        .unwrap();
     assert!(
         matches!(&opened, FamilyOpening::Opened(found) if found.id == alice.id && found.token_version == 0),
         "{opened:?}"
     );
 
+    // A login whose password check was made against another hash than the stored one (the
+    // password changed in between) opens nothing.
+    let (stale, first) = family_of(alice.id, t0);
+    let changed = store
+        .insert_family(&stale, &first, "the hash before a change")
+        .await
+        .unwrap();
+    assert!(
+        matches!(changed, FamilyOpening::PasswordChanged),
+        "{changed:?}"
+    );
+
     store.set_locked(alice.id, true).await.unwrap();
     let (refused, first) = family_of(alice.id, t0);
-    let locked = store.insert_family(&refused, &first).await.unwrap();
+    let locked = store
+        .insert_family(&refused, &first, PASSWORD_HASH)
+        .await
+        .unwrap();
     assert!(matches!(locked, FamilyOpening::Locked), "{locked:?}");
 
     let (orphan, first) = family_of(UserId::new(), t0);
-    let gone = store.insert_family(&orphan, &first).await.unwrap();
+    let gone = store
+        .insert_family(&orphan, &first, PASSWORD_HASH)
+        .await
+        .unwrap();
     assert!(matches!(gone, FamilyOpening::UserGone), "{gone:?}");
 
     // Only the first family was stored.

@@ -14,7 +14,7 @@ use axum::Json;
 use portcullis_core::account::UserQuery;
 use portcullis_core::user::check_role;
 use portcullis_service::Password;
-use std::collections::HashMap;
+use std::collections::HashSet;
 
 const DEFAULT_USERS_PAGE: u32 = 50;
 /// The longest email there is; a filter or cursor longer than it cannot match anything.
@@ -38,7 +38,7 @@ const MAX_EMAIL: usize = 254;
 pub(super) async fn list_users(
     State(state): State<AppState>,
     _admin: Admin,
-    Query(params): Query<HashMap<String, String>>,
+    Query(params): Query<Vec<(String, String)>>,
 ) -> ApiResult<Response> {
     let query = user_query(&params)?;
     let page = state.gateway.list_users(&query).await?;
@@ -52,23 +52,29 @@ pub(super) async fn list_users(
     Ok(Json(body).into_response())
 }
 
-/// Reads the listing's query; anything it does not know is refused, so a misspelt filter
-/// cannot silently list everyone.
-fn user_query(params: &HashMap<String, String>) -> ApiResult<UserQuery> {
+/// Reads the listing's query; anything it does not know or cannot apply (a parameter given
+/// twice included) is refused, so a misspelt filter cannot silently list everyone.
+fn user_query(params: &[(String, String)]) -> ApiResult<UserQuery> {
     let mut query = UserQuery {
         limit: DEFAULT_USERS_PAGE,
         ..UserQuery::default()
     };
+    // An email holds printable ASCII only; control characters (NUL, which Postgres cannot
+    // store in text, among them) can match nothing and are refused like any malformed value.
     let email_text = |name: &str, value: &str| {
-        if value.is_empty() || value.len() > MAX_EMAIL {
+        if value.is_empty() || value.len() > MAX_EMAIL || value.chars().any(char::is_control) {
             Err(bad_request(format!(
-                "{name} must be 1 to {MAX_EMAIL} bytes"
+                "{name} must be 1 to {MAX_EMAIL} bytes without control characters"
             )))
         } else {
             Ok(value.to_ascii_lowercase())
         }
     };
+    let mut seen = HashSet::new();
     for (name, value) in params {
+        if !seen.insert(name.as_str()) {
+            return Err(bad_request(format!("{name:?} is given more than once")));
+        }
         match name.as_str() {
             "email" => query.email_contains = Some(email_text("email", value)?),
             "role" => {
@@ -159,7 +165,7 @@ pub(super) async fn erase_user(
 mod tests {
     use super::*;
 
-    fn params(pairs: &[(&str, &str)]) -> HashMap<String, String> {
+    fn params(pairs: &[(&str, &str)]) -> Vec<(String, String)> {
         pairs
             .iter()
             .map(|(name, value)| ((*name).to_owned(), (*value).to_owned()))
@@ -186,10 +192,7 @@ mod tests {
                 limit: 10,
             }
         );
-        assert_eq!(
-            user_query(&HashMap::new()).expect("valid").limit,
-            DEFAULT_USERS_PAGE
-        );
+        assert_eq!(user_query(&[]).expect("valid").limit, DEFAULT_USERS_PAGE);
     }
 
     #[test]
@@ -200,6 +203,8 @@ mod tests {
             ("email", ""),
             ("email", long.as_str()),
             ("cursor", ""),
+            ("email", "a\u{0}b"),
+            ("cursor", "\u{0}"),
             ("role", "Not A Role"),
             ("locked", "yes"),
             ("limit", "0"),
@@ -208,5 +213,7 @@ mod tests {
         ] {
             assert!(user_query(&params(&[bad])).is_err(), "{bad:?}");
         }
+        let twice = params(&[("email", "a"), ("email", "b")]);
+        assert!(user_query(&twice).is_err(), "a repeated filter is refused");
     }
 }
