@@ -196,10 +196,11 @@ async fn event_kinds(app: &TestApp) -> Vec<EventKind> {
 async fn events_older_than_event_retention_are_deleted_and_newer_ones_kept() {
     let app = TestApp::spawn().await;
     let between = old_and_new_events(&app).await;
-    assert_eq!(count(&app, "security_events").await, 4);
-    // As of 90 days after `between`: the failed logins are older than the default 90 days.
+    assert_eq!(count(&app, "security_events").await, 5);
+    // As of 90 days after `between`: the registration and the failed logins are older than the
+    // default 90 days.
     let purged = pass(&app, between + 90 * DAY).await;
-    assert_eq!(purged.events, 3);
+    assert_eq!(purged.events, 4);
     assert_eq!(event_kinds(&app).await, [EventKind::LoginSucceeded]);
 }
 
@@ -209,7 +210,7 @@ async fn an_event_retention_of_zero_keeps_every_event() {
     let between = old_and_new_events(&app).await;
     let purged = pass(&app, between + 3650 * DAY).await;
     assert_eq!(purged.events, 0);
-    assert_eq!(count(&app, "security_events").await, 4);
+    assert_eq!(count(&app, "security_events").await, 5);
 }
 
 #[tokio::test]

@@ -93,11 +93,11 @@ impl IntoParams for UserFilter {
         let query = |name, description, schema: Schema| {
             parameter(name, ParameterIn::Query, false, description, schema)
         };
+        // As the handler reads them: printable ASCII, as an email is.
         let text = || {
             ObjectBuilder::new()
                 .schema_type(Type::String)
-                .min_length(Some(1))
-                .max_length(Some(254))
+                .pattern(Some("^[!-~]{1,254}$"))
         };
         let limit = ObjectBuilder::new()
             .schema_type(Type::Integer)

@@ -59,12 +59,13 @@ fn user_query(params: &[(String, String)]) -> ApiResult<UserQuery> {
         limit: DEFAULT_USERS_PAGE,
         ..UserQuery::default()
     };
-    // An email holds printable ASCII only; control characters (NUL, which Postgres cannot
-    // store in text, among them) can match nothing and are refused like any malformed value.
+    // An email is printable ASCII without spaces; anything else (NUL, which Postgres cannot
+    // store in text, among it) can match nothing and is refused like any malformed value.
     let email_text = |name: &str, value: &str| {
-        if value.is_empty() || value.len() > MAX_EMAIL || value.chars().any(char::is_control) {
+        let printable = value.bytes().all(|byte| byte.is_ascii_graphic());
+        if value.is_empty() || value.len() > MAX_EMAIL || !printable {
             Err(bad_request(format!(
-                "{name} must be 1 to {MAX_EMAIL} bytes without control characters"
+                "{name} must be 1 to {MAX_EMAIL} printable ASCII characters"
             )))
         } else {
             Ok(value.to_ascii_lowercase())
@@ -205,6 +206,8 @@ mod tests {
             ("cursor", ""),
             ("email", "a\u{0}b"),
             ("cursor", "\u{0}"),
+            ("email", "é"),
+            ("email", "a b"),
             ("role", "Not A Role"),
             ("locked", "yes"),
             ("limit", "0"),
