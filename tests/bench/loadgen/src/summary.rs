@@ -140,6 +140,14 @@ const COMPARISONS: &[Comparison] = &[
         &["embedded"],
         Some((AT_LEAST, 0.40)),
     ),
+    compare("proxied", "proxy-verify", Metric::P99, &["embedded"], None),
+    compare(
+        "proxied",
+        "proxy-verify",
+        Metric::CpuPerRequest,
+        &["embedded"],
+        None,
+    ),
     compare(
         "refresh",
         "rotation-sqlx",
@@ -437,6 +445,22 @@ mod tests {
     fn row<'a>(rows: &'a [Row], tier: &str, figure: &str, metric: &str) -> Option<&'a Row> {
         rows.iter()
             .find(|row| row.tier == tier && row.figure == figure && row.metric.label() == metric)
+    }
+
+    #[test]
+    fn every_throughput_figure_has_its_cpu_per_request_and_p99() {
+        let mut records = Vec::new();
+        for (name, baseline) in [("verify", "healthz"), ("proxied", "proxy-verify")] {
+            records.push(record("embedded", name, 1000, Some(20_000.0)));
+            records.push(record("embedded", baseline, 2000, Some(20_000.0)));
+        }
+        let rows = rows(&records);
+        for figure in ["verify", "proxied"] {
+            let cpu = row(&rows, "embedded", figure, "CPU per request").unwrap();
+            assert!((cpu.value - 20.0).abs() < 1e-9, "{figure}");
+            assert!((cpu.ratio.unwrap() - 2.0).abs() < 1e-9, "{figure}");
+            assert!(row(&rows, "embedded", figure, "p99").is_some(), "{figure}");
+        }
     }
 
     #[test]
