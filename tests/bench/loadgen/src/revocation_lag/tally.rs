@@ -2,7 +2,7 @@
 //! replica B saw, poll by poll, and the figures of many such watches. The run
 //! ([`super::run`]) feeds it answers and times; the summary pools the stored observations.
 
-use crate::stats::{millis, percentile};
+use crate::stats::percentile;
 use anyhow::bail;
 use serde::{Deserialize, Serialize};
 use std::time::Duration;
@@ -148,6 +148,11 @@ impl LagStats {
     }
 }
 
+/// Milliseconds from whole microseconds, so the JSON reads `4.294`, not `4.2940000000000005`.
+fn millis(lag: Duration) -> f64 {
+    lag.as_micros() as f64 / 1e3
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -211,6 +216,13 @@ mod tests {
         assert_eq!(stats.stale_200s, 3);
         assert_eq!(stats.revocations_with_stale_200s, 1);
         assert_eq!(stats.never_refused, 0);
+    }
+
+    #[test]
+    fn milliseconds_are_whole_microseconds_in_the_json() {
+        let stats = LagStats::of(&[seen(Kind::Logout, 4294, 0)]).unwrap();
+        let json = serde_json::to_string(&stats).unwrap();
+        assert!(json.contains(r#""max_ms":4.294,"#), "{json}");
     }
 
     #[test]
