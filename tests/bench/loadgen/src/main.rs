@@ -247,33 +247,8 @@ async fn run(command: Command) -> anyhow::Result<()> {
                 give_up_after: Duration::from_millis(give_up_after_ms),
             };
             let run = revocation_lag::run(&replicas, &plan).await?;
-            for (kind, stats) in revocation_lag::LagStats::by_kind(&run.observations) {
-                eprintln!(
-                    "  {:<10} {:<26} {:>4} revocations | p50 {:8.3} ms | p99 {:8.3} ms | max {:8.3} ms | {} stale 200s",
-                    out.tier,
-                    kind.label(),
-                    stats.revocations,
-                    stats.p50_ms,
-                    stats.p99_ms,
-                    stats.max_ms,
-                    stats.stale_200s
-                );
-            }
-            let stats = revocation_lag::LagStats::of(&run.observations)
-                .context("no revocation was measured")?;
-            let record = results::Record {
-                tier: out.tier.clone(),
-                name: out.name.clone(),
-                measurement: stats::Measurement {
-                    requests: stats.revocations as u64,
-                    seconds: run.elapsed.as_secs_f64(),
-                    p50_ms: stats.p50_ms,
-                    p99_ms: stats.p99_ms,
-                    cpu_us: None,
-                },
-                revocations: run.observations,
-            };
-            results::append_record(&out.results, &record)
+            run.print_by_kind(&out.tier);
+            results::append_record(&out.results, &run.into_record(&out.tier, &out.name)?)
         }
         Command::Record {
             requests,

@@ -15,6 +15,8 @@ mod tally;
 pub use tally::{Kind, LagStats, Observation};
 
 use crate::gateway_client::{Gateway, Session};
+use crate::results::Record;
+use crate::stats::Measurement;
 use anyhow::{ensure, Context};
 use rand::Rng;
 use std::sync::Arc;
@@ -52,6 +54,41 @@ pub struct Plan {
 pub struct Run {
     pub observations: Vec<Observation>,
     pub elapsed: Duration,
+}
+
+impl Run {
+    /// A line per kind of revocation, for the run's log (the record's line covers them all).
+    pub fn print_by_kind(&self, tier: &str) {
+        for (kind, stats) in LagStats::by_kind(&self.observations) {
+            eprintln!(
+                "  {:<10} {:<26} {:>4} revocations | p50 {:8.3} ms | p99 {:8.3} ms | max {:8.3} ms | {} stale 200s",
+                tier,
+                kind.label(),
+                stats.revocations,
+                stats.p50_ms,
+                stats.p99_ms,
+                stats.max_ms,
+                stats.stale_200s
+            );
+        }
+    }
+
+    /// The results record: the lag's percentiles as the measurement's, and every observation.
+    pub fn into_record(self, tier: &str, name: &str) -> anyhow::Result<Record> {
+        let stats = LagStats::of(&self.observations).context("no revocation was measured")?;
+        Ok(Record {
+            tier: tier.to_owned(),
+            name: name.to_owned(),
+            measurement: Measurement {
+                requests: stats.revocations as u64,
+                seconds: self.elapsed.as_secs_f64(),
+                p50_ms: stats.p50_ms,
+                p99_ms: stats.p99_ms,
+                cpu_us: None,
+            },
+            revocations: self.observations,
+        })
+    }
 }
 
 /// A session to end, and how.
