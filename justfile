@@ -79,8 +79,9 @@ lint:
 
 # Each figure against a baseline measured in the same run: verify against /healthz, chained
 # refreshes against the rotation transaction through sqlx, logins against argon2id on every
-# core, verify p99 during a login flood against idle, the built-in proxy against verify. Ends
-# with one table, also in target/bench/summary.json (needs wrk).
+# core, verify p99 during a login flood against idle, the built-in proxy against verify; and
+# revocation lag, sessions ended on one replica and watched on a second (in milliseconds, no
+# baseline). Ends with one table, also in target/bench/summary.json (needs wrk).
 # Benchmark both tiers against same-run baselines.
 bench SECONDS="5":
     command -v wrk >/dev/null || (apt-get update && apt-get install -y wrk)

@@ -1,6 +1,7 @@
 # Shared by the bench scripts (sourced, not run): settings, the throwaway state and its cleanup,
-# starting and stopping a gateway, CPU time of a process, and recording a measurement. Every
-# measurement goes to $results through the load generator, which also prints the summary.
+# starting and stopping a gateway (and a second replica of it), CPU time of a process, and
+# recording a measurement. Every measurement goes to $results through the load generator,
+# which also prints the summary.
 # Postgres and Redis come from tests/services.sh; they are never flushed or stopped: each run
 # uses its own databases (dropped at the end) and its own Redis key prefix (deleted).
 
@@ -20,11 +21,13 @@ rm -f "$build_log"
 
 work=$(mktemp -d)
 server=
+replica=
 upstream=
 databases=()
 redis_prefix="portcullis-bench:$$:"
 cleanup() {
     [ -n "$server" ] && kill "$server" 2>/dev/null && wait "$server" 2>/dev/null
+    [ -n "$replica" ] && kill "$replica" 2>/dev/null && wait "$replica" 2>/dev/null
     [ -n "$upstream" ] && kill "$upstream" 2>/dev/null && wait "$upstream" 2>/dev/null
     for database in "${databases[@]}"; do
         psql "$DATABASE_URL" -qc "DROP DATABASE IF EXISTS $database WITH (FORCE)" >/dev/null 2>&1
@@ -51,6 +54,21 @@ cpu_us() {
     awk -v hz="$clock_ticks" '{ sub(/^.*\) /, ""); printf "%.0f\n", ($12 + $13) * 1000000 / hz }' "/proc/$1/stat"
 }
 
+# launch_gateway PID_VAR NAME PORT [VAR=VALUE...]: runs `portcullis serve` in the background
+# on PORT with its data directory $work/NAME (serve arguments in $SERVE_ARGS), sets PID_VAR to
+# its process id at once (so cleanup stops it whatever happens next), and returns when it
+# answers /healthz.
+launch_gateway() {
+    local pid_var=$1 name=$2 port=$3
+    shift 3
+    env PORTCULLIS_LISTEN=127.0.0.1:$port PORTCULLIS_DATA_DIR="$work/$name" RUST_LOG=warn "$@" \
+        ./target/release/portcullis serve ${SERVE_ARGS:-} &
+    printf -v "$pid_var" %s $!
+    for _ in $(seq 100); do curl -sf "http://127.0.0.1:$port/healthz" >/dev/null && return; sleep 0.1; done
+    echo "the gateway on port $port does not answer /healthz" >&2
+    exit 1
+}
+
 # start_gateway NAME [VAR=VALUE...]: starts a gateway (serve arguments in $SERVE_ARGS), sets
 # $server, $base and $token (an access token of the account bench@example.com).
 start_gateway() {
@@ -58,10 +76,7 @@ start_gateway() {
     shift
     port=$(free_port)
     base=http://127.0.0.1:$port
-    env PORTCULLIS_LISTEN=127.0.0.1:$port PORTCULLIS_DATA_DIR="$work/$name" RUST_LOG=warn "$@" \
-        ./target/release/portcullis serve ${SERVE_ARGS:-} &
-    server=$!
-    for _ in $(seq 100); do curl -sf "$base/healthz" >/dev/null && break; sleep 0.1; done
+    launch_gateway server "$name" "$port" "$@"
     curl -sf "$base/auth/register" -H 'content-type: application/json' \
         -d '{"email":"bench@example.com","password":"benchmark password"}' >/dev/null
     token=$(curl -sf "$base/auth/login" -H 'content-type: application/json' \
@@ -73,6 +88,23 @@ stop_gateway() {
     kill "$server"
     wait "$server" 2>/dev/null || true
     server=
+}
+
+# start_replica NAME [VAR=VALUE...]: a second gateway on the storage of the one start_gateway
+# NAME started (the same data directory and settings), on its own port; sets $replica and
+# $replica_base.
+start_replica() {
+    local name=$1 port
+    shift
+    port=$(free_port)
+    replica_base=http://127.0.0.1:$port
+    launch_gateway replica "$name" "$port" "$@"
+}
+
+stop_replica() {
+    kill "$replica"
+    wait "$replica" 2>/dev/null || true
+    replica=
 }
 
 # wrk_round TIER NAME [--pid PID] WRK ARGS...: one wrk round, recorded as TIER/NAME with the CPU
@@ -108,6 +140,12 @@ say_round() {
 import json, sys
 for line in sys.stdin:
     m = json.loads(line)
+    if "revocations" in m:
+        seen = m["revocations"]
+        print("  %-10s %-26s %4d revocations | p50 %8.3f ms | p99 %8.3f ms | max %8.3f ms | %d stale 200s" % (
+            m["tier"], m["name"], len(seen), m["p50_ms"], m["p99_ms"],
+            max(o["lag_us"] for o in seen) / 1000, sum(o["stale_200s"] for o in seen)))
+        continue
     cpu = "" if m.get("cpu_us") is None else " | %6.0f us CPU/req" % (m["cpu_us"] / max(m["requests"], 1))
     print("  %-10s %-26s %8.0f req/s | p50 %7.2f ms | p99 %7.2f ms%s" % (
         m["tier"], m["name"], m["requests"] / m["seconds"], m["p50_ms"], m["p99_ms"], cpu))'

@@ -1,9 +1,11 @@
 #!/usr/bin/env bash
 # `just bench`: every figure of issue 14 against a baseline measured in the same run, on both
 # tiers (embedded = SQLite, production = Postgres + Redis), then one summary table, also
-# written to target/bench/summary.json. Ratios only: no absolute number is a target.
-# Usage: run.sh [seconds-per-round]; ROUNDS (default 3) and REFRESH_CLIENTS (default 32) from
-# the environment. Postgres and Redis come from tests/services.sh.
+# written to target/bench/summary.json. Ratios only, except revocation lag: how late a second
+# replica refuses a revoked token has no baseline, and its target is in milliseconds.
+# Usage: run.sh [seconds-per-round]; ROUNDS (default 3), REFRESH_CLIENTS (default 32) and
+# LAG_REVOCATIONS (default 300) from the environment. Postgres and Redis come from
+# tests/services.sh.
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 ROUND_SECS=${1:-${ROUND_SECS:-5}}
@@ -12,8 +14,10 @@ source tests/bench/lib.sh
 source tests/bench/verify.sh
 source tests/bench/refresh.sh
 source tests/bench/login.sh
+source tests/bench/lag.sh
 
-# bench_tier TIER BASELINE_DATABASE [VAR=VALUE...]: one gateway, every measurement against it.
+# bench_tier TIER BASELINE_DATABASE [VAR=VALUE...]: one gateway, every measurement against it;
+# last, a second replica beside it for the revocation lag.
 bench_tier() {
     local tier=$1 database=$2
     shift 2
@@ -21,6 +25,7 @@ bench_tier() {
     bench_verify "$tier"
     bench_refresh "$tier" "$database"
     bench_login "$tier"
+    bench_lag "$tier" "$@"
     stop_gateway
     echo
 }

@@ -3,7 +3,8 @@
 //! measurement (requests, seconds, p50, p99, CPU time of the measured process) to a results
 //! file, and prints it; `summary` turns the file into the comparison table. It never decides
 //! whether a gateway is fast enough on its own: every figure is compared with a baseline
-//! measured in the same run.
+//! measured in the same run. The one exception is revocation lag, whose target the issue sets
+//! in milliseconds: nothing else in the run bounds how late a replica may learn of a revocation.
 
 mod argon2_baseline;
 mod cpu;
@@ -12,6 +13,7 @@ mod gateway_client;
 mod login;
 mod refresh;
 mod results;
+mod revocation_lag;
 mod rotation;
 mod stats;
 mod summary;
@@ -77,6 +79,32 @@ enum Command {
         probes: usize,
         #[arg(long, default_value_t = 2)]
         probe_interval_ms: u64,
+        #[command(flatten)]
+        out: Output,
+    },
+    /// Revocations on one replica watched on another: each session ended on `--revoker` (admin
+    /// user revoke, admin session delete, logout, in turn), after a random pause, then
+    /// `--observer` polled back to back until it refuses the access token. Records every
+    /// revocation's lag.
+    Lag {
+        /// Replica A, where sessions are ended.
+        #[arg(long)]
+        revoker: String,
+        /// Replica B, on the same storage, where the token is verified.
+        #[arg(long)]
+        observer: String,
+        /// An admin key of the deployment (`portcullis admin key create`).
+        #[arg(long, env = "BENCH_ADMIN_KEY", hide_env_values = true)]
+        admin_key: String,
+        #[arg(long, default_value_t = 300)]
+        revocations: usize,
+        /// Longest pause before a revocation (drawn uniformly from zero), so revocations do not
+        /// fall in step with a replica's polling.
+        #[arg(long, default_value_t = 100)]
+        pause_up_to_ms: u64,
+        /// How long B is watched after a revocation before it is counted as never refused.
+        #[arg(long, default_value_t = 5000)]
+        give_up_after_ms: u64,
         #[command(flatten)]
         out: Output,
     },
@@ -198,6 +226,29 @@ async fn run(command: Command) -> anyhow::Result<()> {
             let (idle, flooded) = login::flood(&client, probe, out.duration()?).await?;
             out.save(&format!("{}-idle", out.name), idle)?;
             out.save(&format!("{}-during-login-flood", out.name), flooded)
+        }
+        Command::Lag {
+            revoker,
+            observer,
+            admin_key,
+            revocations,
+            pause_up_to_ms,
+            give_up_after_ms,
+            out,
+        } => {
+            let replicas = revocation_lag::Replicas {
+                revoker: gateway_client::Gateway::new(&revoker)?,
+                observer: gateway_client::Gateway::new(&observer)?,
+                admin_key,
+            };
+            let plan = revocation_lag::Plan {
+                revocations,
+                pause_up_to: Duration::from_millis(pause_up_to_ms),
+                give_up_after: Duration::from_millis(give_up_after_ms),
+            };
+            let run = revocation_lag::run(&replicas, &plan).await?;
+            run.print_by_kind(&out.tier);
+            results::append_record(&out.results, &run.into_record(&out.tier, &out.name)?)
         }
         Command::Record {
             requests,

@@ -1,6 +1,7 @@
 //! The results file: one JSON object per line, a measurement labelled with its tier and name.
 //! Appended to by every measuring command, read whole by the summary.
 
+use crate::revocation_lag::Observation;
 use crate::stats::Measurement;
 use anyhow::Context;
 use serde::{Deserialize, Serialize};
@@ -13,6 +14,10 @@ pub struct Record {
     pub name: String,
     #[serde(flatten)]
     pub measurement: Measurement,
+    /// The revocation-lag bench only: every revocation as replica B saw it, so the summary
+    /// computes its figures from the observations themselves.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub revocations: Vec<Observation>,
 }
 
 /// Appends one measurement and echoes it on stdout for the script's round-by-round lines.
@@ -22,12 +27,20 @@ pub fn append(
     name: &str,
     measurement: &Measurement,
 ) -> anyhow::Result<()> {
-    let record = Record {
-        tier: tier.to_owned(),
-        name: name.to_owned(),
-        measurement: measurement.clone(),
-    };
-    let line = serde_json::to_string(&record)?;
+    append_record(
+        path,
+        &Record {
+            tier: tier.to_owned(),
+            name: name.to_owned(),
+            measurement: measurement.clone(),
+            revocations: Vec::new(),
+        },
+    )
+}
+
+/// Appends a whole record, echoed on stdout as [`append`] does.
+pub fn append_record(path: &Path, record: &Record) -> anyhow::Result<()> {
+    let line = serde_json::to_string(record)?;
     let mut file = std::fs::OpenOptions::new()
         .create(true)
         .append(true)

@@ -38,7 +38,7 @@ impl Measurement {
 }
 
 /// Nearest-rank percentile of sorted samples; zero when there are none.
-fn percentile(sorted: &[Duration], q: f64) -> Duration {
+pub fn percentile(sorted: &[Duration], q: f64) -> Duration {
     if sorted.is_empty() {
         return Duration::ZERO;
     }
