@@ -211,17 +211,9 @@ impl Gateway {
             PasswordResetOutcome::Reset(revocation) => revocation,
             PasswordResetOutcome::Stale => return Err(AuthError::SessionRevoked),
         };
-        let version = owner.is_none().then_some(RevocationChange::TokenVersion {
-            user,
-            version: revocation.token_version,
-        });
-        let sessions = revocation
-            .sessions_revoked
-            .iter()
-            .map(|&session| RevocationChange::SessionDenied { session, until });
-        let changes: Vec<_> = version.into_iter().chain(sessions).collect();
-        self.revocations.publish(&changes, now).await;
-        self.metrics.revocation(RevocationKind::User);
+        // An owner's change keeps the version: the owner's own tokens go on.
+        self.publish_user_revocation(user, &revocation, owner.is_none(), until, now)
+            .await;
         Ok(revocation)
     }
 }

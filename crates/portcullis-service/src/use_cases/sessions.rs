@@ -8,6 +8,7 @@ use portcullis_core::{
     UserRevocation,
 };
 use portcullis_metrics::RevocationKind;
+use time::OffsetDateTime;
 
 impl Gateway {
     /// Revokes every session of the caller and every access token issued to them so far.
@@ -95,17 +96,31 @@ impl Gateway {
             .revoke_user(user, lock, reason, until, now)
             .await?
             .ok_or(AuthError::NotFound)?;
-        let version = RevocationChange::TokenVersion {
+        self.publish_user_revocation(user, &revocation, true, until, now)
+            .await;
+        Ok(revocation)
+    }
+
+    /// Pushes a committed revocation of `user`'s sessions to the cache (with `with_version`,
+    /// the token version that retired every access token too) and counts it.
+    pub(crate) async fn publish_user_revocation(
+        &self,
+        user: UserId,
+        revocation: &UserRevocation,
+        with_version: bool,
+        until: OffsetDateTime,
+        now: OffsetDateTime,
+    ) {
+        let version = with_version.then_some(RevocationChange::TokenVersion {
             user,
             version: revocation.token_version,
-        };
+        });
         let sessions = revocation
             .sessions_revoked
             .iter()
             .map(|&session| RevocationChange::SessionDenied { session, until });
-        let changes: Vec<_> = std::iter::once(version).chain(sessions).collect();
+        let changes: Vec<_> = version.into_iter().chain(sessions).collect();
         self.revocations.publish(&changes, now).await;
         self.metrics.revocation(RevocationKind::User);
-        Ok(revocation)
     }
 }
