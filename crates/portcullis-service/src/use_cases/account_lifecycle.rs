@@ -70,17 +70,7 @@ impl Gateway {
         let client = bounded(client);
         let claims = &principal.claims;
         let ip = client.ip.as_deref();
-        if let Err(refused) = self
-            .login_guard
-            .reserve(&claims.email, ip, Self::now())
-            .await
-        {
-            self.record_rate_limited(&claims.email, &client, &refused)
-                .await;
-            return Err(AuthError::RateLimited {
-                retry_after: refused.retry_after,
-            });
-        }
+        self.reserve_attempt(&claims.email, &client).await?;
         let proven = match self.proven_hash(claims.sub, current).await {
             Ok(Some(proven)) => {
                 self.login_guard

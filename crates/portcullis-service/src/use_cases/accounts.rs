@@ -121,12 +121,7 @@ impl Gateway {
         let ip = client.ip.as_deref();
         // Reserved before the password is looked at: the limit is decided where the count is
         // written, so parallel attempts cannot all pass one early check.
-        if let Err(refused) = self.login_guard.reserve(&account, ip, Self::now()).await {
-            self.record_rate_limited(&account, &client, &refused).await;
-            return Err(AuthError::RateLimited {
-                retry_after: refused.retry_after,
-            });
-        }
+        self.reserve_attempt(&account, &client).await?;
         let user = match normalized {
             Ok(email) => match self.durable.user_by_email(&email).await {
                 Ok(user) => user,
@@ -182,15 +177,30 @@ impl Gateway {
         Ok(issued)
     }
 
-    /// Records a refused attempt once per exhausted limit and window (the first refusal), with
-    /// the email it targeted and the failures that exhausted the limit; later refusals in the
-    /// window only answer 429, so an attack cannot bury real events.
-    pub(crate) async fn record_rate_limited(
+    /// Reserves one password attempt on `account` from `client` under the login limits, or
+    /// records the refusal and answers `RateLimited`. Logins and password changes both come
+    /// through here, so they share one budget of guesses.
+    pub(crate) async fn reserve_attempt(
         &self,
         account: &str,
         client: &ClientInfo,
-        refused: &Refused,
-    ) {
+    ) -> AuthResult<()> {
+        let ip = client.ip.as_deref();
+        match self.login_guard.reserve(account, ip, Self::now()).await {
+            Ok(()) => Ok(()),
+            Err(refused) => {
+                self.record_rate_limited(account, client, &refused).await;
+                Err(AuthError::RateLimited {
+                    retry_after: refused.retry_after,
+                })
+            }
+        }
+    }
+
+    /// Records a refused attempt once per exhausted limit and window (the first refusal), with
+    /// the email it targeted and the failures that exhausted the limit; later refusals in the
+    /// window only answer 429, so an attack cannot bury real events.
+    async fn record_rate_limited(&self, account: &str, client: &ClientInfo, refused: &Refused) {
         for limit in refused.limits.iter().filter(|limit| limit.first) {
             let details = json!({
                 "email": account,
