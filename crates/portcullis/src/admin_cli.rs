@@ -10,7 +10,7 @@ use clap::Subcommand;
 use portcullis_core::account::UserQuery;
 use portcullis_core::admin::{EventQuery, SessionFilter};
 use portcullis_core::user::check_role;
-use portcullis_core::{SessionId, UserId};
+use portcullis_core::SessionId;
 use portcullis_http::views::{
     rfc3339, EventView, ForUser, LockState, MassRevoked, RolesChanged, SessionView, TokenRevoked,
     UserErased, UserRevoked, UserSummaryView,
@@ -454,18 +454,13 @@ async fn execute(
             limit,
         } => {
             let query = EventQuery {
-                // An id is taken as it is: an erased account's events stay, found by its id.
                 user: match user {
-                    Some(user) => Some(match uuid::Uuid::parse_str(user.trim()) {
-                        Ok(id) => UserId(id),
-                        Err(_) => {
-                            gateway
-                                .find_user(&user)
-                                .await
-                                .map_err(missing(format!("user {user:?}")))?
-                                .id
-                        }
-                    }),
+                    Some(user) => Some(
+                        gateway
+                            .event_subject(&user)
+                            .await
+                            .map_err(missing(format!("user {user:?}")))?,
+                    ),
                     None => None,
                 },
                 kind: kind.map(|kind| event_kind(&kind)).transpose()?,

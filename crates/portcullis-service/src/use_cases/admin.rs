@@ -62,6 +62,15 @@ impl Gateway {
         user.ok_or(AuthError::NotFound)
     }
 
+    /// The user an audit-trail query is about: an id is taken as it is (an erased account's
+    /// events stay, and are found by it), an email names its account.
+    pub async fn event_subject(&self, reference: &str) -> AuthResult<UserId> {
+        match Uuid::parse_str(reference.trim()) {
+            Ok(id) => Ok(UserId(id)),
+            Err(_) => Ok(self.find_user(reference).await?.id),
+        }
+    }
+
     /// Creates a user for an admin; without a password the account cannot log in until one is set.
     pub async fn admin_create_user(
         &self,

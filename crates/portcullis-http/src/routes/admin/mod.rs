@@ -16,7 +16,7 @@ use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use axum::Json;
 use portcullis_core::admin::{parse_address_range, EventQuery, SessionFilter};
-use portcullis_core::{EventKind, SessionId, UserId};
+use portcullis_core::{EventKind, SessionId};
 use portcullis_service::{Password, TokenToRevoke};
 use std::collections::HashMap;
 use time::format_description::well_known::Rfc3339;
@@ -297,13 +297,7 @@ async fn events(
     };
     for (name, value) in &params {
         match name.as_str() {
-            // An id is taken as it is: an erased account's events stay, and are found by it.
-            "user" => {
-                query.user = Some(match uuid::Uuid::parse_str(value.trim()) {
-                    Ok(id) => UserId(id),
-                    Err(_) => state.gateway.find_user(value).await?.id,
-                });
-            }
+            "user" => query.user = Some(state.gateway.event_subject(value).await?),
             "kind" => {
                 query.kind = Some(
                     EventKind::parse(value)
