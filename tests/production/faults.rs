@@ -27,7 +27,7 @@ async fn gateway_with(
     TestApp::start(config, storage).await
 }
 
-fn socket(url: &str) -> SocketAddr {
+pub(crate) fn socket(url: &str) -> SocketAddr {
     let authority = url
         .split("://")
         .nth(1)

@@ -7,3 +7,4 @@ mod faults;
 mod login_limits;
 mod replicas;
 mod signing_keys;
+mod stream;

@@ -15,6 +15,8 @@ pub mod request_path;
 pub mod retention;
 pub mod revocation;
 pub mod revocation_log;
+pub mod revocation_memory;
+pub mod revocation_stream;
 pub mod rotation;
 pub mod route_policy;
 pub mod session;

@@ -421,4 +421,8 @@ pub struct Backends {
     pub durable: Arc<dyn Durable>,
     pub revocations: Arc<dyn RevocationCache>,
     pub attempts: Arc<dyn AttemptCounter>,
+    /// The revocation stream, where the cache is shared by replicas that each keep a copy of
+    /// the revocation state in memory (see [`crate::revocation_stream`]); `None` where the
+    /// cache itself is in memory.
+    pub stream: Option<Arc<dyn crate::revocation_stream::RevocationBroadcast>>,
 }

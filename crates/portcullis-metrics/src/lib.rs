@@ -71,6 +71,9 @@ pub struct Metrics {
     login: Family<OutcomeLabel, Counter>,
     revocations: Family<KindLabel, Counter>,
     cache_trusted: Gauge,
+    memory_synced: Gauge,
+    stream_resyncs: Counter,
+    unconfirmed: Counter,
     password_wait: Histogram,
     signing_key: SigningKeyAge,
     webhook: Family<OutcomeLabel, Counter>,
@@ -144,6 +147,27 @@ impl Metrics {
              to the durable store (cache unreachable, not filled, or missing a change)",
             cache_trusted.clone(),
         );
+        let memory_synced = Gauge::default();
+        registry.register(
+            "portcullis_revocation_memory_synced",
+            "1 while this replica answers revocation checks from its own memory, kept exact by \
+             the revocation stream; 0 while it is resynchronising and asks the cache instead",
+            memory_synced.clone(),
+        );
+        let stream_resyncs = Counter::default();
+        registry.register(
+            "portcullis_revocation_stream_resyncs",
+            "Times this replica stopped trusting its memory (stream connection lost or silent, \
+             an announcement missed, the cache's data lost) and resynchronised",
+            stream_resyncs.clone(),
+        );
+        let unconfirmed = Counter::default();
+        registry.register(
+            "portcullis_revocation_unconfirmed",
+            "Revocations this replica announced that not every listening replica acknowledged \
+             in time",
+            unconfirmed.clone(),
+        );
         let password_wait = Histogram::new(LATENCY_BUCKETS);
         registry.register(
             "portcullis_password_hash_wait_seconds",
@@ -167,6 +191,9 @@ impl Metrics {
             login,
             revocations,
             cache_trusted,
+            memory_synced,
+            stream_resyncs,
+            unconfirmed,
             password_wait,
             signing_key,
             webhook,
@@ -227,6 +254,21 @@ impl Metrics {
     /// Whether revocation checks are currently answered from the cache.
     pub fn revocation_cache_trusted(&self, trusted: bool) {
         self.cache_trusted.set(i64::from(trusted));
+    }
+
+    /// Whether revocation checks are currently answered from this replica's memory.
+    pub fn revocation_memory_synced(&self, synced: bool) {
+        self.memory_synced.set(i64::from(synced));
+    }
+
+    /// This replica stopped trusting its memory and resynchronises.
+    pub fn revocation_stream_resync(&self) {
+        self.stream_resyncs.inc();
+    }
+
+    /// An announced revocation was not acknowledged by every listener in time.
+    pub fn revocation_unconfirmed(&self) {
+        self.unconfirmed.inc();
     }
 
     pub fn password_hash_wait(&self, waited: Duration) {

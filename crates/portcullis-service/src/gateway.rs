@@ -6,7 +6,7 @@ use crate::deadline::Deadline;
 use crate::error::AuthResult;
 use crate::password::Passwords;
 use crate::refresh_token::{RefreshSecret, RefreshTokens};
-use crate::revocation_checker::{RevocationChecker, RevocationFallback};
+use crate::revocation_checker::{Background, RevocationChecker, RevocationFallback};
 use crate::secret::KeyEncryptionKey;
 use crate::settings::Settings;
 use crate::signing_keys::{self, Jwks};
@@ -77,6 +77,9 @@ impl fmt::Debug for Principal {
 
 /// What `Debug` shows in place of a token.
 const REDACTED: &str = "[redacted]";
+/// How long a starting replica waits for its revocation memory before it serves anyway (then
+/// from the shared cache).
+const MEMORY_SYNC_AT_START: std::time::Duration = std::time::Duration::from_secs(2);
 
 /// A session as shown to its owner.
 #[derive(Debug, Clone)]
@@ -141,6 +144,7 @@ impl Gateway {
             durable,
             revocations: cache,
             attempts,
+            stream,
         } = backends;
         let deadline = Deadline::wrap(durable, settings.database_timeout);
         let outbox: Arc<dyn WebhookOutbox> = Arc::clone(&deadline) as _;
@@ -160,14 +164,20 @@ impl Gateway {
         let revocations = RevocationChecker::new(
             Arc::clone(&durable),
             cache,
+            stream.map(|stream| (stream, settings.revocation_epoch_interval)),
             settings.revocation_fallback,
             metrics.clone(),
-            stop.clone(),
-            tasks.clone(),
+            Background {
+                stop: stop.clone(),
+                tasks: tasks.clone(),
+            },
         );
         if let Err(error) = revocations.refill().await {
             // Start anyway: until the cache is filled, revocation checks go to the durable store.
             tracing::warn!(error = %Causes(&error), "revocation cache not filled at start; answering from the durable store");
+        }
+        if !revocations.memory_synced_within(MEMORY_SYNC_AT_START).await {
+            tracing::warn!("revocation memory not synced at start; answering from the cache until it is");
         }
         Ok(Self {
             refresh: RefreshTokens::new(kek)?,

@@ -14,6 +14,7 @@ mod password;
 mod refresh_token;
 mod retention;
 mod revocation_checker;
+mod revocation_mirror;
 mod secret;
 mod settings;
 mod signing_keys;

@@ -6,6 +6,8 @@
 //! Which of the two answers is reported as `portcullis_revocation_cache_trusted` (1 from the
 //! cache, 0 from the durable store or not at all), as last observed.
 
+use crate::revocation_mirror::RevocationMirror;
+use portcullis_core::revocation_stream::RevocationBroadcast;
 use portcullis_core::Causes;
 use portcullis_core::{
     Durable, RevocationCache, RevocationChange, RevocationProbe, RevocationState, StoreError,
@@ -35,7 +37,19 @@ pub enum RevocationFallback {
 pub(crate) struct RevocationChecker {
     durable: Arc<dyn Durable>,
     cache: Arc<dyn RevocationCache>,
+    /// This replica's own copy, on the tiers whose cache is shared (see `revocation_mirror`).
+    mirror: Option<Arc<RevocationMirror>>,
     fallback: RevocationFallback,
+    refiller: CacheRefiller,
+    metrics: Metrics,
+}
+
+/// Refills the cache from the durable store in the background, and knows whether the cache may
+/// be missing a change meanwhile.
+#[derive(Clone)]
+pub(crate) struct CacheRefiller {
+    durable: Arc<dyn Durable>,
+    cache: Arc<dyn RevocationCache>,
     /// Set when a change could not be pushed to the cache: until a full refill succeeds the
     /// cache may be missing a revocation, so the durable store answers instead.
     cache_suspect: Arc<AtomicBool>,
@@ -46,24 +60,59 @@ pub(crate) struct RevocationChecker {
     tasks: TaskTracker,
 }
 
+/// Where the checker's background work runs.
+pub(crate) struct Background {
+    pub stop: CancellationToken,
+    pub tasks: TaskTracker,
+}
+
 impl RevocationChecker {
+    /// With `stream`, keeps a copy of the revocation state in memory, followed every
+    /// `log_interval` in the durable revocation log too, and answers from it while it is synced.
     pub fn new(
         durable: Arc<dyn Durable>,
         cache: Arc<dyn RevocationCache>,
+        stream: Option<(Arc<dyn RevocationBroadcast>, Duration)>,
         fallback: RevocationFallback,
         metrics: Metrics,
-        stop: CancellationToken,
-        tasks: TaskTracker,
+        background: Background,
     ) -> Self {
+        let refiller = CacheRefiller {
+            durable: Arc::clone(&durable),
+            cache: Arc::clone(&cache),
+            cache_suspect: Arc::new(AtomicBool::new(false)),
+            refilling: Arc::new(AtomicBool::new(false)),
+            metrics: metrics.clone(),
+            stop: background.stop.clone(),
+            tasks: background.tasks.clone(),
+        };
+        let mirror = stream.map(|(stream, log_interval)| {
+            let mirror = RevocationMirror::new(
+                Arc::clone(&durable),
+                stream,
+                refiller.clone(),
+                log_interval,
+                metrics.clone(),
+            );
+            mirror.start(background.stop, &background.tasks);
+            mirror
+        });
         Self {
             durable,
             cache,
+            mirror,
             fallback,
-            cache_suspect: Arc::new(AtomicBool::new(false)),
-            refilling: Arc::new(AtomicBool::new(false)),
+            refiller,
             metrics,
-            stop,
-            tasks,
+        }
+    }
+
+    /// Waits (at most `within`) until this replica's copy answers checks; `true` at once on a
+    /// tier without one.
+    pub async fn memory_synced_within(&self, within: Duration) -> bool {
+        match &self.mirror {
+            Some(mirror) => mirror.synced_within(within).await,
+            None => true,
         }
     }
 
@@ -79,9 +128,12 @@ impl RevocationChecker {
         probe: &RevocationProbe,
         now: OffsetDateTime,
     ) -> StoreResult<RevocationState> {
-        if self.cache_suspect.load(Ordering::Acquire) {
+        if let Some(state) = self.mirror.as_ref().and_then(|mirror| mirror.state(probe, now)) {
+            return Ok(state);
+        }
+        if self.refiller.cache_suspect.load(Ordering::Acquire) {
             self.metrics.revocation_cache_trusted(false);
-            self.refill_in_background();
+            self.refiller.refill_in_background();
             return self.durable.revocation_state(probe, now).await;
         }
         match self.cache.state(probe, now).await {
@@ -91,7 +143,7 @@ impl RevocationChecker {
             }
             Ok(None) => {
                 self.metrics.revocation_cache_trusted(false);
-                self.refill_in_background();
+                self.refiller.refill_in_background();
                 self.durable.revocation_state(probe, now).await
             }
             Err(error) => {
@@ -111,11 +163,15 @@ impl RevocationChecker {
         if changes.is_empty() {
             return;
         }
-        if let Err(error) = self.cache.apply(changes, now).await {
+        let published = match &self.mirror {
+            Some(mirror) => mirror.publish(changes, now).await,
+            None => self.cache.apply(changes, now).await,
+        };
+        if let Err(error) = published {
             tracing::error!(error = %Causes(&error), "revocation cache update failed; answering from the durable store until it is refilled");
-            self.cache_suspect.store(true, Ordering::Release);
+            self.refiller.cache_suspect.store(true, Ordering::Release);
             self.metrics.revocation_cache_trusted(false);
-            self.refill_in_background();
+            self.refiller.refill_in_background();
         }
     }
 
@@ -124,11 +180,14 @@ impl RevocationChecker {
         (self.durable.ping().await, self.cache.ping().await)
     }
 
+}
+
+impl CacheRefiller {
     /// Refills the cache from the durable store, retrying with backoff until it succeeds; at most
     /// one such task runs per process. Retrying without waiting for traffic matters: when this
     /// replica failed to publish a revocation, the shared cache lacks it for every replica until
     /// a refill lands. It gives up when the gateway stops.
-    fn refill_in_background(&self) {
+    pub fn refill_in_background(&self) {
         if self.refilling.swap(true, Ordering::AcqRel) {
             return;
         }

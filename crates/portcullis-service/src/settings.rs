@@ -21,6 +21,10 @@ pub struct Settings {
     /// How many verified access tokens to remember (0 disables the cache).
     pub verify_cache_capacity: u64,
     pub revocation_fallback: RevocationFallback,
+    /// How often a replica that keeps the revocation state in memory reads the durable
+    /// revocation log for revocations it was not told about: the longest a replica that could
+    /// not reach the shared cache leaves the others unaware of its revocation.
+    pub revocation_epoch_interval: Duration,
     pub login_throttle: LoginThrottle,
     /// Deadline of every durable-store call.
     pub database_timeout: Duration,
@@ -50,6 +54,7 @@ impl Default for Settings {
             signing_alg: SigningAlg::EdDSA,
             verify_cache_capacity: 100_000,
             revocation_fallback: RevocationFallback::Durable,
+            revocation_epoch_interval: Duration::from_secs(1),
             login_throttle: LoginThrottle::default(),
             database_timeout: Duration::from_secs(5),
             route_policy: RoutePolicy::default(),

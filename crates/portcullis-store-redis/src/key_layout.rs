@@ -10,6 +10,13 @@
 //! | `{prefix}loaded`           | epoch of the last load | none                       |
 //! | `{prefix}throttle:{key}`   | hash: `n` attempts, `r` refusal recorded | at the window's end |
 //! | `{prefix}loading:{epoch}`  | sentinel of one load   | [`LOAD_SENTINEL_TTL_MS`]   |
+//! | `{prefix}stream:generation` | the revocation stream's generation | none            |
+//! | `{prefix}stream:epoch`     | its last announced epoch | none                     |
+//!
+//! | channel                       | carries                                             |
+//! |-------------------------------|-----------------------------------------------------|
+//! | `{prefix}stream`              | every announcement (see `wire`)                     |
+//! | `{prefix}stream:acks:{replica}` | acknowledgements of that replica's announcements  |
 
 use portcullis_core::{RevocationProbe, SessionId, UserId};
 use uuid::Uuid;
@@ -62,6 +69,26 @@ impl KeyLayout {
         format!("{}loading:{epoch}", self.prefix)
     }
 
+    /// The revocation stream's generation (see `portcullis_core::revocation_stream`).
+    pub fn stream_generation(&self) -> String {
+        format!("{}stream:generation", self.prefix)
+    }
+
+    /// The revocation stream's last epoch.
+    pub fn stream_epoch(&self) -> String {
+        format!("{}stream:epoch", self.prefix)
+    }
+
+    /// The channel of announcements.
+    pub fn announcements(&self) -> String {
+        format!("{}stream", self.prefix)
+    }
+
+    /// The channel of acknowledgements addressed to `replica`.
+    pub fn acknowledgements(&self, replica: &str) -> String {
+        format!("{}stream:acks:{replica}", self.prefix)
+    }
+
     /// The five keys `state` reads, marker first, in the order [`crate::RedisRevocationCache`]
     /// expects them back.
     pub fn probe(&self, probe: &RevocationProbe) -> [String; 5] {
@@ -89,7 +116,13 @@ mod tests {
             kid: Uuid::new_v4(),
         };
         let mut all = keys.probe(&probe).to_vec();
-        all.push(keys.loading("e"));
+        all.extend([
+            keys.loading("e"),
+            keys.stream_generation(),
+            keys.stream_epoch(),
+            keys.announcements(),
+            keys.acknowledgements("r"),
+        ]);
         assert!(all.iter().all(|key| key.starts_with("{pc}:")), "{all:?}");
         assert_eq!(
             keys.version(probe.user),

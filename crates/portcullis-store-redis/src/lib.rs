@@ -16,13 +16,19 @@
 mod attempts;
 mod error;
 mod key_layout;
+mod listener;
 mod scripts;
+pub mod wire;
 
 pub use attempts::RedisAttemptCounter;
+pub use listener::HEARTBEAT;
 
 use async_trait::async_trait;
 use error::bounded;
 use key_layout::{KeyLayout, LOAD_SENTINEL_TTL_MS};
+use portcullis_core::revocation_stream::{
+    Announced, RevocationBroadcast, RevocationListener, StreamPosition,
+};
 use portcullis_core::{
     RevocationCache, RevocationChange, RevocationProbe, RevocationSnapshot, RevocationState,
     StoreError, StoreResult,
@@ -31,6 +37,7 @@ use redis::aio::{ConnectionManager, ConnectionManagerConfig};
 use scripts::Scripts;
 use std::time::Duration;
 use time::OffsetDateTime;
+use wire::unix_ms;
 
 /// How many changes one script call carries; bounds a call's size and its time in Redis.
 const CHANGES_PER_CALL: usize = 500;
@@ -59,6 +66,7 @@ impl Default for RedisCacheOptions {
 /// A revocation cache in Redis.
 #[derive(Clone)]
 pub struct RedisRevocationCache {
+    client: redis::Client,
     conn: ConnectionManager,
     keys: KeyLayout,
     scripts: std::sync::Arc<Scripts>,
@@ -77,9 +85,10 @@ impl RedisRevocationCache {
             .set_response_timeout(None)
             .set_number_of_retries(2)
             .set_max_delay(Duration::from_secs(1));
-        let conn =
-            ConnectionManager::new_lazy_with_config(client, config).map_err(error::redis_error)?;
+        let conn = ConnectionManager::new_lazy_with_config(client.clone(), config)
+            .map_err(error::redis_error)?;
         Ok(Self {
+            client,
             conn,
             keys: KeyLayout::new(&options.prefix),
             scripts: std::sync::Arc::new(Scripts::new()),
@@ -90,11 +99,9 @@ impl RedisRevocationCache {
     /// Raises the keys of `changes` in chunks, skipping denylist entries already lapsed.
     #[tracing::instrument(skip_all, fields(changes = changes.len()))]
     async fn raise(&self, changes: &[RevocationChange], now: OffsetDateTime) -> StoreResult<()> {
-        let now_ms = unix_ms(now);
-        let entries: Vec<(String, &'static str, i64)> = changes
+        let entries: Vec<_> = in_force(changes, now)
             .iter()
             .map(|change| self.entry(change))
-            .filter(|(_, kind, value)| *kind == "v" || *value > now_ms)
             .collect();
         for chunk in entries.chunks(CHANGES_PER_CALL) {
             let mut invocation = self.scripts.raise.prepare_invoke();
@@ -211,6 +218,112 @@ impl RevocationCache for RedisRevocationCache {
     }
 }
 
+#[async_trait]
+impl RevocationBroadcast for RedisRevocationCache {
+    /// One script call per chunk of changes, each raising its facts and announcing them; the
+    /// last chunk's announcement is the one to wait for (listeners hear them in order).
+    #[tracing::instrument(skip_all, fields(changes = changes.len()))]
+    async fn announce(
+        &self,
+        changes: &[RevocationChange],
+        writer: &str,
+        now: OffsetDateTime,
+    ) -> StoreResult<Option<Announced>> {
+        let live = in_force(changes, now);
+        let mut last = None;
+        for chunk in live.chunks(CHANGES_PER_CALL) {
+            let mut invocation = self.scripts.announce.prepare_invoke();
+            invocation
+                .key(self.keys.stream_generation())
+                .key(self.keys.stream_epoch())
+                .arg(self.keys.announcements())
+                .arg(uuid::Uuid::new_v4().simple().to_string())
+                .arg(writer)
+                .arg(wire::facts(chunk));
+            for change in chunk {
+                let (key, kind, value) = self.entry(change);
+                invocation.key(key).arg(kind).arg(value);
+            }
+            let mut conn = self.conn.clone();
+            let (generation, epoch, listeners): (String, u64, u64) = bounded(
+                self.options.write_timeout,
+                "announce",
+                invocation.invoke_async(&mut conn),
+            )
+            .await?;
+            last = Some(Announced {
+                generation,
+                epoch,
+                listeners,
+            });
+        }
+        Ok(last)
+    }
+
+    async fn listen(&self, listener: &str) -> StoreResult<Box<dyn RevocationListener>> {
+        let channels = listener::Channels {
+            announcements: self.keys.announcements(),
+            acknowledgements: self.keys.acknowledgements(listener),
+        };
+        let subscribed =
+            listener::subscribe(&self.client, channels, self.options.write_timeout).await?;
+        Ok(Box::new(subscribed))
+    }
+
+    async fn position(&self) -> StoreResult<StreamPosition> {
+        let mut conn = self.conn.clone();
+        let mut get = redis::cmd("MGET");
+        get.arg(self.keys.stream_generation())
+            .arg(self.keys.stream_epoch());
+        let (generation, epoch): (Option<String>, Option<u64>) = bounded(
+            self.options.write_timeout,
+            "position",
+            get.query_async(&mut conn),
+        )
+        .await?;
+        Ok(StreamPosition {
+            generation,
+            epoch: epoch.unwrap_or(0),
+        })
+    }
+
+    async fn acknowledge(
+        &self,
+        writer: &str,
+        generation: &str,
+        epoch: u64,
+        listener: &str,
+    ) -> StoreResult<()> {
+        let mut conn = self.conn.clone();
+        let mut publish = redis::cmd("PUBLISH");
+        publish
+            .arg(self.keys.acknowledgements(writer))
+            .arg(format!("{generation} {epoch} {listener}"));
+        let _received: u64 = bounded(
+            self.options.write_timeout,
+            "acknowledge",
+            publish.query_async(&mut conn),
+        )
+        .await?;
+        Ok(())
+    }
+
+    /// Whether the cache holds a complete copy (its marker is there): a cache that lost its
+    /// data needs filling again even if no request asks it anything.
+    async fn vouches(&self) -> StoreResult<bool> {
+        let mut conn = self.conn.clone();
+        let exists: bool = bounded(
+            self.options.write_timeout,
+            "vouches",
+            redis::cmd("EXISTS")
+                .arg(self.keys.loaded())
+                .query_async(&mut conn),
+        )
+        .await?;
+        Ok(exists)
+    }
+}
+
 /// Reads an MGET of [`KeyLayout::probe`]: `None` without the marker, else the three checks.
 fn state_from(values: &[Option<String>], now_ms: i64) -> StoreResult<Option<RevocationState>> {
     let [marker, version, session, jti, key] = values else {
@@ -240,8 +353,19 @@ fn state_from(values: &[Option<String>], now_ms: i64) -> StoreResult<Option<Revo
     }))
 }
 
-fn unix_ms(at: OffsetDateTime) -> i64 {
-    i64::try_from(at.unix_timestamp_nanos() / 1_000_000).unwrap_or(i64::MAX)
+/// The changes that can still refuse a token at `now`: every version, and the denials that
+/// have not lapsed.
+fn in_force(changes: &[RevocationChange], now: OffsetDateTime) -> Vec<RevocationChange> {
+    changes
+        .iter()
+        .filter(|change| match **change {
+            RevocationChange::TokenVersion { .. } => true,
+            RevocationChange::SessionDenied { until, .. }
+            | RevocationChange::JtiDenied { until, .. }
+            | RevocationChange::KeyRetired { until, .. } => until > now,
+        })
+        .copied()
+        .collect()
 }
 
 #[cfg(test)]

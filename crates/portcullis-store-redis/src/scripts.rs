@@ -5,26 +5,51 @@ use redis::Script;
 
 /// Raises each key to its value if the value is greater than what is stored (or nothing is).
 ///
-/// `KEYS[i]` pairs with `ARGV[2i-1]` (`v` for a token version, `d` for a denylist entry) and
-/// `ARGV[2i]` (the version, or the deny-until in Unix ms, which is also the key's expiry).
-/// The stored value is the caller's exact text, so no number ever passes through Lua's doubles
-/// on its way back into Redis. Returns how many keys changed.
-const RAISE: &str = r#"
-local changed = 0
-for i, key in ipairs(KEYS) do
-  local kind = ARGV[2 * i - 1]
-  local text = ARGV[2 * i]
-  local current = redis.call('GET', key)
-  if not current or tonumber(text) > tonumber(current) then
-    if kind == 'v' then
-      redis.call('SET', key, text)
-    else
-      redis.call('SET', key, text, 'PXAT', text)
+/// `KEYS[i]` from `first_key` on pairs with two arguments from `first_arg` on: the kind (`v` for
+/// a token version, `d` for a denylist entry) and the value (the version, or the deny-until in
+/// Unix ms, which is also the key's expiry). The stored value is the caller's exact text, so no
+/// number ever passes through Lua's doubles on its way back into Redis. Returns how many keys
+/// changed.
+const RAISE_FUNCTION: &str = r#"
+local function raise(first_key, first_arg)
+  local changed = 0
+  for i = first_key, #KEYS do
+    local key = KEYS[i]
+    local kind = ARGV[first_arg + 2 * (i - first_key)]
+    local text = ARGV[first_arg + 2 * (i - first_key) + 1]
+    local current = redis.call('GET', key)
+    if not current or tonumber(text) > tonumber(current) then
+      if kind == 'v' then
+        redis.call('SET', key, text)
+      else
+        redis.call('SET', key, text, 'PXAT', text)
+      end
+      changed = changed + 1
     end
-    changed = changed + 1
   end
+  return changed
 end
-return changed
+"#;
+
+/// Raises every key (see [`RAISE_FUNCTION`]) without announcing anything: used to fill the
+/// cache with facts every listener already holds.
+const RAISE: &str = "return raise(1, 1)";
+
+/// Raises the facts from `KEYS[3]` on (arguments from `ARGV[5]` on) and announces them, in one
+/// atomic step, so no listener can see the cache hold a fact it was not told about.
+///
+/// `KEYS[1]` holds the stream's generation: set to the candidate `ARGV[2]` unless it exists, so
+/// a cache that lost its data starts a new one. `KEYS[2]` counts the epoch. The announcement
+/// (see `wire`) goes to channel `ARGV[1]`, from writer `ARGV[3]`, with body `ARGV[4]`. Returns
+/// the generation, the epoch and how many listeners received it.
+const ANNOUNCE: &str = r#"
+raise(3, 5)
+redis.call('SET', KEYS[1], ARGV[2], 'NX')
+local generation = redis.call('GET', KEYS[1])
+local epoch = redis.call('INCR', KEYS[2])
+local message = generation .. ' ' .. epoch .. ' ' .. ARGV[3] .. ' ' .. ARGV[4]
+local listeners = redis.call('PUBLISH', ARGV[1], message)
+return {generation, epoch, listeners}
 "#;
 
 /// Finishes a load: writes the marker only if the load's own sentinel (`KEYS[1]`) survived,
@@ -81,6 +106,7 @@ end
 
 pub(crate) struct Scripts {
     pub raise: Script,
+    pub announce: Script,
     pub mark_loaded: Script,
     pub reserve: Script,
     pub release: Script,
@@ -89,7 +115,8 @@ pub(crate) struct Scripts {
 impl Scripts {
     pub fn new() -> Self {
         Self {
-            raise: Script::new(RAISE),
+            raise: Script::new(&format!("{RAISE_FUNCTION}{RAISE}")),
+            announce: Script::new(&format!("{RAISE_FUNCTION}{ANNOUNCE}")),
             mark_loaded: Script::new(MARK_LOADED),
             reserve: Script::new(RESERVE),
             release: Script::new(RELEASE),

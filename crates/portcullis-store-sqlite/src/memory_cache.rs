@@ -1,54 +1,21 @@
 //! The in-process revocation cache of the embedded tier: token versions and the session, jti
-//! and retired-key denylists in memory, filled from SQLite at start and updated after every durable write.
+//! and retired-key denylists in memory ([`RevocationFacts`]), filled from SQLite at start and
+//! updated after every durable write.
 
 use async_trait::async_trait;
+use portcullis_core::revocation_memory::RevocationFacts;
 use portcullis_core::{
     RevocationCache, RevocationChange, RevocationProbe, RevocationSnapshot, RevocationState,
-    SessionId, StoreResult, UserId,
+    StoreResult,
 };
-use std::collections::HashMap;
 use std::sync::{PoisonError, RwLock};
 use time::OffsetDateTime;
-use uuid::Uuid;
 
 #[derive(Default)]
 struct Contents {
     /// False until the first [`RevocationCache::load`]: an empty cache must not vouch for anything.
     loaded: bool,
-    versions: HashMap<UserId, i64>,
-    sessions: HashMap<SessionId, OffsetDateTime>,
-    jtis: HashMap<Uuid, OffsetDateTime>,
-    retired_keys: HashMap<Uuid, OffsetDateTime>,
-}
-
-impl Contents {
-    fn apply(&mut self, change: &RevocationChange) {
-        match *change {
-            // Versions only move forward, so a late, out-of-order update cannot un-revoke.
-            RevocationChange::TokenVersion { user, version } => {
-                let entry = self.versions.entry(user).or_insert(version);
-                *entry = (*entry).max(version);
-            }
-            RevocationChange::SessionDenied { session, until } => {
-                let entry = self.sessions.entry(session).or_insert(until);
-                *entry = (*entry).max(until);
-            }
-            RevocationChange::JtiDenied { jti, until } => {
-                let entry = self.jtis.entry(jti).or_insert(until);
-                *entry = (*entry).max(until);
-            }
-            RevocationChange::KeyRetired { kid, until } => {
-                let entry = self.retired_keys.entry(kid).or_insert(until);
-                *entry = (*entry).max(until);
-            }
-        }
-    }
-
-    fn forget_expired(&mut self, now: OffsetDateTime) {
-        self.sessions.retain(|_, until| *until > now);
-        self.jtis.retain(|_, until| *until > now);
-        self.retired_keys.retain(|_, until| *until > now);
-    }
+    facts: RevocationFacts,
 }
 
 /// A revocation cache held in this process's memory.
@@ -76,21 +43,7 @@ impl RevocationCache for MemoryRevocationCache {
         if !contents.loaded {
             return Ok(None);
         }
-        Ok(Some(RevocationState {
-            token_version: contents.versions.get(&probe.user).copied().unwrap_or(0),
-            session_revoked: contents
-                .sessions
-                .get(&probe.session)
-                .is_some_and(|until| *until > now),
-            jti_denied: contents
-                .jtis
-                .get(&probe.jti)
-                .is_some_and(|until| *until > now),
-            key_retired: contents
-                .retired_keys
-                .get(&probe.kid)
-                .is_some_and(|until| *until > now),
-        }))
+        Ok(Some(contents.facts.state(probe, now)))
     }
 
     async fn apply(&self, changes: &[RevocationChange], now: OffsetDateTime) -> StoreResult<()> {
@@ -98,9 +51,9 @@ impl RevocationCache for MemoryRevocationCache {
             .contents
             .write()
             .unwrap_or_else(PoisonError::into_inner);
-        contents.forget_expired(now);
+        contents.facts.forget_expired(now);
         for change in changes {
-            contents.apply(change);
+            contents.facts.apply(change);
         }
         Ok(())
     }
@@ -114,9 +67,9 @@ impl RevocationCache for MemoryRevocationCache {
             .write()
             .unwrap_or_else(PoisonError::into_inner);
         for change in snapshot {
-            contents.apply(change);
+            contents.facts.apply(change);
         }
-        contents.forget_expired(now);
+        contents.facts.forget_expired(now);
         contents.loaded = true;
         Ok(())
     }
@@ -129,7 +82,9 @@ impl RevocationCache for MemoryRevocationCache {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use portcullis_core::{SessionId, UserId};
     use std::time::Duration;
+    use uuid::Uuid;
 
     fn probe() -> RevocationProbe {
         RevocationProbe {

@@ -130,10 +130,12 @@ async fn open_production(database_url: &str, config: &Config) -> anyhow::Result<
         },
     )
     .context("invalid redis_url")?;
+    let cache = Arc::new(cache);
     Ok(Backends {
         durable: Arc::new(store),
         attempts: Arc::new(RedisAttemptCounter::new(&cache)),
-        revocations: Arc::new(cache),
+        stream: Some(Arc::clone(&cache) as _),
+        revocations: cache,
     })
 }
 
@@ -158,6 +160,7 @@ async fn open_embedded(path: &Path, stop: &CancellationToken) -> anyhow::Result<
             attempts: Arc::new(store.clone()),
             durable: Arc::new(store),
             revocations: cache,
+            stream: None,
         },
         follower: Some(follower),
     })

@@ -101,6 +101,10 @@ pub struct Config {
     /// `durable` or `deny`: what revocation checks do when the cache is unreachable.
     #[serde(serialize_with = "revocation_fallback_name")]
     pub revocation_fallback: RevocationFallback,
+    /// How often a production replica reads the durable revocation log for revocations it was
+    /// not told about.
+    #[serde(with = "crate::duration")]
+    pub revocation_epoch_interval: Duration,
     /// `text` or `json`.
     pub log_format: LogFormat,
     /// Where chosen security events are POSTed (signed); unset disables the webhook.
@@ -203,6 +207,7 @@ impl Default for Config {
             key_encryption_key_file: None,
             verify_cache_size: settings.verify_cache_capacity,
             revocation_fallback: settings.revocation_fallback,
+            revocation_epoch_interval: settings.revocation_epoch_interval,
             log_format: LogFormat::Text,
             login_max_failures_per_account: settings.login_throttle.per_account.max_failures,
             login_max_failures_per_ip: settings.login_throttle.per_ip.max_failures,
@@ -292,6 +297,7 @@ impl Config {
             ("http_idle_timeout", self.http_idle_timeout),
             ("http_body_timeout", self.http_body_timeout),
             ("retention_interval", self.retention_interval),
+            ("revocation_epoch_interval", self.revocation_epoch_interval),
             // Zero would cut every request in flight; no delay is fine without a load balancer.
             ("shutdown_timeout", self.shutdown_timeout),
         ] {

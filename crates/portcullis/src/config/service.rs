@@ -19,6 +19,7 @@ impl Config {
             signing_alg: self.signing_alg,
             verify_cache_capacity: self.verify_cache_size,
             revocation_fallback: self.revocation_fallback,
+            revocation_epoch_interval: self.revocation_epoch_interval,
             route_policy: front_door::route_policy(&self.routes)?,
             database_timeout: self.database_timeout,
             event_retention: self.event_retention,

@@ -1,0 +1,182 @@
+//! Verifying from memory, kept exact by the revocation stream: every fault of the stream must
+//! make a replica stop answering from its memory before it could answer wrongly, and a
+//! revocation must reach every replica's memory before the call that made it returns.
+
+use portcullis_tests::fault_proxy::{FaultProxy, Mode};
+use portcullis_tests::throwaway_redis::ThrowawayRedis;
+use portcullis_tests::tier::{TestStorage, Tier};
+use portcullis_tests::{eventually, TestApp};
+use reqwest::{Method, StatusCode};
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+/// Two replicas on one Postgres database and the Redis at `a_redis` and `b_redis`, with
+/// metrics, reading the revocation log every `log_interval`.
+async fn replicas(a_redis: String, b_redis: String, log_interval: Duration) -> (TestApp, TestApp) {
+    let storage = Arc::new(TestStorage::create(Tier::Production).await);
+    let config = |redis: String| {
+        let mut config = TestApp::config_for(&storage);
+        config.redis_url = Some(redis);
+        config.metrics_listen = Some("127.0.0.1:0".to_owned());
+        config.revocation_epoch_interval = log_interval;
+        config
+    };
+    let a = TestApp::start(config(a_redis), Arc::clone(&storage)).await;
+    let b = TestApp::start(config(b_redis), Arc::clone(&storage)).await;
+    (a, b)
+}
+
+async fn metric(app: &TestApp, name: &str) -> f64 {
+    let (_, text) = app.scrape().await;
+    text.lines()
+        .find_map(|line| line.strip_prefix(name)?.strip_prefix(' ')?.parse().ok())
+        .unwrap_or_else(|| panic!("{name} not exposed"))
+}
+
+async fn synced(app: &TestApp) -> bool {
+    metric(app, "portcullis_revocation_memory_synced").await == 1.0
+}
+
+fn kill_listeners(redis: &ThrowawayRedis) {
+    let client = redis::Client::open(redis.url()).expect("client");
+    let mut connection = client.get_connection().expect("connection");
+    let killed: u64 = redis::cmd("CLIENT")
+        .arg("KILL")
+        .arg("TYPE")
+        .arg("pubsub")
+        .query(&mut connection)
+        .expect("CLIENT KILL on the private redis");
+    assert!(killed >= 2, "both replicas were listening ({killed} killed)");
+}
+
+#[tokio::test]
+async fn both_replicas_answer_from_memory_once_started() {
+    let redis = ThrowawayRedis::start();
+    let (a, b) = replicas(redis.url(), redis.url(), Duration::from_secs(1)).await;
+    assert!(synced(&a).await && synced(&b).await);
+    let (_, _, token) = a.logged_in().await;
+    assert_eq!(b.verify(&token).await.status, StatusCode::OK);
+    a.send(Method::POST, "/auth/logout-all", Some(&token)).await;
+    assert_eq!(b.verify(&token).await.status, StatusCode::UNAUTHORIZED);
+    assert_eq!(
+        metric(&a, "portcullis_revocation_unconfirmed_total").await,
+        0.0,
+        "every listener acknowledged"
+    );
+}
+
+#[tokio::test]
+async fn a_stream_connection_dropped_mid_stream_never_lets_a_revocation_through() {
+    let redis = ThrowawayRedis::start();
+    let (a, b) = replicas(redis.url(), redis.url(), Duration::from_secs(1)).await;
+    // Each round cuts every listener and revokes at once, while the replicas reconnect: the
+    // revocation must hold on the other replica at the next request, whichever path answers.
+    for round in 0..12 {
+        let (_, _, revoked) = a.logged_in().await;
+        let (_, _, valid) = b.logged_in().await;
+        assert_eq!(b.verify(&revoked).await.status, StatusCode::OK);
+        kill_listeners(&redis);
+        let (writer, reader) = if round % 2 == 0 { (&a, &b) } else { (&b, &a) };
+        let reply = writer
+            .send(Method::POST, "/auth/logout-all", Some(&revoked))
+            .await;
+        assert_eq!(reply.status, StatusCode::NO_CONTENT, "round {round}");
+        assert_eq!(
+            reader.verify(&revoked).await.status,
+            StatusCode::UNAUTHORIZED,
+            "round {round}"
+        );
+        assert_eq!(reader.verify(&valid).await.status, StatusCode::OK);
+        eventually("both replicas resynchronised", || async {
+            synced(&a).await && synced(&b).await
+        })
+        .await;
+    }
+    assert!(metric(&b, "portcullis_revocation_stream_resyncs_total").await >= 12.0);
+}
+
+#[tokio::test]
+async fn a_revocation_announced_while_a_replica_is_cut_off_reaches_it() {
+    let redis = ThrowawayRedis::start();
+    let proxy = FaultProxy::start(super::faults::socket(&redis.url())).await;
+    let (a, b) = replicas(
+        redis.url(),
+        format!("redis://{}", proxy.addr()),
+        Duration::from_secs(1),
+    )
+    .await;
+    let (_, _, token) = a.logged_in().await;
+    assert_eq!(b.verify(&token).await.status, StatusCode::OK);
+
+    proxy.set(Mode::Refuse);
+    eventually("B no longer trusts its memory", || async { !synced(&b).await }).await;
+    a.send(Method::POST, "/auth/logout-all", Some(&token)).await;
+    assert_eq!(
+        b.verify(&token).await.status,
+        StatusCode::UNAUTHORIZED,
+        "B answers from Postgres while cut off"
+    );
+    proxy.set(Mode::Pass);
+    eventually("B resynchronised", || synced(&b)).await;
+    assert_eq!(b.verify(&token).await.status, StatusCode::UNAUTHORIZED);
+    let (_, _, valid) = a.logged_in().await;
+    assert_eq!(b.verify(&valid).await.status, StatusCode::OK);
+}
+
+#[tokio::test]
+async fn a_stalled_stream_connection_is_noticed_within_two_heartbeats() {
+    let redis = ThrowawayRedis::start();
+    let proxy = FaultProxy::start(super::faults::socket(&redis.url())).await;
+    let (a, b) = replicas(
+        redis.url(),
+        format!("redis://{}", proxy.addr()),
+        Duration::from_secs(1),
+    )
+    .await;
+    let (_, _, token) = a.logged_in().await;
+    assert_eq!(b.verify(&token).await.status, StatusCode::OK);
+
+    proxy.set(Mode::Stall);
+    let stalled = Instant::now();
+    a.send(Method::POST, "/auth/logout-all", Some(&token)).await;
+    eventually("B refuses the revoked token", || async {
+        b.verify(&token).await.status == StatusCode::UNAUTHORIZED
+    })
+    .await;
+    let window = portcullis_store_redis::HEARTBEAT * 2;
+    assert!(
+        stalled.elapsed() < window + Duration::from_millis(300),
+        "refused only after {:?}; the heartbeat bounds it to {window:?}",
+        stalled.elapsed()
+    );
+    assert!(!synced(&b).await, "a stalled stream is not trusted");
+    proxy.set(Mode::Pass);
+    eventually("B resynchronised", || synced(&b)).await;
+    assert_eq!(b.verify(&token).await.status, StatusCode::UNAUTHORIZED);
+}
+
+#[tokio::test]
+async fn a_replica_that_cannot_announce_is_heard_through_the_revocation_log() {
+    let redis = ThrowawayRedis::start();
+    let proxy = FaultProxy::start(super::faults::socket(&redis.url())).await;
+    let interval = Duration::from_millis(300);
+    let (a, b) = replicas(format!("redis://{}", proxy.addr()), redis.url(), interval).await;
+    let (_, _, token) = b.logged_in().await;
+    assert_eq!(b.verify(&token).await.status, StatusCode::OK);
+
+    // The partial partition: A reaches Postgres but not Redis; B trusts its memory throughout.
+    proxy.set(Mode::Refuse);
+    let revoked = Instant::now();
+    let reply = a.send(Method::POST, "/auth/logout-all", Some(&token)).await;
+    assert_eq!(reply.status, StatusCode::NO_CONTENT);
+    eventually("B refuses the revoked token", || async {
+        b.verify(&token).await.status == StatusCode::UNAUTHORIZED
+    })
+    .await;
+    assert!(
+        revoked.elapsed() < interval * 2 + Duration::from_millis(500),
+        "the log bounds the window to the interval; refused after {:?}",
+        revoked.elapsed()
+    );
+    assert!(synced(&b).await, "B never stopped trusting its memory");
+}
