@@ -6,15 +6,18 @@
 //! statement timeout, so a sick database turns into [`StoreError::Unavailable`] rather than a
 //! hung request. Rotation serialises on the family row (`SELECT ... FOR UPDATE`) and applies
 //! [`portcullis_core::rotation::decide`] inside one transaction; webhook deliveries are claimed
-//! with `FOR UPDATE SKIP LOCKED` under a lease (`webhook_outbox.rs`). This crate owns SQL for
-//! Postgres and nothing else: every rule it applies comes from `portcullis-core`, and sqlx never
-//! leaks out of it.
+//! with `FOR UPDATE SKIP LOCKED` under a lease (`webhook_outbox.rs`). Every revocation fact is
+//! also appended to the revocation log by triggers deferred to the commit, numbered under one
+//! row's lock (migration 0009; `revocation_log.rs` reads it). This crate owns SQL for Postgres
+//! and nothing else: every rule it applies comes from `portcullis-core`, and sqlx never leaks out
+//! of it.
 
 mod admin_keys;
 mod error;
 mod events;
 mod family_rows;
 mod retention;
+mod revocation_log;
 mod revocation_store;
 mod rotation;
 mod rows;
@@ -77,7 +80,7 @@ impl PgStore {
         let pooled = admin.clone().options([
             ("statement_timeout", format!("{timeout_ms}ms")),
             // The same bound on a lock wait, for the one place the statement timeout does not
-            // reach: the commit, where deferred triggers run.
+            // reach: the commit, where the revocation log's triggers wait for its head row.
             ("lock_timeout", format!("{timeout_ms}ms")),
             // A transaction left open by a cancelled request must not hold its row locks for
             // long; no transaction of this store legitimately idles.
