@@ -62,6 +62,7 @@ macro_rules! durable_contract {
                 writes_that_revoke_nothing_log_nothing,
                 the_log_holds_every_fact_the_snapshot_lists,
                 a_reader_pages_through_the_log_by_through,
+                purged_entries_read_as_purged_and_the_log_goes_on,
                 recent_events_come_newest_first_filtered_and_limited,
                 events_page_by_cursor_and_filter_by_user_time_and_actor,
                 the_purge_deletes_exactly_what_the_cutoffs_let_go,

@@ -4,6 +4,7 @@
 
 use crate::fixtures::{login, now, open_session, random_hash, request, secs, user, PASSWORD_HASH};
 use portcullis_core::account::{Erasure, PasswordReset, PasswordResetOutcome};
+use portcullis_core::retention::{Cutoffs, Purged};
 use portcullis_core::revocation::DELETED_USER_VERSION;
 use portcullis_core::{
     Durable, KeyRetirement, LogRead, RevocationChange, RevocationLog, RevocationReason,
@@ -459,4 +460,77 @@ pub async fn a_reader_pages_through_the_log_by_through(store: &(impl Durable + ?
     assert_eq!(read, expected, "in commit order");
     assert_eq!(position, store.revocation_log_head().await.unwrap());
     assert_eq!(position, start + 5);
+}
+
+/// Cut-offs that let only revocation log entries written before `before` go.
+fn log_cutoff(before: OffsetDateTime) -> Cutoffs {
+    let never = OffsetDateTime::UNIX_EPOCH;
+    Cutoffs {
+        family_ended_before: never,
+        revoked_before: never,
+        denial_lapsed_before: never,
+        jti_lapsed_before: never,
+        events_before: None,
+        revocation_log_before: before,
+    }
+}
+
+pub async fn purged_entries_read_as_purged_and_the_log_goes_on(store: &(impl Durable + ?Sized)) {
+    let t0 = now();
+    let start = store.revocation_log_head().await.unwrap();
+    let (older, newer, later) = (Uuid::new_v4(), Uuid::new_v4(), Uuid::new_v4());
+    store.deny_jti(older, t0 + secs(60)).await.unwrap();
+    // The log is stamped by the database's clock, the cut-off by this one: well apart.
+    tokio::time::sleep(Duration::from_millis(600)).await;
+    let between = OffsetDateTime::now_utc();
+    tokio::time::sleep(Duration::from_millis(600)).await;
+    store.deny_jti(newer, t0 + secs(60)).await.unwrap();
+
+    let purged = store.purge(&log_cutoff(between), 1).await.unwrap();
+    assert_eq!(
+        purged,
+        Some(Purged {
+            revocation_log: 1,
+            ..Purged::default()
+        })
+    );
+    assert_eq!(
+        store.revocation_log_since(start, 10).await.unwrap(),
+        LogRead::Purged
+    );
+    assert_eq!(
+        store.revocation_log_since(start + 1, 10).await.unwrap(),
+        LogRead::Entries {
+            changes: vec![jti(newer, t0 + secs(60))],
+            through: start + 2
+        },
+        "what follows the purged entry is still read"
+    );
+
+    // Everything goes: the numbering stays, and goes on.
+    let purged = store
+        .purge(&log_cutoff(OffsetDateTime::now_utc() + secs(3600)), 1)
+        .await
+        .unwrap();
+    assert_eq!(purged.map(|purged| purged.revocation_log), Some(1));
+    assert_eq!(store.revocation_log_head().await.unwrap(), start + 2);
+    assert_eq!(
+        store.revocation_log_since(start + 1, 10).await.unwrap(),
+        LogRead::Purged
+    );
+    assert_eq!(
+        store.revocation_log_since(start + 2, 10).await.unwrap(),
+        LogRead::Entries {
+            changes: vec![],
+            through: start + 2
+        }
+    );
+    store.deny_jti(later, t0 + secs(60)).await.unwrap();
+    assert_eq!(
+        store.revocation_log_since(start + 2, 10).await.unwrap(),
+        LogRead::Entries {
+            changes: vec![jti(later, t0 + secs(60))],
+            through: start + 3
+        }
+    );
 }
