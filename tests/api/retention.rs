@@ -232,6 +232,25 @@ async fn lapsed_jti_denylist_entries_are_deleted_and_live_ones_kept() {
 }
 
 #[tokio::test]
+async fn revocation_log_entries_are_deleted_an_hour_after_they_were_written() {
+    let app = TestApp::spawn().await;
+    let (mut browser, _, access) = app.logged_in().await;
+    assert_eq!(
+        browser.logout(Some(&access)).await.status,
+        StatusCode::NO_CONTENT
+    );
+    // The session denied, and the access token.
+    assert_eq!(count(&app, "revocation_log").await, 2);
+    let purged = pass(&app, OffsetDateTime::now_utc()).await;
+    assert_eq!(purged.revocation_log, 0, "a replica may still need them");
+    let purged = pass(&app, OffsetDateTime::now_utc() + Duration::from_secs(3660)).await;
+    assert_eq!(purged.revocation_log, 2);
+    assert_eq!(count(&app, "revocation_log").await, 0);
+    // The facts themselves stay as long as they deny anything.
+    assert_eq!(app.verify(&access).await.status, StatusCode::UNAUTHORIZED);
+}
+
+#[tokio::test]
 async fn only_one_replica_runs_a_pass_at_a_time() {
     if tier() != Tier::Production {
         return; // one process owns the embedded tier's database

@@ -34,7 +34,7 @@ pub use event_sink::EventSink;
 pub use ids::{SessionId, TokenHash, UserId};
 pub use request_path::{PathError, RequestPath};
 pub use revocation::{RevocationChange, RevocationProbe, RevocationSnapshot, RevocationState};
-pub use revocation_log::{LogRead, RevocationLog};
+pub use revocation_log::{LogEntry, LogRead, RevocationLog};
 pub use rotation::{Decision, FamilyState, RotationPolicy, SuccessorState, TokenState};
 pub use route_policy::{Access, RoutePolicy, RouteRule, RuleError};
 pub use session::{ClientInfo, Family, RefreshToken, RevocationReason};

@@ -13,6 +13,12 @@ use time::OffsetDateTime;
 /// revoked family is kept.
 pub const REVOKED_SESSIONS_LISTED: Duration = Duration::from_secs(30 * 86_400);
 
+/// How long the revocation log (see [`crate::revocation_log`]) keeps an entry. Replicas read it
+/// every second; one whose last merged entry is older than this (it was cut off, or stopped)
+/// finds the entries it needs purged and starts over from a snapshot, which holds every fact
+/// still in force, so deleting an entry never changes a decision.
+pub const REVOCATION_LOG_KEPT: Duration = Duration::from_secs(3600);
+
 /// The settings the cut-offs depend on.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct RetentionPolicy {
@@ -39,6 +45,9 @@ pub struct Cutoffs {
     pub jti_lapsed_before: OffsetDateTime,
     /// Security events recorded before this; `None` keeps every event.
     pub events_before: Option<OffsetDateTime>,
+    /// Revocation log entries written before this (by the database's clock, which the
+    /// replicas' agree with to within far less than [`REVOCATION_LOG_KEPT`]).
+    pub revocation_log_before: OffsetDateTime,
 }
 
 /// What a backend knows about a family, as far as retention is concerned.
@@ -79,6 +88,7 @@ pub fn cutoffs(policy: &RetentionPolicy, now: OffsetDateTime) -> Cutoffs {
             .event_retention
             .filter(|keep| !keep.is_zero())
             .map(|keep| before(now, keep)),
+        revocation_log_before: before(now, REVOCATION_LOG_KEPT),
     }
 }
 
@@ -121,6 +131,11 @@ impl Cutoffs {
     pub fn event_may_go(&self, at: OffsetDateTime) -> bool {
         self.events_before.is_some_and(|before| at < before)
     }
+
+    /// Whether a revocation log entry written at `logged_at` may be deleted.
+    pub fn log_entry_may_go(&self, logged_at: OffsetDateTime) -> bool {
+        logged_at < self.revocation_log_before
+    }
 }
 
 /// How many rows one pass deleted, by kind.
@@ -132,6 +147,8 @@ pub struct Purged {
     /// Tombstones of erased accounts.
     pub erased_users: u64,
     pub events: u64,
+    /// Entries of the revocation log.
+    pub revocation_log: u64,
 }
 
 #[cfg(test)]
@@ -183,6 +200,11 @@ mod tests {
                 "jti entries (exp + leeway) wait one more leeway",
                 cut.jti_lapsed_before,
                 NOW - secs(10),
+            ),
+            (
+                "revocation log entries are kept an hour, whatever the settings",
+                cut.revocation_log_before,
+                NOW - secs(3600),
             ),
         ];
         for (name, got, expected) in cases {
@@ -303,13 +325,15 @@ mod tests {
     }
 
     #[test]
-    fn jti_and_event_table() {
+    fn jti_event_and_log_entry_table() {
         let cut = cutoffs(&policy(), NOW);
         assert!(cut.jti_may_go(NOW - secs(11)), "lapsed beyond the leeway");
         assert!(!cut.jti_may_go(NOW - secs(5)), "lapsed within the leeway");
         assert!(!cut.jti_may_go(NOW + secs(600)), "still denying");
         assert!(cut.event_may_go(NOW - secs(91 * DAY)));
         assert!(!cut.event_may_go(NOW - secs(89 * DAY)));
+        assert!(cut.log_entry_may_go(NOW - secs(3601)));
+        assert!(!cut.log_entry_may_go(NOW - secs(3599)));
     }
 
     proptest! {

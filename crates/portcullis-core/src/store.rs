@@ -15,6 +15,7 @@
 //! | [`SessionStore`] | one session: open, rotate, revoke, list a user's live ones | `sessions.rs` |
 //! | [`SessionAdminStore`] | the security team's queries and mass revocation | `session_admin.rs` |
 //! | [`RevocationStore`] | token versions, the jti denylist, the cache's fallback and snapshot | `revocation_store.rs` |
+//! | [`crate::RevocationLog`] | every revocation fact, numbered in commit order, for replicas to catch up | `revocation_log.rs` |
 //! | [`SigningKeyStore`] | signing keys | `signing_keys.rs` |
 //! | [`EventStore`] | the audit log | `events.rs` |
 //! | [`AdminKeyStore`] | admin API keys | `admin_keys.rs` |
@@ -370,6 +371,7 @@ pub trait Durable:
     + SessionStore
     + SessionAdminStore
     + RevocationStore
+    + crate::revocation_log::RevocationLog
     + SigningKeyStore
     + EventStore
     + AdminKeyStore

@@ -14,10 +14,11 @@ use portcullis_core::store::RetentionStore;
 use portcullis_core::store::{FamilyOpening, RotationOutcome, RotationRequest};
 use portcullis_core::webhook_outbox::{Claim, ClaimedDelivery, UndeliveredEntry};
 use portcullis_core::{
-    AdminKeyStore, Durable, EventStore, Family, KeyRetirement, RefreshToken, RevocationProbe,
-    RevocationReason, RevocationSnapshot, RevocationState, RevocationStore, SecurityEvent,
-    SessionAdminStore, SessionId, SessionStore, SigningKeyStore, StoreError, StoreResult,
-    StoredSigningKey, TokenHash, User, UserId, UserRevocation, UserStore, WebhookOutbox,
+    AdminKeyStore, Durable, EventStore, Family, KeyRetirement, LogRead, RefreshToken,
+    RevocationLog, RevocationProbe, RevocationReason, RevocationSnapshot, RevocationState,
+    RevocationStore, SecurityEvent, SessionAdminStore, SessionId, SessionStore, SigningKeyStore,
+    StoreError, StoreResult, StoredSigningKey, TokenHash, User, UserId, UserRevocation, UserStore,
+    WebhookOutbox,
 };
 use std::future::Future;
 use std::sync::Arc;
@@ -158,6 +159,17 @@ impl RevocationStore for Deadline {
     }
     async fn revocation_snapshot(&self, now: OffsetDateTime) -> StoreResult<RevocationSnapshot> {
         self.within(self.inner.revocation_snapshot(now)).await
+    }
+}
+
+#[async_trait]
+impl RevocationLog for Deadline {
+    async fn revocation_log_head(&self) -> StoreResult<i64> {
+        self.within(self.inner.revocation_log_head()).await
+    }
+    async fn revocation_log_since(&self, after: i64, limit: u32) -> StoreResult<LogRead> {
+        self.within(self.inner.revocation_log_since(after, limit))
+            .await
     }
 }
 

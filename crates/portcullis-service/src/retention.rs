@@ -1,6 +1,7 @@
 //! The retention job: every `retention_interval`, delete what can no longer change a decision
-//! (ended refresh families and their tokens, lapsed jti denylist entries, security events
-//! older than `event_retention`), so nothing the gateway stores grows forever.
+//! (ended refresh families and their tokens, lapsed jti denylist entries and tombstones of
+//! erased accounts, security events older than `event_retention`, revocation log entries older
+//! than an hour), so nothing the gateway stores grows forever.
 //!
 //! Which rows may go is decided by `portcullis_core::retention`; the store deletes them in
 //! bounded batches and, on the production tier, lets one replica at a time run a pass. This
@@ -52,6 +53,7 @@ impl Gateway {
                 denied_jtis = purged.denied_jtis,
                 erased_users = purged.erased_users,
                 events = purged.events,
+                revocation_log = purged.revocation_log,
                 "retention pass done"
             ),
             None => tracing::info!("retention pass skipped: another replica is running one"),

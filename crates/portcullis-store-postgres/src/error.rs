@@ -7,12 +7,13 @@ use portcullis_core::StoreError;
 /// SQLSTATE classes and codes that mean "try again later", not "this request is wrong".
 fn is_transient(code: &str) -> bool {
     // 08: connection exceptions; 53: insufficient resources (e.g. too many connections);
-    // 57014: query_canceled, which is what `statement_timeout` raises; 57P0x: server shutting
-    // down or starting; 40001/40P01: serialization failure and deadlock, safe to retry.
+    // 57014: query_canceled, which is what `statement_timeout` raises, and 55P03:
+    // lock_not_available, what `lock_timeout` raises; 57P0x: server shutting down or starting;
+    // 40001/40P01: serialization failure and deadlock, safe to retry.
     code.starts_with("08")
         || code.starts_with("53")
         || code.starts_with("57P")
-        || matches!(code, "57014" | "40001" | "40P01")
+        || matches!(code, "57014" | "55P03" | "40001" | "40P01")
 }
 
 /// Maps any sqlx error of this crate.
@@ -61,7 +62,9 @@ mod tests {
 
     #[test]
     fn timeouts_and_lost_connections_are_transient_but_bad_sql_is_not() {
-        for code in ["57014", "08006", "53300", "57P01", "40001", "40P01"] {
+        for code in [
+            "57014", "55P03", "08006", "53300", "57P01", "40001", "40P01",
+        ] {
             assert!(is_transient(code), "{code}");
         }
         for code in ["23505", "42601", "22P02"] {

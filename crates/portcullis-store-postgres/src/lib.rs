@@ -1,19 +1,23 @@
 //! The durable store of the production tier: Postgres through sqlx, implementing
 //! [`portcullis_core::Durable`] with the same semantics as the SQLite store.
 //!
-//! Every call is bounded: a connection must be acquired within the acquire timeout and every
-//! statement is cancelled by the server after the statement timeout, so a sick database turns
-//! into [`StoreError::Unavailable`] rather than a hung request. Rotation serialises on the
-//! family row (`SELECT ... FOR UPDATE`) and applies [`portcullis_core::rotation::decide`] inside
-//! one transaction; webhook deliveries are claimed with `FOR UPDATE SKIP LOCKED` under a lease
-//! (`webhook_outbox.rs`). This crate owns SQL for Postgres and nothing else: every rule it applies
-//! comes from `portcullis-core`, and sqlx never leaks out of it.
+//! Every call is bounded: a connection must be acquired within the acquire timeout, and every
+//! statement, and every lock wait (a commit's included), is cancelled by the server after the
+//! statement timeout, so a sick database turns into [`StoreError::Unavailable`] rather than a
+//! hung request. Rotation serialises on the family row (`SELECT ... FOR UPDATE`) and applies
+//! [`portcullis_core::rotation::decide`] inside one transaction; webhook deliveries are claimed
+//! with `FOR UPDATE SKIP LOCKED` under a lease (`webhook_outbox.rs`). Every revocation fact is
+//! also appended to the revocation log by triggers deferred to the commit, numbered under one
+//! row's lock (migration 0009; `revocation_log.rs` reads it). This crate owns SQL for Postgres
+//! and nothing else: every rule it applies comes from `portcullis-core`, and sqlx never leaks out
+//! of it.
 
 mod admin_keys;
 mod error;
 mod events;
 mod family_rows;
 mod retention;
+mod revocation_log;
 mod revocation_store;
 mod rotation;
 mod rows;
@@ -40,7 +44,7 @@ pub struct PgOptions {
     pub max_connections: u32,
     /// How long a call may wait for a pooled connection (including opening one).
     pub acquire_timeout: Duration,
-    /// The server-side `statement_timeout` of every pooled connection.
+    /// The server-side `statement_timeout` of every pooled connection, and its `lock_timeout`.
     pub statement_timeout: Duration,
 }
 
@@ -75,6 +79,9 @@ impl PgStore {
         let timeout_ms = options.statement_timeout.as_millis().max(1);
         let pooled = admin.clone().options([
             ("statement_timeout", format!("{timeout_ms}ms")),
+            // The same bound on a lock wait, for the one place the statement timeout does not
+            // reach: the commit, where the revocation log's triggers wait for its head row.
+            ("lock_timeout", format!("{timeout_ms}ms")),
             // A transaction left open by a cancelled request must not hold its row locks for
             // long; no transaction of this store legitimately idles.
             (

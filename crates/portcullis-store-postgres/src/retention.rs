@@ -134,6 +134,16 @@ async fn purge_locked(conn: &mut Conn, cutoffs: &Cutoffs, batch: u32) -> StoreRe
         )
         .await?;
     }
+    // Entries are stamped with their transaction's start, so around the cut-off an entry may
+    // go while an earlier-numbered one stays: a reader that far behind is told it was purged.
+    purged.revocation_log = delete_in_batches(
+        conn,
+        "DELETE FROM revocation_log WHERE epoch = ANY(ARRAY(SELECT epoch FROM revocation_log \
+         WHERE logged_at < $1 ORDER BY logged_at LIMIT $2))",
+        &[cutoffs.revocation_log_before],
+        batch,
+    )
+    .await?;
     Ok(purged)
 }
 

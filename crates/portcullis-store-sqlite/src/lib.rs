@@ -4,8 +4,9 @@
 //!
 //! Writes go through a single-connection pool and `BEGIN IMMEDIATE`, so transactions in this
 //! process never race each other for SQLite's write lock; reads use a separate read-only pool.
-//! This crate owns SQL for SQLite and nothing else: every rule it applies comes from
-//! `portcullis-core`.
+//! Every revocation fact is also appended to the revocation log by triggers, in the writing
+//! transaction (migration 0009; `revocation_log.rs` reads it). This crate owns SQL for SQLite
+//! and nothing else: every rule it applies comes from `portcullis-core`.
 
 mod admin_keys;
 mod attempts;
@@ -15,6 +16,7 @@ mod family_rows;
 mod followers;
 mod memory_cache;
 mod retention;
+mod revocation_log;
 mod revocation_store;
 mod rotation;
 mod rows;

@@ -130,6 +130,14 @@ impl RetentionStore for SqliteStore {
                 )
                 .await?;
         }
+        purged.revocation_log = self
+            .delete_in_batches(
+                "DELETE FROM revocation_log WHERE epoch IN \
+                 (SELECT epoch FROM revocation_log WHERE logged_at < ? ORDER BY logged_at LIMIT ?)",
+                &[to_ms(cutoffs.revocation_log_before)],
+                batch,
+            )
+            .await?;
         Ok(Some(purged))
     }
 }

@@ -30,6 +30,8 @@ fn cutoffs_at(t: OffsetDateTime) -> Cutoffs {
         denial_lapsed_before: t - secs(10),
         jti_lapsed_before: t - secs(10),
         events_before: Some(t - secs(90 * DAY)),
+        // Everything the seed logged was logged just now.
+        revocation_log_before: t - secs(3600),
     }
 }
 
@@ -163,6 +165,7 @@ pub async fn the_purge_deletes_exactly_what_the_cutoffs_let_go(store: &(impl Dur
             denied_jtis: 1,
             erased_users: 1,
             events: 1,
+            revocation_log: 0,
         })
     );
     // A second pass finds nothing left to delete.
@@ -209,6 +212,7 @@ pub async fn a_purge_with_cutoffs_in_the_past_deletes_nothing(store: &(impl Dura
         jti_lapsed_before: OffsetDateTime::UNIX_EPOCH,
         // No event retention keeps even the oldest event.
         events_before: None,
+        revocation_log_before: OffsetDateTime::UNIX_EPOCH,
     };
     assert_eq!(
         store.purge(&nothing, 10).await.unwrap(),

@@ -249,6 +249,7 @@ pub async fn the_purge_takes_a_deleted_events_delivery_with_it(store: &(impl Dur
         denial_lapsed_before: long_ago,
         jti_lapsed_before: long_ago,
         events_before: Some(t - secs(90 * DAY)),
+        revocation_log_before: long_ago,
     };
 
     let purged = store.purge(&cutoffs, 10).await.unwrap();

@@ -5,5 +5,6 @@
 mod connection;
 mod contract;
 mod helpers;
+mod revocation_log;
 mod rotation;
 mod signing_keys;
