@@ -46,7 +46,10 @@ fn kill_listeners(redis: &ThrowawayRedis) {
         .arg("pubsub")
         .query(&mut connection)
         .expect("CLIENT KILL on the private redis");
-    assert!(killed >= 2, "both replicas were listening ({killed} killed)");
+    assert!(
+        killed >= 2,
+        "both replicas were listening ({killed} killed)"
+    );
 }
 
 #[tokio::test]
@@ -109,7 +112,10 @@ async fn a_revocation_announced_while_a_replica_is_cut_off_reaches_it() {
     assert_eq!(b.verify(&token).await.status, StatusCode::OK);
 
     proxy.set(Mode::Refuse);
-    eventually("B no longer trusts its memory", || async { !synced(&b).await }).await;
+    eventually("B no longer trusts its memory", || async {
+        !synced(&b).await
+    })
+    .await;
     a.send(Method::POST, "/auth/logout-all", Some(&token)).await;
     assert_eq!(
         b.verify(&token).await.status,

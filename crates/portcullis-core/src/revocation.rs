@@ -33,6 +33,19 @@ pub struct RevocationState {
     pub key_retired: bool,
 }
 
+impl RevocationState {
+    /// What two true accounts of the same probe together say: each may lack a fact the other
+    /// holds, and facts only tighten (versions rise, denials are never lifted early).
+    pub fn tightest(self, other: RevocationState) -> RevocationState {
+        RevocationState {
+            token_version: self.token_version.max(other.token_version),
+            session_revoked: self.session_revoked || other.session_revoked,
+            jti_denied: self.jti_denied || other.jti_denied,
+            key_retired: self.key_retired || other.key_retired,
+        }
+    }
+}
+
 /// Why a token with a valid signature is nevertheless refused.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, thiserror::Error)]
 pub enum Revoked {
@@ -90,6 +103,39 @@ pub type RevocationSnapshot = Vec<RevocationChange>;
 #[cfg(test)]
 mod tests {
     use super::*;
+    use proptest::prelude::*;
+
+    fn state() -> impl Strategy<Value = RevocationState> {
+        (0i64..4, any::<bool>(), any::<bool>(), any::<bool>()).prop_map(
+            |(token_version, session_revoked, jti_denied, key_retired)| RevocationState {
+                token_version,
+                session_revoked,
+                jti_denied,
+                key_retired,
+            },
+        )
+    }
+
+    proptest! {
+        #![proptest_config(ProptestConfig::with_cases(256))]
+
+        /// Combining two accounts never accepts a token either of them refuses on a fact the
+        /// other lacks: a token refused for a denial, or for being older than the newer
+        /// version, stays refused.
+        #[test]
+        fn the_tightest_account_refuses_what_either_refuses_for_a_denial_or_an_older_version(
+            a in state(), b in state(), claim in 0i64..4,
+        ) {
+            let both = a.tightest(b);
+            for one in [a, b] {
+                let denied = one.session_revoked || one.jti_denied || one.key_retired;
+                if denied || claim < one.token_version {
+                    prop_assert!(check(claim, both).is_err());
+                }
+            }
+            prop_assert_eq!(both, b.tightest(a));
+        }
+    }
 
     #[test]
     fn each_check_refuses_on_its_own() {

@@ -22,7 +22,11 @@ impl RevocationFacts {
     /// in any order, any number of times, gives the same result: a late or repeated change can
     /// never un-revoke.
     pub fn apply(&mut self, change: &RevocationChange) {
-        fn raise<K: std::hash::Hash + Eq, V: Ord + Copy>(map: &mut HashMap<K, V>, key: K, value: V) {
+        fn raise<K: std::hash::Hash + Eq, V: Ord + Copy>(
+            map: &mut HashMap<K, V>,
+            key: K,
+            value: V,
+        ) {
             let entry = map.entry(key).or_insert(value);
             *entry = (*entry).max(value);
         }

@@ -150,8 +150,9 @@ impl Metrics {
         let memory_synced = Gauge::default();
         registry.register(
             "portcullis_revocation_memory_synced",
-            "1 while this replica answers revocation checks from its own memory, kept exact by \
-             the revocation stream; 0 while it is resynchronising and asks the cache instead",
+            "Production tier: 1 while this replica answers revocation checks from its own memory, \
+             kept exact by the revocation stream; 0 while it is resynchronising and asks the \
+             cache instead (always 0 on the embedded tier, whose cache is in memory)",
             memory_synced.clone(),
         );
         let stream_resyncs = Counter::default();

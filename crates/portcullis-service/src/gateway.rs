@@ -177,7 +177,9 @@ impl Gateway {
             tracing::warn!(error = %Causes(&error), "revocation cache not filled at start; answering from the durable store");
         }
         if !revocations.memory_synced_within(MEMORY_SYNC_AT_START).await {
-            tracing::warn!("revocation memory not synced at start; answering from the cache until it is");
+            tracing::warn!(
+                "revocation memory not synced at start; answering from the cache until it is"
+            );
         }
         Ok(Self {
             refresh: RefreshTokens::new(kek)?,

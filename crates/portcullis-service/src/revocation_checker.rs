@@ -123,14 +123,34 @@ impl RevocationChecker {
         filled
     }
 
+    /// What is known about `probe`: from this replica's memory while it is synced; else, and
+    /// always with [`RevocationFallback::Deny`], from the cache (or the durable store). With
+    /// `Deny` a synced memory still adds what it holds, so a revocation the cache lacks (one
+    /// made by a replica that could not reach it, read from the revocation log) is refused too.
     pub async fn state(
         &self,
         probe: &RevocationProbe,
         now: OffsetDateTime,
     ) -> StoreResult<RevocationState> {
-        if let Some(state) = self.mirror.as_ref().and_then(|mirror| mirror.state(probe, now)) {
-            return Ok(state);
+        let remembered = self
+            .mirror
+            .as_ref()
+            .and_then(|mirror| mirror.state(probe, now));
+        match (remembered, self.fallback) {
+            (Some(state), RevocationFallback::Durable) => Ok(state),
+            (Some(state), RevocationFallback::Deny) => {
+                Ok(state.tightest(self.shared_state(probe, now).await?))
+            }
+            (None, _) => self.shared_state(probe, now).await,
         }
+    }
+
+    /// What the shared cache (or, when it cannot vouch, the durable store) knows.
+    async fn shared_state(
+        &self,
+        probe: &RevocationProbe,
+        now: OffsetDateTime,
+    ) -> StoreResult<RevocationState> {
         if self.refiller.cache_suspect.load(Ordering::Acquire) {
             self.metrics.revocation_cache_trusted(false);
             self.refiller.refill_in_background();
@@ -179,7 +199,6 @@ impl RevocationChecker {
     pub async fn health(&self) -> (StoreResult<()>, StoreResult<()>) {
         (self.durable.ping().await, self.cache.ping().await)
     }
-
 }
 
 impl CacheRefiller {

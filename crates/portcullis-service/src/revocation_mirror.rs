@@ -17,7 +17,9 @@
 
 use crate::revocation_checker::CacheRefiller;
 use portcullis_core::revocation_memory::RevocationFacts;
-use portcullis_core::revocation_stream::{Heard, RevocationBroadcast, RevocationListener, StreamPosition};
+use portcullis_core::revocation_stream::{
+    Heard, RevocationBroadcast, RevocationListener, StreamPosition,
+};
 use portcullis_core::{
     Causes, Durable, LogRead, RevocationChange, RevocationProbe, RevocationState, StoreResult,
 };
@@ -33,6 +35,11 @@ use tokio_util::task::TaskTracker;
 
 /// How long a writer waits for every listening replica to acknowledge its announcement.
 pub const CONFIRM_WITHIN: Duration = Duration::from_millis(250);
+/// The pause before resynchronising again after a failure, doubled up to [`LAST_RETRY`].
+const FIRST_RETRY: Duration = Duration::from_millis(50);
+const LAST_RETRY: Duration = Duration::from_secs(2);
+/// A sync that held this long was not lost to a standing fault: the next one starts at once.
+const SETTLED: Duration = Duration::from_secs(1);
 /// How many log entries one read fetches.
 const LOG_PAGE: u32 = 1_000;
 
@@ -94,7 +101,11 @@ impl RevocationMirror {
     /// Merges this replica's own durable revocations, announces them, and waits until every
     /// listening replica has merged them (at most [`CONFIRM_WITHIN`]). An error means the
     /// announcement did not reach the cache; the revocation is durable either way.
-    pub async fn publish(&self, changes: &[RevocationChange], now: OffsetDateTime) -> StoreResult<()> {
+    pub async fn publish(
+        &self,
+        changes: &[RevocationChange],
+        now: OffsetDateTime,
+    ) -> StoreResult<()> {
         self.merge(changes);
         // Subscribe before announcing: an acknowledgement may arrive before the script returns.
         let mut heard = self.acknowledgements.subscribe();
@@ -110,7 +121,9 @@ impl RevocationMirror {
         let wait = async {
             while u64::try_from(by.len()).unwrap_or(u64::MAX) < announced.listeners {
                 match heard.recv().await {
-                    Ok((generation, epoch, replica)) if (generation.as_str(), epoch) == (key.0.as_str(), key.1) => {
+                    Ok((generation, epoch, replica))
+                        if (generation.as_str(), epoch) == (key.0.as_str(), key.1) =>
+                    {
                         by.insert(replica);
                     }
                     Ok(_) => {}
@@ -162,15 +175,15 @@ impl RevocationMirror {
     }
 
     async fn follow(&self, stop: CancellationToken) {
-        let mut backoff = Duration::from_millis(50);
+        let mut backoff = FIRST_RETRY;
         loop {
             let synchronised = tokio::select! {
                 () = stop.cancelled() => return,
                 synchronised = self.synchronise() => synchronised,
             };
-            match synchronised {
+            let pause = match synchronised {
                 Ok((listener, position, cursor)) => {
-                    backoff = Duration::from_millis(50);
+                    let since = tokio::time::Instant::now();
                     self.set_synced(true);
                     let lost = self.run(listener, position, cursor, &stop).await;
                     self.set_synced(false);
@@ -179,16 +192,24 @@ impl RevocationMirror {
                     }
                     self.metrics.revocation_stream_resync();
                     tracing::warn!(reason = ?lost, "revocation memory no longer synced; resynchronising");
+                    // A copy that keeps losing its sync at once must not reload snapshots in a
+                    // tight loop; one that held for a while resynchronises straight away.
+                    if since.elapsed() > SETTLED {
+                        backoff = FIRST_RETRY;
+                        continue;
+                    }
+                    backoff
                 }
                 Err(error) => {
                     tracing::warn!(error = %Causes(&error), retry_in = ?backoff, "cannot synchronise the revocation memory");
-                    tokio::select! {
-                        () = stop.cancelled() => return,
-                        () = tokio::time::sleep(backoff) => {}
-                    }
-                    backoff = (backoff * 2).min(Duration::from_secs(2));
+                    backoff
                 }
+            };
+            tokio::select! {
+                () = stop.cancelled() => return,
+                () = tokio::time::sleep(pause) => {}
             }
+            backoff = (backoff * 2).min(LAST_RETRY);
         }
     }
 

@@ -70,7 +70,8 @@ pub(crate) async fn subscribe(
                     }
                 }
                 _ = heartbeat.tick() => {
-                    let pong = bounded(HEARTBEAT, "heartbeat", sink.ping::<String>()).await;
+                    // Subscribed, Redis answers a PING with `["pong", ""]`; any answer will do.
+                    let pong = bounded(HEARTBEAT, "heartbeat", sink.ping::<redis::Value>()).await;
                     if let Err(error) = pong {
                         tracing::warn!(error = %portcullis_core::Causes(&error), "revocation stream connection stopped answering");
                         break;

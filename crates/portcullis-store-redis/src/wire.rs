@@ -89,7 +89,11 @@ fn number(text: &str) -> Option<i64> {
 fn fact(text: &str) -> Option<RevocationChange> {
     let kind = text.get(..1)?;
     let (id, value) = text.get(1..)?.split_once(':')?;
-    if id.len() != 32 || !id.bytes().all(|byte| matches!(byte, b'0'..=b'9' | b'a'..=b'f')) {
+    if id.len() != 32
+        || !id
+            .bytes()
+            .all(|byte| matches!(byte, b'0'..=b'9' | b'a'..=b'f'))
+    {
         return None;
     }
     let id = Uuid::parse_str(id).ok()?;
@@ -104,8 +108,14 @@ fn fact(text: &str) -> Option<RevocationChange> {
             session: SessionId(id),
             until: until()?,
         },
-        "j" => RevocationChange::JtiDenied { jti: id, until: until()? },
-        "k" => RevocationChange::KeyRetired { kid: id, until: until()? },
+        "j" => RevocationChange::JtiDenied {
+            jti: id,
+            until: until()?,
+        },
+        "k" => RevocationChange::KeyRetired {
+            kid: id,
+            until: until()?,
+        },
         _ => return None,
     })
 }
