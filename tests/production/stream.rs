@@ -26,6 +26,43 @@ async fn replicas(a_redis: String, b_redis: String, log_interval: Duration) -> (
     (a, b)
 }
 
+/// Two replicas on a private Redis, the one named by `proxied` reaching it through a fault proxy.
+struct OneBehindAProxy {
+    /// Stops the server when dropped: bind it for the whole test.
+    redis: ThrowawayRedis,
+    proxy: FaultProxy,
+    a: TestApp,
+    b: TestApp,
+}
+
+#[derive(PartialEq)]
+enum Proxied {
+    A,
+    B,
+}
+
+async fn one_behind_a_proxy(proxied: Proxied, log_interval: Duration) -> OneBehindAProxy {
+    one_behind_a_proxy_in(proxied, log_interval, Mode::Pass).await
+}
+
+/// As [`one_behind_a_proxy`], the proxy in `mode` from the start.
+async fn one_behind_a_proxy_in(
+    proxied: Proxied,
+    log_interval: Duration,
+    mode: Mode,
+) -> OneBehindAProxy {
+    let redis = ThrowawayRedis::start();
+    let proxy = FaultProxy::start(super::faults::socket(&redis.url())).await;
+    proxy.set(mode);
+    let through_proxy = format!("redis://{}", proxy.addr());
+    let (a_redis, b_redis) = match proxied {
+        Proxied::A => (through_proxy, redis.url()),
+        Proxied::B => (redis.url(), through_proxy),
+    };
+    let (a, b) = replicas(a_redis, b_redis, log_interval).await;
+    OneBehindAProxy { redis, proxy, a, b }
+}
+
 async fn metric(app: &TestApp, name: &str) -> f64 {
     let (_, text) = app.scrape().await;
     text.lines()
@@ -69,6 +106,38 @@ async fn both_replicas_answer_from_memory_once_started() {
 }
 
 #[tokio::test]
+async fn a_revocation_returns_only_once_a_slow_replica_has_merged_it() {
+    // Everything between B and Redis arrives 30 ms late: without waiting for B's
+    // acknowledgement, A would answer long before B has heard of the revocation.
+    let OneBehindAProxy {
+        redis: _redis,
+        proxy: _proxy,
+        a,
+        b,
+    } = one_behind_a_proxy_in(
+        Proxied::B,
+        Duration::from_secs(1),
+        Mode::Delay(Duration::from_millis(30)),
+    )
+    .await;
+    for round in 0..5 {
+        let (_, _, token) = a.logged_in().await;
+        assert_eq!(b.verify(&token).await.status, StatusCode::OK);
+        a.send(Method::POST, "/auth/logout-all", Some(&token)).await;
+        assert_eq!(
+            b.verify(&token).await.status,
+            StatusCode::UNAUTHORIZED,
+            "round {round}"
+        );
+    }
+    assert!(synced(&b).await, "B answered from its memory throughout");
+    assert_eq!(
+        metric(&a, "portcullis_revocation_unconfirmed_total").await,
+        0.0
+    );
+}
+
+#[tokio::test]
 async fn a_stream_connection_dropped_mid_stream_never_lets_a_revocation_through() {
     let redis = ThrowawayRedis::start();
     let (a, b) = replicas(redis.url(), redis.url(), Duration::from_secs(1)).await;
@@ -100,14 +169,12 @@ async fn a_stream_connection_dropped_mid_stream_never_lets_a_revocation_through(
 
 #[tokio::test]
 async fn a_revocation_announced_while_a_replica_is_cut_off_reaches_it() {
-    let redis = ThrowawayRedis::start();
-    let proxy = FaultProxy::start(super::faults::socket(&redis.url())).await;
-    let (a, b) = replicas(
-        redis.url(),
-        format!("redis://{}", proxy.addr()),
-        Duration::from_secs(1),
-    )
-    .await;
+    let OneBehindAProxy {
+        redis: _redis,
+        proxy,
+        a,
+        b,
+    } = one_behind_a_proxy(Proxied::B, Duration::from_secs(1)).await;
     let (_, _, token) = a.logged_in().await;
     assert_eq!(b.verify(&token).await.status, StatusCode::OK);
 
@@ -131,14 +198,12 @@ async fn a_revocation_announced_while_a_replica_is_cut_off_reaches_it() {
 
 #[tokio::test]
 async fn a_stalled_stream_connection_is_noticed_within_two_heartbeats() {
-    let redis = ThrowawayRedis::start();
-    let proxy = FaultProxy::start(super::faults::socket(&redis.url())).await;
-    let (a, b) = replicas(
-        redis.url(),
-        format!("redis://{}", proxy.addr()),
-        Duration::from_secs(1),
-    )
-    .await;
+    let OneBehindAProxy {
+        redis: _redis,
+        proxy,
+        a,
+        b,
+    } = one_behind_a_proxy(Proxied::B, Duration::from_secs(1)).await;
     let (_, _, token) = a.logged_in().await;
     assert_eq!(b.verify(&token).await.status, StatusCode::OK);
 
@@ -163,10 +228,13 @@ async fn a_stalled_stream_connection_is_noticed_within_two_heartbeats() {
 
 #[tokio::test]
 async fn a_replica_that_cannot_announce_is_heard_through_the_revocation_log() {
-    let redis = ThrowawayRedis::start();
-    let proxy = FaultProxy::start(super::faults::socket(&redis.url())).await;
     let interval = Duration::from_millis(300);
-    let (a, b) = replicas(format!("redis://{}", proxy.addr()), redis.url(), interval).await;
+    let OneBehindAProxy {
+        redis: _redis,
+        proxy,
+        a,
+        b,
+    } = one_behind_a_proxy(Proxied::A, interval).await;
     let (_, _, token) = b.logged_in().await;
     assert_eq!(b.verify(&token).await.status, StatusCode::OK);
 

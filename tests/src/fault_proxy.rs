@@ -1,9 +1,11 @@
 //! A TCP proxy that can be told to misbehave: pass traffic, refuse connections (cutting the
-//! open ones), or stall (accept and hold connections without forwarding a byte). Put between
-//! the gateway and Postgres or Redis to simulate outages of the real servers.
+//! open ones), stall (accept and hold connections without forwarding a byte), or pass traffic
+//! late. Put between the gateway and Postgres or Redis to simulate outages of the real servers
+//! and a slow network.
 
 use std::net::SocketAddr;
-use tokio::io::copy_bidirectional;
+use std::time::Duration;
+use tokio::io::{copy_bidirectional, AsyncReadExt, AsyncWriteExt};
 use tokio::net::{TcpListener, TcpStream};
 use tokio::sync::watch;
 use tokio::task::JoinHandle;
@@ -15,6 +17,8 @@ pub enum Mode {
     Refuse,
     /// Connections are accepted and held; nothing is forwarded either way.
     Stall,
+    /// Everything is forwarded, each read this much later, in order.
+    Delay(Duration),
 }
 
 pub struct FaultProxy {
@@ -61,12 +65,16 @@ async fn serve(mut client: TcpStream, upstream: SocketAddr, mut mode: watch::Rec
                 let _ = mode.changed().await;
                 return;
             }
-            Mode::Pass => {
+            Mode::Pass | Mode::Delay(_) => {
                 let Ok(mut server) = TcpStream::connect(upstream).await else {
                     return;
                 };
+                let delay = match current {
+                    Mode::Delay(delay) => delay,
+                    _ => Duration::ZERO,
+                };
                 tokio::select! {
-                    _ = copy_bidirectional(&mut client, &mut server) => return,
+                    _ = forward(&mut client, &mut server, delay) => return,
                     changed = mode.changed() => {
                         if changed.is_err() { return; }
                         // A fault began: stop forwarding and apply it to this connection.
@@ -75,6 +83,41 @@ async fn serve(mut client: TcpStream, upstream: SocketAddr, mut mode: watch::Rec
                     }
                 }
             }
+        }
+    }
+}
+
+/// Copies both ways until either side closes; with a delay, every read waits that long before
+/// it is written on, so bytes arrive late but in order.
+async fn forward(client: &mut TcpStream, server: &mut TcpStream, delay: Duration) {
+    if delay.is_zero() {
+        let _ = copy_bidirectional(client, server).await;
+        return;
+    }
+    let (client_read, client_write) = client.split();
+    let (server_read, server_write) = server.split();
+    tokio::select! {
+        () = late(client_read, server_write, delay) => {}
+        () = late(server_read, client_write, delay) => {}
+    }
+}
+
+async fn late(
+    mut from: impl AsyncReadExt + Unpin,
+    mut to: impl AsyncWriteExt + Unpin,
+    delay: Duration,
+) {
+    let mut buffer = vec![0u8; 16 * 1024];
+    loop {
+        let Ok(read) = from.read(&mut buffer).await else {
+            return;
+        };
+        if read == 0 {
+            return;
+        }
+        tokio::time::sleep(delay).await;
+        if to.write_all(&buffer[..read]).await.is_err() {
+            return;
         }
     }
 }
