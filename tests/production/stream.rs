@@ -309,3 +309,54 @@ async fn a_replica_whose_log_reads_hang_still_merges_announcements_before_the_ca
     }
     assert!(synced(&b).await, "B answered from its memory throughout");
 }
+
+#[tokio::test]
+async fn a_writer_that_is_not_synced_still_gives_the_other_replicas_their_time() {
+    // A cannot subscribe (here Redis refuses it SUBSCRIBE; in production it is starting,
+    // resynchronising after a fault, or Redis refuses it new connections), so it is not synced
+    // and hears no acknowledgement, but it announces all the same. B hears everything 30 ms
+    // late. The writer answers "once every listener Redis counted has acknowledged, or after
+    // 250 ms": a writer that cannot hear the acknowledgements must take the 250 ms, not none.
+    let redis = ThrowawayRedis::start();
+    {
+        let client = redis::Client::open(redis.url()).expect("client");
+        let mut connection = client.get_connection().expect("connection");
+        let () = redis::cmd("ACL")
+            .arg(&[
+                "SETUSER",
+                "writer",
+                "on",
+                "nopass",
+                "~*",
+                "&*",
+                "+@all",
+                "-subscribe",
+                "-psubscribe",
+                "-ssubscribe",
+            ])
+            .query(&mut connection)
+            .expect("ACL SETUSER on the private redis");
+    }
+    let proxy = FaultProxy::start(super::faults::socket(&redis.url())).await;
+    proxy.set(Mode::Delay(Duration::from_millis(30)));
+    let a_redis = format!("redis://writer:any@127.0.0.1:{}", redis.port);
+    let (a, b) = replicas(
+        a_redis,
+        format!("redis://{}", proxy.addr()),
+        Duration::from_secs(1),
+    )
+    .await;
+    eventually("B synced", || synced(&b)).await;
+    assert!(!synced(&a).await, "A cannot subscribe");
+    for round in 0..10 {
+        let (_, _, token) = a.logged_in().await;
+        assert_eq!(b.verify(&token).await.status, StatusCode::OK);
+        let reply = a.send(Method::POST, "/auth/logout-all", Some(&token)).await;
+        assert_eq!(reply.status, StatusCode::NO_CONTENT);
+        assert_eq!(
+            b.verify(&token).await.status,
+            StatusCode::UNAUTHORIZED,
+            "round {round}: B accepted a token revoked before the call returned"
+        );
+    }
+}

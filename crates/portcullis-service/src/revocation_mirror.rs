@@ -121,7 +121,13 @@ impl RevocationMirror {
             return Ok(());
         };
         if !self.synced.load(Ordering::Acquire) {
-            // Not listening: no acknowledgement would be heard. The others merge it all the same.
+            // Not listening (starting, or resynchronising): no acknowledgement can be heard. The
+            // others merge it all the same, but a slow one may not have yet; answering at once
+            // would let the caller meet it there. Give them what a listening writer gives them.
+            if announced.listeners > 0 {
+                tokio::time::sleep(CONFIRM_WITHIN).await;
+                self.metrics.revocation_unconfirmed();
+            }
             return Ok(());
         }
         let key = (announced.generation, announced.epoch);
