@@ -254,3 +254,109 @@ async fn a_replica_that_cannot_announce_is_heard_through_the_revocation_log() {
     );
     assert!(synced(&b).await, "B never stopped trusting its memory");
 }
+
+#[tokio::test]
+async fn a_replica_whose_log_reads_hang_still_merges_announcements_before_the_call_returns() {
+    // B reaches Redis directly and Postgres through a proxy. With Postgres stalled, each of B's
+    // revocation log reads hangs until `database_timeout`; B rightly keeps answering from its
+    // memory, fed by the stream ("a replica that cannot reach Postgres keeps answering from
+    // memory"). So the stream must still reach that memory before A's revocation returns: a log
+    // read must never hold up the announcements queued behind it.
+    let redis = ThrowawayRedis::start();
+    let storage = Arc::new(TestStorage::create(Tier::Production).await);
+    let admin = portcullis_tests::tier::database_admin_url();
+    let database = storage
+        .database
+        .as_ref()
+        .expect("production storage has a database");
+    let proxy = FaultProxy::start(super::faults::socket(&admin)).await;
+    let proxied = portcullis_tests::tier::with_database(
+        &admin.replacen(
+            &super::faults::socket(&admin).to_string(),
+            &proxy.addr().to_string(),
+            1,
+        ),
+        &database.name,
+    );
+    let config = |database_url: Option<String>| {
+        let mut config = TestApp::config_for(&storage);
+        config.redis_url = Some(redis.url());
+        config.metrics_listen = Some("127.0.0.1:0".to_owned());
+        config.revocation_epoch_interval = Duration::from_millis(100);
+        if let Some(url) = database_url {
+            config.database_url = Some(url);
+        }
+        config
+    };
+    let a = TestApp::start(config(None), Arc::clone(&storage)).await;
+    let b = TestApp::start(config(Some(proxied)), Arc::clone(&storage)).await;
+    assert!(synced(&b).await);
+
+    for round in 0..3 {
+        let (_, _, token) = a.logged_in().await;
+        assert_eq!(b.verify(&token).await.status, StatusCode::OK);
+        proxy.set(Mode::Stall);
+        // B's next log read, due within 100 ms, now hangs.
+        tokio::time::sleep(Duration::from_millis(300)).await;
+        let reply = a.send(Method::POST, "/auth/logout-all", Some(&token)).await;
+        assert_eq!(reply.status, StatusCode::NO_CONTENT);
+        assert_eq!(
+            b.verify(&token).await.status,
+            StatusCode::UNAUTHORIZED,
+            "round {round}: B accepted a token revoked before the call returned"
+        );
+        proxy.set(Mode::Pass);
+    }
+    assert!(synced(&b).await, "B answered from its memory throughout");
+}
+
+#[tokio::test]
+async fn a_writer_that_is_not_synced_still_gives_the_other_replicas_their_time() {
+    // A cannot subscribe (here Redis refuses it SUBSCRIBE; in production it is starting,
+    // resynchronising after a fault, or Redis refuses it new connections), so it is not synced
+    // and hears no acknowledgement, but it announces all the same. B hears everything 30 ms
+    // late. The writer answers "once every listener Redis counted has acknowledged, or after
+    // 250 ms": a writer that cannot hear the acknowledgements must take the 250 ms, not none.
+    let redis = ThrowawayRedis::start();
+    {
+        let client = redis::Client::open(redis.url()).expect("client");
+        let mut connection = client.get_connection().expect("connection");
+        let () = redis::cmd("ACL")
+            .arg(&[
+                "SETUSER",
+                "writer",
+                "on",
+                "nopass",
+                "~*",
+                "&*",
+                "+@all",
+                "-subscribe",
+                "-psubscribe",
+                "-ssubscribe",
+            ])
+            .query(&mut connection)
+            .expect("ACL SETUSER on the private redis");
+    }
+    let proxy = FaultProxy::start(super::faults::socket(&redis.url())).await;
+    proxy.set(Mode::Delay(Duration::from_millis(30)));
+    let a_redis = format!("redis://writer:any@127.0.0.1:{}", redis.port);
+    let (a, b) = replicas(
+        a_redis,
+        format!("redis://{}", proxy.addr()),
+        Duration::from_secs(1),
+    )
+    .await;
+    eventually("B synced", || synced(&b)).await;
+    assert!(!synced(&a).await, "A cannot subscribe");
+    for round in 0..10 {
+        let (_, _, token) = a.logged_in().await;
+        assert_eq!(b.verify(&token).await.status, StatusCode::OK);
+        let reply = a.send(Method::POST, "/auth/logout-all", Some(&token)).await;
+        assert_eq!(reply.status, StatusCode::NO_CONTENT);
+        assert_eq!(
+            b.verify(&token).await.status,
+            StatusCode::UNAUTHORIZED,
+            "round {round}: B accepted a token revoked before the call returned"
+        );
+    }
+}

@@ -18,18 +18,21 @@
 use crate::revocation_checker::CacheRefiller;
 use portcullis_core::revocation_memory::RevocationFacts;
 use portcullis_core::revocation_stream::{
-    Heard, RevocationBroadcast, RevocationListener, StreamPosition,
+    Announcement, Heard, RevocationBroadcast, RevocationListener, StreamPosition,
 };
 use portcullis_core::{
     Causes, Durable, LogRead, RevocationChange, RevocationProbe, RevocationState, StoreResult,
 };
 use portcullis_metrics::Metrics;
 use std::collections::HashSet;
+use std::future::Future;
+use std::pin::Pin;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, PoisonError, RwLock};
 use std::time::Duration;
 use time::OffsetDateTime;
 use tokio::sync::{broadcast, watch};
+use tokio::task::JoinSet;
 use tokio_util::sync::CancellationToken;
 use tokio_util::task::TaskTracker;
 
@@ -42,6 +45,11 @@ const LAST_RETRY: Duration = Duration::from_secs(2);
 const SETTLED: Duration = Duration::from_secs(1);
 /// How many log entries one read fetches.
 const LOG_PAGE: u32 = 1_000;
+/// How many acknowledgements may be on their way at once.
+const MAX_ACKNOWLEDGING: usize = 1_024;
+
+/// A log read and the chores that go with it, running beside the stream.
+type Upkeep<'a> = Pin<Box<dyn Future<Output = StoreResult<Option<i64>>> + Send + 'a>>;
 
 /// Why the copy stopped being synced.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -113,7 +121,13 @@ impl RevocationMirror {
             return Ok(());
         };
         if !self.synced.load(Ordering::Acquire) {
-            // Not listening: no acknowledgement would be heard. The others merge it all the same.
+            // Not listening (starting, or resynchronising): no acknowledgement can be heard. The
+            // others merge it all the same, but a slow one may not have yet; answering at once
+            // would let the caller meet it there. Give them what a listening writer gives them.
+            if announced.listeners > 0 {
+                tokio::time::sleep(CONFIRM_WITHIN).await;
+                self.metrics.revocation_unconfirmed();
+            }
             return Ok(());
         }
         let key = (announced.generation, announced.epoch);
@@ -226,6 +240,11 @@ impl RevocationMirror {
         Ok((listener, position, cursor))
     }
 
+    /// Follows the stream until the sync is lost. Nothing but merging happens in the way of the
+    /// stream: acknowledgements are sent, and the log read and cache check run, beside it. A
+    /// log read may take up to the database deadline (Postgres slow or away), and all that
+    /// while this copy answers checks; an announcement queued behind it would be missing from
+    /// the copy although its writer, waiting no longer than [`CONFIRM_WITHIN`], had answered.
     async fn run(
         &self,
         mut listener: Box<dyn RevocationListener>,
@@ -236,7 +255,10 @@ impl RevocationMirror {
         let mut log_reads = tokio::time::interval(self.log_interval);
         log_reads.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
         log_reads.tick().await;
+        let mut upkeep: Option<Upkeep<'_>> = None;
+        let mut acknowledgements = JoinSet::new();
         loop {
+            while acknowledgements.try_join_next().is_some() {}
             tokio::select! {
                 () = stop.cancelled() => return Lost::Stopped,
                 heard = listener.heard() => match heard {
@@ -247,30 +269,68 @@ impl RevocationMirror {
                         };
                         position = next;
                         self.merge(&announcement.changes);
-                        if let Err(error) = self
-                            .stream
-                            .acknowledge(&announcement.writer, &announcement.generation, announcement.epoch, &self.replica)
-                            .await
-                        {
-                            tracing::warn!(error = %Causes(&error), "could not acknowledge a revocation");
-                        }
+                        self.acknowledge(&mut acknowledgements, announcement);
                     }
                     Some(Heard::Acknowledged { generation, epoch, by }) => {
                         // Nobody waiting is fine: the writer gave up or already has enough.
                         let _ = self.acknowledgements.send((generation, epoch, by));
                     }
                 },
-                _ = log_reads.tick() => {
-                    match self.catch_up(cursor).await {
+                read = async {
+                    match upkeep.as_mut() {
+                        Some(running) => running.await,
+                        None => std::future::pending().await,
+                    }
+                }, if upkeep.is_some() => {
+                    upkeep = None;
+                    match read {
                         Ok(Some(through)) => cursor = through,
                         Ok(None) => return Lost::Purged,
                         Err(error) => tracing::warn!(error = %Causes(&error), "cannot read the revocation log"),
                     }
-                    self.forget_expired();
-                    self.check_cache().await;
+                }
+                _ = log_reads.tick(), if upkeep.is_none() => {
+                    upkeep = Some(Box::pin(self.upkeep(cursor)));
                 }
             }
         }
+    }
+
+    /// Tells the writer of `announcement`, already merged, that this replica holds it, without
+    /// holding up the stream. Past [`MAX_ACKNOWLEDGING`] sends in flight it is not told: it
+    /// stops waiting after [`CONFIRM_WITHIN`], and counts the announcement unconfirmed.
+    fn acknowledge(&self, sending: &mut JoinSet<()>, announcement: Announcement) {
+        if sending.len() >= MAX_ACKNOWLEDGING {
+            tracing::warn!(
+                epoch = announcement.epoch,
+                "too many acknowledgements in flight; not acknowledging"
+            );
+            return;
+        }
+        let stream = Arc::clone(&self.stream);
+        let replica = self.replica.clone();
+        sending.spawn(async move {
+            let Announcement {
+                generation,
+                epoch,
+                writer,
+                ..
+            } = announcement;
+            if let Err(error) = stream
+                .acknowledge(&writer, &generation, epoch, &replica)
+                .await
+            {
+                tracing::warn!(error = %Causes(&error), "could not acknowledge a revocation");
+            }
+        });
+    }
+
+    /// One log read, then the periodic chores; the read's answer as [`Self::catch_up`]'s.
+    async fn upkeep(&self, cursor: i64) -> StoreResult<Option<i64>> {
+        let read = self.catch_up(cursor).await;
+        self.forget_expired();
+        self.check_cache().await;
+        read
     }
 
     /// Merges every log entry after `cursor`; the new cursor, or `None` if entries were purged.
