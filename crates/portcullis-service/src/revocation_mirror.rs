@@ -51,6 +51,15 @@ const MAX_ACKNOWLEDGING: usize = 1_024;
 /// A log read and the chores that go with it, running beside the stream.
 type Upkeep<'a> = Pin<Box<dyn Future<Output = StoreResult<Option<i64>>> + Send + 'a>>;
 
+/// Marks the copy not synced when dropped.
+struct UnsyncOnDrop<'a>(&'a RevocationMirror);
+
+impl Drop for UnsyncOnDrop<'_> {
+    fn drop(&mut self) {
+        self.0.set_synced(false);
+    }
+}
+
 /// Why the copy stopped being synced.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 enum Lost {
@@ -189,6 +198,9 @@ impl RevocationMirror {
     }
 
     async fn follow(&self, stop: CancellationToken) {
+        // However following ends (stopped, or a panic unwinding through here), the copy stops
+        // answering: frozen, it would miss every later revocation.
+        let _unsync_on_exit = UnsyncOnDrop(self);
         let mut backoff = FIRST_RETRY;
         loop {
             let synchronised = tokio::select! {
