@@ -2,7 +2,7 @@
 //! make a replica stop answering from its memory before it could answer wrongly, and a
 //! revocation must reach every replica's memory before the call that made it returns.
 
-use portcullis_tests::fault_proxy::{FaultProxy, Mode};
+use portcullis_tests::fault_proxy::Mode;
 use portcullis_tests::throwaway_redis::ThrowawayRedis;
 use portcullis_tests::tier::{TestStorage, Tier};
 use portcullis_tests::{eventually, TestApp};
@@ -38,14 +38,7 @@ async fn synced(app: &TestApp) -> bool {
 }
 
 fn kill_listeners(redis: &ThrowawayRedis) {
-    let client = redis::Client::open(redis.url()).expect("client");
-    let mut connection = client.get_connection().expect("connection");
-    let killed: u64 = redis::cmd("CLIENT")
-        .arg("KILL")
-        .arg("TYPE")
-        .arg("pubsub")
-        .query(&mut connection)
-        .expect("CLIENT KILL on the private redis");
+    let killed = redis.kill_listeners();
     assert!(
         killed >= 2,
         "both replicas were listening ({killed} killed)"
@@ -101,13 +94,8 @@ async fn a_stream_connection_dropped_mid_stream_never_lets_a_revocation_through(
 #[tokio::test]
 async fn a_revocation_announced_while_a_replica_is_cut_off_reaches_it() {
     let redis = ThrowawayRedis::start();
-    let proxy = FaultProxy::start(super::faults::socket(&redis.url())).await;
-    let (a, b) = replicas(
-        redis.url(),
-        format!("redis://{}", proxy.addr()),
-        Duration::from_secs(1),
-    )
-    .await;
+    let proxy = redis.behind_proxy().await;
+    let (a, b) = replicas(redis.url(), proxy.url(), Duration::from_secs(1)).await;
     let (_, _, token) = a.logged_in().await;
     assert_eq!(b.verify(&token).await.status, StatusCode::OK);
 
@@ -132,13 +120,8 @@ async fn a_revocation_announced_while_a_replica_is_cut_off_reaches_it() {
 #[tokio::test]
 async fn a_stalled_stream_connection_is_noticed_within_two_heartbeats() {
     let redis = ThrowawayRedis::start();
-    let proxy = FaultProxy::start(super::faults::socket(&redis.url())).await;
-    let (a, b) = replicas(
-        redis.url(),
-        format!("redis://{}", proxy.addr()),
-        Duration::from_secs(1),
-    )
-    .await;
+    let proxy = redis.behind_proxy().await;
+    let (a, b) = replicas(redis.url(), proxy.url(), Duration::from_secs(1)).await;
     let (_, _, token) = a.logged_in().await;
     assert_eq!(b.verify(&token).await.status, StatusCode::OK);
 
@@ -164,9 +147,9 @@ async fn a_stalled_stream_connection_is_noticed_within_two_heartbeats() {
 #[tokio::test]
 async fn a_replica_that_cannot_announce_is_heard_through_the_revocation_log() {
     let redis = ThrowawayRedis::start();
-    let proxy = FaultProxy::start(super::faults::socket(&redis.url())).await;
+    let proxy = redis.behind_proxy().await;
     let interval = Duration::from_millis(300);
-    let (a, b) = replicas(format!("redis://{}", proxy.addr()), redis.url(), interval).await;
+    let (a, b) = replicas(proxy.url(), redis.url(), interval).await;
     let (_, _, token) = b.logged_in().await;
     assert_eq!(b.verify(&token).await.status, StatusCode::OK);
 
