@@ -8,15 +8,15 @@ set shell := ["bash", "-euo", "pipefail", "-c"]
 run *ARGS:
     PORTCULLIS_DEMO="${PORTCULLIS_DEMO:-true}" cargo run --release -p portcullis -- serve {{ARGS}}
 
-# DATABASE_URL / REDIS_URL (default: the local servers), else throwaway instances; their URLs
-# go to target/test-services/env.
-# Make sure a Postgres and a Redis answer for the tests.
+# DATABASE_URL / REDIS_URL (default: the local servers) and REDIS_CLUSTER_URL, else throwaway
+# instances; their URLs go to target/test-services/env.
+# Make sure a Postgres, a Redis and a Redis Cluster answer for the tests.
 services:
     tests/services.sh > /dev/null
 
 # Unit and store tests, the behavioural suite over real HTTP (embedded, then Postgres + Redis;
 # Schemathesis against the OpenAPI document included), the production tier's replica and fault
-# scenarios, the browser client library's own tests, the demo app in headless Chromium, and
+# scenarios, the Redis store, behavioural suite and scenarios again on a Redis Cluster, the browser client library's own tests, the demo app in headless Chromium, and
 # what deploy/ ships (deploy-test).
 # Run every test on both tiers.
 test: services client-test discovery-deps schemathesis-deps
@@ -26,6 +26,10 @@ test: services client-test discovery-deps schemathesis-deps
     cargo build -p portcullis --bin portcullis
     cargo test --workspace --no-fail-fast
     TEST_TIER=production cargo test --workspace --test api --no-fail-fast
+    # The production tier again, on a Redis Cluster.
+    REDIS_URL=$REDIS_CLUSTER_URL cargo test -p portcullis-store-redis --no-fail-fast
+    REDIS_URL=$REDIS_CLUSTER_URL TEST_TIER=production cargo test -p portcullis-tests --test api --no-fail-fast
+    REDIS_URL=$REDIS_CLUSTER_URL cargo test -p portcullis-tests --test production --no-fail-fast
     just e2e
     just deploy-test
 

@@ -9,6 +9,10 @@
 # 2. If one does not answer, a throwaway instance is started from the installed server binaries
 #    on a free port, with its files under target/test-services/.
 # 3. Missing binaries are installed from Debian's packages when running as root.
+# 4. A Redis Cluster for the production tier's cluster run: REDIS_CLUSTER_URL if set, else three
+#    masters started from the installed redis-server (--cluster-enabled yes, nothing kept on
+#    disk but the cluster's own node files, under target/test-services/cluster) and joined with
+#    `redis-cli --cluster create`; reused while it answers.
 # Otherwise it fails, saying how to provide the service. It never stops or flushes a server it
 # did not start.
 set -euo pipefail
@@ -75,6 +79,34 @@ start_redis() {
     say "started a throwaway Redis on port $port"
 }
 
+cluster_answers() {
+    local seed=${1#redis+cluster://}
+    seed=${seed%%,*}
+    [ -n "$seed" ] && redis-cli -h "${seed%:*}" -p "${seed##*:}" cluster info 2>/dev/null | grep -q '^cluster_state:ok'
+}
+
+start_cluster() {
+    command -v redis-server >/dev/null || install_packages redis-server || return 1
+    local dir=$state/cluster port bus nodes=() seeds=()
+    rm -rf "$dir" && mkdir -p "$dir"
+    for _ in 1 2 3; do
+        port=$(free_port)
+        bus=$(free_port)
+        redis-server --port "$port" --bind 127.0.0.1 --save '' --appendonly no --daemonize yes \
+            --cluster-enabled yes --cluster-port "$bus" --cluster-config-file "$dir/nodes-$port.conf" \
+            --pidfile "$dir/$port.pid" --logfile "$dir/$port.log" --dir "$dir" >/dev/null
+        nodes+=("127.0.0.1:$port")
+        seeds+=("127.0.0.1:$port")
+    done
+    for node in "${nodes[@]}"; do
+        for _ in $(seq 50); do redis-cli -p "${node##*:}" ping >/dev/null 2>&1 && break; sleep 0.1; done
+    done
+    redis-cli --cluster create "${nodes[@]}" --cluster-replicas 0 --cluster-yes >"$dir/create.log" 2>&1 || return 1
+    REDIS_CLUSTER_URL=redis+cluster://$(IFS=,; echo "${seeds[*]}")
+    for _ in $(seq 100); do cluster_answers "$REDIS_CLUSTER_URL" && break; sleep 0.1; done
+    say "started a throwaway Redis Cluster (3 masters) at $REDIS_CLUSTER_URL"
+}
+
 # Reuse throwaway instances started by an earlier run, if they still answer.
 if [ -f "$state/env" ]; then
     # shellcheck disable=SC1091
@@ -82,6 +114,8 @@ if [ -f "$state/env" ]; then
     previous_redis=$(sed -n 's/^export REDIS_URL=//p' "$state/env")
     postgres_answers "$DATABASE_URL" || { postgres_answers "$previous_db" && DATABASE_URL=$previous_db; } || true
     redis_answers "$REDIS_URL" || { redis_answers "$previous_redis" && REDIS_URL=$previous_redis; } || true
+    previous_cluster=$(sed -n 's/^export REDIS_CLUSTER_URL=//p' "$state/env")
+    [ -n "${REDIS_CLUSTER_URL:-}" ] || REDIS_CLUSTER_URL=$previous_cluster
 fi
 
 if ! postgres_answers "$DATABASE_URL"; then
@@ -105,6 +139,13 @@ command -v redis-server >/dev/null || install_packages redis-server || {
     say "fault tests need the redis-server binary: install the Debian package 'redis-server'"
     exit 1
 }
+if ! cluster_answers "${REDIS_CLUSTER_URL:-}"; then
+    start_cluster && cluster_answers "$REDIS_CLUSTER_URL" || {
+        say "cannot start a Redis Cluster (see $state/cluster/create.log). Provide one with"
+        say "REDIS_CLUSTER_URL=redis+cluster://HOST:PORT,HOST:PORT (Redis 7 or later)."
+        exit 1
+    }
+fi
 # Each test starts its own nginx on a free port (tests/src/nginx.rs). The package may also start
 # a system nginx on port 80; nothing depends on it, so it is left as the package set it up.
 # /usr/sbin is not on every PATH, and the tests look there too.
@@ -137,4 +178,5 @@ if [ -z "${TRAEFIK_BIN:-}" ] && ! command -v traefik >/dev/null && [ ! -x "$trae
     }
 fi
 
-printf 'export DATABASE_URL=%s\nexport REDIS_URL=%s\n' "$DATABASE_URL" "$REDIS_URL" | tee "$state/env"
+printf 'export DATABASE_URL=%s\nexport REDIS_URL=%s\nexport REDIS_CLUSTER_URL=%s\n' \
+    "$DATABASE_URL" "$REDIS_URL" "$REDIS_CLUSTER_URL" | tee "$state/env"

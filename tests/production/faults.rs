@@ -47,14 +47,6 @@ pub(crate) fn socket(url: &str) -> SocketAddr {
     })
 }
 
-fn flushall(redis: &ThrowawayRedis) {
-    let client = redis::Client::open(redis.url()).expect("client");
-    let mut connection = client.get_connection().expect("connection");
-    let _: () = redis::cmd("FLUSHALL")
-        .query(&mut connection)
-        .expect("FLUSHALL on the private redis");
-}
-
 #[tokio::test]
 async fn a_flushed_redis_never_un_revokes_a_token() {
     let redis = ThrowawayRedis::start();
@@ -67,7 +59,7 @@ async fn a_flushed_redis_never_un_revokes_a_token() {
     let (_, _, valid) = app.logged_in().await;
     assert_eq!(app.verify(&revoked).await.status, StatusCode::UNAUTHORIZED);
 
-    flushall(&redis);
+    redis.flushall();
     for _ in 0..3 {
         assert_eq!(
             app.verify(&revoked).await.status,
@@ -86,8 +78,8 @@ async fn a_flushed_redis_never_un_revokes_a_token() {
         );
     }
     // The cache is refilled from Postgres in the background; once it is, it answers again.
-    eventually("redis is rehydrated", || {
-        redis_has_keys(&redis, &app.config.redis_prefix)
+    eventually("redis is rehydrated", || async {
+        redis.has_keys(&app.config.redis_prefix)
     })
     .await;
     assert_eq!(
@@ -118,13 +110,8 @@ async fn a_restarted_empty_redis_never_un_revokes_a_token() {
 #[tokio::test]
 async fn an_unreachable_redis_falls_back_to_postgres_and_reports_degraded() {
     let redis = ThrowawayRedis::start();
-    let proxy = FaultProxy::start(socket(&redis.url())).await;
-    let app = gateway_with(
-        format!("redis://{}", proxy.addr()),
-        None,
-        RevocationFallback::Durable,
-    )
-    .await;
+    let proxy = redis.behind_proxy().await;
+    let app = gateway_with(proxy.url(), None, RevocationFallback::Durable).await;
     let (_, _, revoked) = app.logged_in().await;
     app.send(Method::POST, "/auth/logout-all", Some(&revoked))
         .await;
@@ -156,13 +143,8 @@ async fn an_unreachable_redis_falls_back_to_postgres_and_reports_degraded() {
 #[tokio::test]
 async fn with_fallback_deny_an_unreachable_redis_refuses_every_token() {
     let redis = ThrowawayRedis::start();
-    let proxy = FaultProxy::start(socket(&redis.url())).await;
-    let app = gateway_with(
-        format!("redis://{}", proxy.addr()),
-        None,
-        RevocationFallback::Deny,
-    )
-    .await;
+    let proxy = redis.behind_proxy().await;
+    let app = gateway_with(proxy.url(), None, RevocationFallback::Deny).await;
     let (_, _, valid) = app.logged_in().await;
     assert_eq!(app.verify(&valid).await.status, StatusCode::OK);
     proxy.set(Mode::Refuse);
@@ -249,10 +231,10 @@ async fn an_unreachable_postgres_fails_fast_keeps_verify_working_and_loses_nothi
 #[tokio::test]
 async fn a_revocation_published_while_redis_was_away_reaches_every_replica_when_it_returns() {
     let redis = ThrowawayRedis::start();
-    let proxy = FaultProxy::start(socket(&redis.url())).await;
+    let proxy = redis.behind_proxy().await;
     let storage = Arc::new(TestStorage::create(Tier::Production).await);
     let mut cut_off = TestApp::config_for(&storage);
-    cut_off.redis_url = Some(format!("redis://{}", proxy.addr()));
+    cut_off.redis_url = Some(proxy.url());
     let a = TestApp::start(cut_off, Arc::clone(&storage)).await;
     let mut connected = TestApp::config_for(&storage);
     connected.redis_url = Some(redis.url());
@@ -275,19 +257,4 @@ async fn a_revocation_published_while_redis_was_away_reaches_every_replica_when_
         b.verify(&token).await.status == StatusCode::UNAUTHORIZED
     })
     .await;
-}
-
-fn redis_has_keys(redis: &ThrowawayRedis, prefix: &str) -> impl std::future::Future<Output = bool> {
-    let client = redis::Client::open(redis.url()).expect("client");
-    let pattern = format!("{prefix}*");
-    async move {
-        let Ok(mut connection) = client.get_connection() else {
-            return false;
-        };
-        let keys: Vec<String> = redis::cmd("KEYS")
-            .arg(&pattern)
-            .query(&mut connection)
-            .unwrap_or_default();
-        !keys.is_empty()
-    }
 }

@@ -3,7 +3,7 @@
 //! revocation must reach every replica's memory before the call that made it returns.
 
 use portcullis_tests::fault_proxy::{FaultProxy, Mode};
-use portcullis_tests::throwaway_redis::ThrowawayRedis;
+use portcullis_tests::throwaway_redis::{ProxiedRedis, ThrowawayRedis};
 use portcullis_tests::tier::{TestStorage, Tier};
 use portcullis_tests::{eventually, TestApp};
 use reqwest::{Method, StatusCode};
@@ -30,7 +30,7 @@ async fn replicas(a_redis: String, b_redis: String, log_interval: Duration) -> (
 struct OneBehindAProxy {
     /// Stops the server when dropped: bind it for the whole test.
     redis: ThrowawayRedis,
-    proxy: FaultProxy,
+    proxy: ProxiedRedis,
     a: TestApp,
     b: TestApp,
 }
@@ -52,9 +52,9 @@ async fn one_behind_a_proxy_in(
     mode: Mode,
 ) -> OneBehindAProxy {
     let redis = ThrowawayRedis::start();
-    let proxy = FaultProxy::start(super::faults::socket(&redis.url())).await;
+    let proxy = redis.behind_proxy().await;
     proxy.set(mode);
-    let through_proxy = format!("redis://{}", proxy.addr());
+    let through_proxy = proxy.url();
     let (a_redis, b_redis) = match proxied {
         Proxied::A => (through_proxy, redis.url()),
         Proxied::B => (redis.url(), through_proxy),
@@ -75,14 +75,7 @@ async fn synced(app: &TestApp) -> bool {
 }
 
 fn kill_listeners(redis: &ThrowawayRedis) {
-    let client = redis::Client::open(redis.url()).expect("client");
-    let mut connection = client.get_connection().expect("connection");
-    let killed: u64 = redis::cmd("CLIENT")
-        .arg("KILL")
-        .arg("TYPE")
-        .arg("pubsub")
-        .query(&mut connection)
-        .expect("CLIENT KILL on the private redis");
+    let killed = redis.kill_listeners();
     assert!(
         killed >= 2,
         "both replicas were listening ({killed} killed)"
@@ -317,7 +310,8 @@ async fn a_writer_that_is_not_synced_still_gives_the_other_replicas_their_time()
     // and hears no acknowledgement, but it announces all the same. B hears everything 30 ms
     // late. The writer answers "once every listener Redis counted has acknowledged, or after
     // 250 ms": a writer that cannot hear the acknowledgements must take the 250 ms, not none.
-    let redis = ThrowawayRedis::start();
+    // The rule is the replica's, not the server's: one server serves both kinds of suite.
+    let redis = ThrowawayRedis::start_server();
     {
         let client = redis::Client::open(redis.url()).expect("client");
         let mut connection = client.get_connection().expect("connection");
@@ -337,15 +331,10 @@ async fn a_writer_that_is_not_synced_still_gives_the_other_replicas_their_time()
             .query(&mut connection)
             .expect("ACL SETUSER on the private redis");
     }
-    let proxy = FaultProxy::start(super::faults::socket(&redis.url())).await;
+    let proxy = redis.behind_proxy().await;
     proxy.set(Mode::Delay(Duration::from_millis(30)));
-    let a_redis = format!("redis://writer:any@127.0.0.1:{}", redis.port);
-    let (a, b) = replicas(
-        a_redis,
-        format!("redis://{}", proxy.addr()),
-        Duration::from_secs(1),
-    )
-    .await;
+    let a_redis = redis.url().replacen("redis://", "redis://writer:any@", 1);
+    let (a, b) = replicas(a_redis, proxy.url(), Duration::from_secs(1)).await;
     eventually("B synced", || synced(&b)).await;
     assert!(!synced(&a).await, "A cannot subscribe");
     for round in 0..10 {

@@ -29,7 +29,12 @@ pub struct FaultProxy {
 
 impl FaultProxy {
     pub async fn start(upstream: SocketAddr) -> Self {
-        let listener = TcpListener::bind("127.0.0.1:0").await.expect("proxy binds");
+        Self::start_at(SocketAddr::from(([127, 0, 0, 1], 0)), upstream).await
+    }
+
+    /// A proxy listening on `listen` (port 0: any free one).
+    pub async fn start_at(listen: SocketAddr, upstream: SocketAddr) -> Self {
+        let listener = TcpListener::bind(listen).await.expect("proxy binds");
         let addr = listener.local_addr().expect("proxy address");
         let (mode, watcher) = watch::channel(Mode::Pass);
         let task = tokio::spawn(async move {

@@ -29,9 +29,14 @@ pub fn database_admin_url() -> String {
         .unwrap_or_else(|_| "postgres://postgres@127.0.0.1:5432/test".to_owned())
 }
 
-/// The shared Redis of the suite.
+/// The shared Redis of the suite: a server, or a cluster (`redis+cluster://host:port,...`).
 pub fn redis_url() -> String {
     std::env::var("REDIS_URL").unwrap_or_else(|_| "redis://127.0.0.1:6379".to_owned())
+}
+
+/// Whether the suite runs against a Redis Cluster.
+pub fn redis_is_cluster() -> bool {
+    redis_url().starts_with("redis+cluster://")
 }
 
 /// Storage owned by one test.
@@ -54,7 +59,8 @@ impl TestStorage {
         Self {
             data,
             database,
-            redis_prefix: format!("portcullis-test:{}:", uuid::Uuid::new_v4().simple()),
+            // Hash-tagged, so a cluster keeps all of one test's keys on one slot.
+            redis_prefix: format!("{{portcullis-test:{}}}:", uuid::Uuid::new_v4().simple()),
             key_encryption_key: base64::engine::general_purpose::STANDARD.encode(kek),
         }
     }
@@ -178,19 +184,36 @@ pub fn with_database(url: &str, name: &str) -> String {
     }
 }
 
-/// Deletes this test's keys (and only those) from a Redis.
+/// Deletes this test's keys (and only those) from a Redis or a cluster (KEYS asks every
+/// master there; the hash-tagged keys all sit on one).
 pub fn delete_redis_keys(url: &str, prefix: &str) {
-    let Ok(client) = redis::Client::open(url) else {
-        return;
-    };
-    let Ok(mut connection) = client.get_connection_with_timeout(Duration::from_secs(2)) else {
-        return;
-    };
-    let keys: Vec<String> = redis::cmd("KEYS")
-        .arg(format!("{prefix}*"))
-        .query(&mut connection)
-        .unwrap_or_default();
-    if !keys.is_empty() {
-        let _: redis::RedisResult<()> = redis::cmd("DEL").arg(keys).query(&mut connection);
-    }
+    let (url, pattern) = (url.to_owned(), format!("{prefix}*"));
+    // Drop runs outside any async context guarantee: use a private runtime on a thread.
+    let _ = std::thread::spawn(move || {
+        let runtime = tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()
+            .expect("runtime");
+        runtime.block_on(async {
+            let address = portcullis_store_redis::RedisAddress::parse(&url).ok()?;
+            let mut conn =
+                portcullis_store_redis::SharedConnection::lazy(&address, Duration::from_secs(2))
+                    .ok()?;
+            let keys = redis::cmd("KEYS").arg(&pattern).to_owned();
+            let keys: Vec<String> =
+                tokio::time::timeout(Duration::from_secs(5), keys.query_async(&mut conn))
+                    .await
+                    .ok()?
+                    .ok()?;
+            if !keys.is_empty() {
+                let del = redis::cmd("DEL").arg(keys).to_owned();
+                let _: Option<redis::RedisResult<i64>> =
+                    tokio::time::timeout(Duration::from_secs(5), del.query_async(&mut conn))
+                        .await
+                        .ok();
+            }
+            Some(())
+        })
+    })
+    .join();
 }

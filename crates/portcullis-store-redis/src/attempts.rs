@@ -2,13 +2,13 @@
 //! ([`crate::scripts`]), so the check against the limit and the increment cannot be split by
 //! another replica's attempt.
 
+use crate::connection::SharedConnection;
 use crate::error::bounded;
 use crate::key_layout::KeyLayout;
 use crate::RedisRevocationCache;
 use async_trait::async_trait;
 use portcullis_core::throttle::{Limit, LimitHit, Reservation};
 use portcullis_core::{AttemptCounter, StoreResult};
-use redis::aio::ConnectionManager;
 use std::sync::Arc;
 use std::time::Duration;
 use time::OffsetDateTime;
@@ -16,7 +16,7 @@ use time::OffsetDateTime;
 /// Login-attempt counters on the same Redis connection as the revocation cache.
 #[derive(Clone)]
 pub struct RedisAttemptCounter {
-    conn: ConnectionManager,
+    conn: SharedConnection,
     keys: KeyLayout,
     scripts: Arc<crate::scripts::Scripts>,
     timeout: Duration,

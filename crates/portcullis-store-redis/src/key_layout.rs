@@ -13,7 +13,7 @@
 //! | `{prefix}stream:generation` | the revocation stream's generation | none            |
 //! | `{prefix}stream:epoch`     | its last announced epoch | none                     |
 //!
-//! | channel                       | carries                                             |
+//! | shard channel                 | carries                                             |
 //! |-------------------------------|-----------------------------------------------------|
 //! | `{prefix}stream`              | every announcement (see `wire`)                     |
 //! | `{prefix}stream:acks:{replica}` | acknowledgements of that replica's announcements  |

@@ -9,18 +9,24 @@
 //! and the cache answers `None` instead of "nothing is revoked". Writes only ever raise values,
 //! so concurrent `apply` and `load` calls from several replicas cannot un-revoke anything.
 //!
-//! Deployment requirements: `maxmemory-policy noeviction` (an evicted denylist key would be a
-//! silent un-revocation that the marker cannot reveal), and on Redis Cluster a prefix with a
-//! hash tag such as `{portcullis}:` so a script's keys share one slot.
+//! Deployment requirements: Redis 7 or later (the stream uses sharded pub/sub),
+//! `maxmemory-policy noeviction` (an evicted denylist key would be a silent un-revocation that
+//! the marker cannot reveal), and on a Redis Cluster a prefix with a hash tag such as
+//! `{portcullis}:`, so every key and channel shares one slot ([`RedisAddress::check_prefix`]).
 
+mod address;
 mod attempts;
+mod connection;
 mod error;
 mod key_layout;
 mod listener;
 mod scripts;
+mod slot_owner;
 pub mod wire;
 
+pub use address::{hash_tag, RedisAddress};
 pub use attempts::RedisAttemptCounter;
+pub use connection::SharedConnection;
 pub use listener::HEARTBEAT;
 
 use async_trait::async_trait;
@@ -33,7 +39,6 @@ use portcullis_core::{
     RevocationCache, RevocationChange, RevocationProbe, RevocationSnapshot, RevocationState,
     StoreError, StoreResult,
 };
-use redis::aio::{ConnectionManager, ConnectionManagerConfig};
 use scripts::Scripts;
 use std::time::Duration;
 use time::OffsetDateTime;
@@ -66,29 +71,24 @@ impl Default for RedisCacheOptions {
 /// A revocation cache in Redis.
 #[derive(Clone)]
 pub struct RedisRevocationCache {
-    client: redis::Client,
-    conn: ConnectionManager,
+    address: RedisAddress,
+    conn: SharedConnection,
     keys: KeyLayout,
     scripts: std::sync::Arc<Scripts>,
     options: RedisCacheOptions,
 }
 
 impl RedisRevocationCache {
-    /// Prepares a client for `url` without waiting for Redis: the connection is made on first
-    /// use and remade after failures, so a replica can start (and fall back) while Redis is down.
+    /// Prepares a client for `url` (a server or a cluster, see [`RedisAddress`]) without
+    /// waiting for Redis: the connection is made on first use and remade after failures, so a
+    /// replica can start (and fall back) while Redis is down. Refuses a cluster URL with a
+    /// prefix that would spread the keys over several slots.
     pub fn connect(url: &str, options: RedisCacheOptions) -> StoreResult<Self> {
-        let client = redis::Client::open(url)
-            .map_err(|error| StoreError::Backend(format!("invalid redis url: {error}").into()))?;
-        let config = ConnectionManagerConfig::new()
-            .set_connection_timeout(Some(options.write_timeout))
-            // Our own deadlines bound each call; reconnecting stays in the background.
-            .set_response_timeout(None)
-            .set_number_of_retries(2)
-            .set_max_delay(Duration::from_secs(1));
-        let conn = ConnectionManager::new_lazy_with_config(client.clone(), config)
-            .map_err(error::redis_error)?;
+        let address = RedisAddress::parse(url)?;
+        address.check_prefix(&options.prefix)?;
+        let conn = SharedConnection::lazy(&address, options.write_timeout)?;
         Ok(Self {
-            client,
+            address,
             conn,
             keys: KeyLayout::new(&options.prefix),
             scripts: std::sync::Arc::new(Scripts::new()),
@@ -266,7 +266,7 @@ impl RevocationBroadcast for RedisRevocationCache {
             acknowledgements: self.keys.acknowledgements(listener),
         };
         let subscribed =
-            listener::subscribe(&self.client, channels, self.options.write_timeout).await?;
+            listener::subscribe(&self.address, channels, self.options.write_timeout).await?;
         Ok(Box::new(subscribed))
     }
 
@@ -295,7 +295,7 @@ impl RevocationBroadcast for RedisRevocationCache {
         listener: &str,
     ) -> StoreResult<()> {
         let mut conn = self.conn.clone();
-        let mut publish = redis::cmd("PUBLISH");
+        let mut publish = redis::cmd("SPUBLISH");
         publish
             .arg(self.keys.acknowledgements(writer))
             .arg(format!("{generation} {epoch} {listener}"));

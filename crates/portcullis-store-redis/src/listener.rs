@@ -1,14 +1,24 @@
 //! A subscription to the revocation stream on its own Redis connection, watched so that its
 //! end is never silent: a closed connection, a connection that stops answering its heartbeat,
-//! a message that does not read, or a listener that falls too far behind all end it, and the
-//! replica then knows it may have missed an announcement.
+//! a message that does not read, a listener that falls too far behind, or Redis dropping the
+//! subscription (its slot moved to another node) all end it, and the replica then knows it may
+//! have missed an announcement. It never resubscribes by itself: the replica resynchronises
+//! and listens again.
+//!
+//! The stream uses sharded pub/sub (`SSUBSCRIBE`/`SPUBLISH`), so that on a cluster the count
+//! `SPUBLISH` returns is every listener (they all subscribe on the node owning the channel's
+//! slot), exactly what a writer waits for. The connection is a plain RESP3 connection to that
+//! node: no reconnecting manager, whose automatic resubscription could hide a gap.
 
-use crate::error::bounded;
+use crate::address::RedisAddress;
+use crate::error::{bounded, redis_error};
+use crate::slot_owner;
 use crate::wire;
 use async_trait::async_trait;
-use futures::StreamExt;
 use portcullis_core::revocation_stream::{Heard, RevocationListener};
 use portcullis_core::StoreResult;
+use redis::aio::MultiplexedConnection;
+use redis::{AsyncConnectionConfig, PushInfo, PushKind, Value};
 use std::time::Duration;
 use tokio::sync::mpsc;
 
@@ -35,44 +45,62 @@ impl RevocationListener for RedisListener {
     }
 }
 
-/// Subscribes and returns once Redis has confirmed the subscription.
+/// Subscribes on the node that serves the channels and returns once Redis has confirmed the
+/// subscription.
 pub(crate) async fn subscribe(
-    client: &redis::Client,
+    address: &RedisAddress,
     channels: Channels,
     deadline: Duration,
 ) -> StoreResult<RedisListener> {
-    let pubsub = bounded(deadline, "listen", client.get_async_pubsub()).await?;
-    let (mut sink, mut stream) = pubsub.split();
-    bounded(
+    let node = slot_owner::node_serving(address, &channels.announcements, deadline).await?;
+    let client = redis::Client::open(node).map_err(redis_error)?;
+    let (pushes_sender, mut pushes) = mpsc::unbounded_channel();
+    let config = AsyncConnectionConfig::new()
+        .set_connection_timeout(Some(deadline))
+        .set_response_timeout(None)
+        .set_push_sender(pushes_sender);
+    let mut conn = bounded(
         deadline,
         "listen",
-        sink.subscribe(&[&channels.announcements, &channels.acknowledgements]),
+        client.get_multiplexed_async_connection_with_config(&config),
     )
     .await?;
+    for channel in [&channels.announcements, &channels.acknowledgements] {
+        // One channel per command, so the command has exactly one confirmation: its reply.
+        let _confirmed: Value = bounded(
+            deadline,
+            "listen",
+            redis::cmd("SSUBSCRIBE").arg(channel).query_async(&mut conn),
+        )
+        .await?;
+    }
     let (sender, heard) = mpsc::channel(BACKLOG);
     tokio::spawn(async move {
         let mut heartbeat = tokio::time::interval(HEARTBEAT);
         heartbeat.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
         loop {
             tokio::select! {
-                message = stream.next() => {
-                    let Some(message) = message else {
+                push = pushes.recv() => {
+                    let Some(push) = push else {
                         tracing::warn!("revocation stream connection closed");
                         break;
                     };
-                    let Some(heard) = read(&channels, &message) else {
-                        tracing::error!(channel = message.get_channel_name(), "unreadable revocation stream message");
-                        break;
-                    };
-                    if sender.try_send(heard).is_err() {
-                        tracing::warn!("revocation stream listener fell behind or stopped");
-                        break;
+                    match classify(&channels, push) {
+                        Push::Heard(heard) => {
+                            if sender.try_send(heard).is_err() {
+                                tracing::warn!("revocation stream listener fell behind or stopped");
+                                break;
+                            }
+                        }
+                        Push::Confirmation => {}
+                        Push::End(why) => {
+                            tracing::warn!(why, "revocation stream subscription ended");
+                            break;
+                        }
                     }
                 }
                 _ = heartbeat.tick() => {
-                    // Subscribed, Redis answers a PING with `["pong", ""]`; any answer will do.
-                    let pong = bounded(HEARTBEAT, "heartbeat", sink.ping::<redis::Value>()).await;
-                    if let Err(error) = pong {
+                    if let Err(error) = ping(&mut conn).await {
                         tracing::warn!(error = %portcullis_core::Causes(&error), "revocation stream connection stopped answering");
                         break;
                     }
@@ -84,14 +112,102 @@ pub(crate) async fn subscribe(
     Ok(RedisListener { heard })
 }
 
-fn read(channels: &Channels, message: &redis::Msg) -> Option<Heard> {
-    let text: String = message.get_payload().ok()?;
-    let channel = message.get_channel_name();
-    if channel == channels.announcements {
-        wire::announcement(&text)
-    } else if channel == channels.acknowledgements {
-        wire::acknowledgement(&text)
+/// Any answer will do: it proves the connection still carries traffic both ways.
+async fn ping(conn: &mut MultiplexedConnection) -> StoreResult<Value> {
+    bounded(HEARTBEAT, "heartbeat", redis::cmd("PING").query_async(conn)).await
+}
+
+/// What one push from Redis means for the subscription.
+#[derive(Debug, PartialEq)]
+enum Push {
+    Heard(Heard),
+    /// Redis confirming one of our own `SSUBSCRIBE`s.
+    Confirmation,
+    /// The subscription can no longer be trusted to have heard everything.
+    End(&'static str),
+}
+
+fn classify(channels: &Channels, push: PushInfo) -> Push {
+    match push.kind {
+        PushKind::SMessage => match read(channels, &push.data) {
+            Some(heard) => Push::Heard(heard),
+            None => Push::End("unreadable message"),
+        },
+        PushKind::SSubscribe => Push::Confirmation,
+        PushKind::SUnsubscribe => Push::End("redis dropped the subscription (its slot moved)"),
+        PushKind::Disconnection => Push::End("connection closed"),
+        _ => Push::End("unexpected push"),
+    }
+}
+
+fn read(channels: &Channels, data: &[Value]) -> Option<Heard> {
+    let [Value::BulkString(channel), Value::BulkString(payload)] = data else {
+        return None;
+    };
+    let text = std::str::from_utf8(payload).ok()?;
+    if channel.as_slice() == channels.announcements.as_bytes() {
+        wire::announcement(text)
+    } else if channel.as_slice() == channels.acknowledgements.as_bytes() {
+        wire::acknowledgement(text)
     } else {
         None
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn channels() -> Channels {
+        Channels {
+            announcements: "{p}:stream".to_owned(),
+            acknowledgements: "{p}:stream:acks:r1".to_owned(),
+        }
+    }
+
+    fn push(kind: PushKind, data: &[&str]) -> PushInfo {
+        PushInfo {
+            kind,
+            data: data
+                .iter()
+                .map(|text| Value::BulkString(text.as_bytes().to_vec()))
+                .collect(),
+        }
+    }
+
+    #[test]
+    fn messages_on_our_channels_are_heard() {
+        let announced = push(PushKind::SMessage, &["{p}:stream", "g 3 w "]);
+        assert!(matches!(
+            classify(&channels(), announced),
+            Push::Heard(Heard::Announcement(_))
+        ));
+        let acknowledged = push(PushKind::SMessage, &["{p}:stream:acks:r1", "g 3 r2"]);
+        assert!(matches!(
+            classify(&channels(), acknowledged),
+            Push::Heard(Heard::Acknowledged { .. })
+        ));
+        assert_eq!(
+            classify(&channels(), push(PushKind::SSubscribe, &["{p}:stream"])),
+            Push::Confirmation
+        );
+    }
+
+    #[test]
+    fn anything_that_could_hide_a_gap_ends_the_subscription() {
+        for ending in [
+            push(PushKind::SMessage, &["{p}:stream", "not an announcement"]),
+            push(PushKind::SMessage, &["{p}:other", "g 3 w "]),
+            push(PushKind::SMessage, &["{p}:stream"]),
+            push(PushKind::SUnsubscribe, &["{p}:stream"]),
+            push(PushKind::Disconnection, &[]),
+            push(PushKind::Message, &["{p}:stream", "g 3 w "]),
+        ] {
+            let kind = ending.kind.clone();
+            assert!(
+                matches!(classify(&channels(), ending), Push::End(_)),
+                "{kind:?}"
+            );
+        }
     }
 }

@@ -40,15 +40,16 @@ const RAISE: &str = "return raise(1, 1)";
 ///
 /// `KEYS[1]` holds the stream's generation: set to the candidate `ARGV[2]` unless it exists, so
 /// a cache that lost its data starts a new one. `KEYS[2]` counts the epoch. The announcement
-/// (see `wire`) goes to channel `ARGV[1]`, from writer `ARGV[3]`, with body `ARGV[4]`. Returns
-/// the generation, the epoch and how many listeners received it.
+/// (see `wire`) goes to shard channel `ARGV[1]` (under the keys' hash tag, so on the keys' node
+/// of a cluster, where every listener subscribes), from writer `ARGV[3]`, with body `ARGV[4]`.
+/// Returns the generation, the epoch and how many listeners received it.
 const ANNOUNCE: &str = r#"
 raise(3, 5)
 redis.call('SET', KEYS[1], ARGV[2], 'NX')
 local generation = redis.call('GET', KEYS[1])
 local epoch = redis.call('INCR', KEYS[2])
 local message = generation .. ' ' .. epoch .. ' ' .. ARGV[3] .. ' ' .. ARGV[4]
-local listeners = redis.call('PUBLISH', ARGV[1], message)
+local listeners = redis.call('SPUBLISH', ARGV[1], message)
 return {generation, epoch, listeners}
 "#;
 

@@ -109,6 +109,16 @@ async fn open_production(database_url: &str, config: &Config) -> anyhow::Result<
         .redis_url
         .as_deref()
         .context("the production tier needs redis_url as well as a postgres:// database_url")?;
+    // Connects lazily: checked first, so a bad URL or prefix is refused before any waiting.
+    let cache = RedisRevocationCache::connect(
+        redis_url,
+        RedisCacheOptions {
+            prefix: config.redis_prefix.clone(),
+            state_timeout: config.redis_timeout,
+            write_timeout: config.redis_write_timeout,
+        },
+    )
+    .context("cannot use redis_url with redis_prefix")?;
     let options = PgOptions {
         max_connections: config.database_max_connections,
         acquire_timeout: config.database_timeout,
@@ -121,15 +131,6 @@ async fn open_production(database_url: &str, config: &Config) -> anyhow::Result<
         .migrate()
         .await
         .context("cannot migrate the Postgres database")?;
-    let cache = RedisRevocationCache::connect(
-        redis_url,
-        RedisCacheOptions {
-            prefix: config.redis_prefix.clone(),
-            state_timeout: config.redis_timeout,
-            write_timeout: config.redis_write_timeout,
-        },
-    )
-    .context("invalid redis_url")?;
     let cache = Arc::new(cache);
     Ok(Backends {
         durable: Arc::new(store),
@@ -213,4 +214,25 @@ pub fn key_encryption_key(
     private_files::write_new(&file, key.to_base64().as_bytes())?;
     tracing::info!(path = %file.display(), "generated a new key-encryption key");
     Ok(key)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[tokio::test]
+    async fn a_cluster_without_a_hash_tagged_prefix_is_refused_before_anything_connects() {
+        let config = Config {
+            database_url: Some("postgres://nobody@127.0.0.1:1/none".to_owned()),
+            redis_url: Some("redis+cluster://127.0.0.1:1,127.0.0.1:2".to_owned()),
+            redis_prefix: "portcullis:".to_owned(),
+            ..Config::default()
+        };
+        let refused = open(&config, &CancellationToken::new(), OnMissing::Refuse).await;
+        let message = refused.err().map(|error| format!("{error:#}"));
+        assert!(
+            message.as_deref().is_some_and(|m| m.contains("hash tag")),
+            "{message:?}"
+        );
+    }
 }

@@ -14,7 +14,7 @@ fn assert_unavailable<T: std::fmt::Debug>(result: StoreResult<T>) {
 
 fn options() -> RedisCacheOptions {
     RedisCacheOptions {
-        prefix: format!("portcullis_test:{}:", uuid::Uuid::new_v4().simple()),
+        prefix: crate::helpers::test_prefix(),
         ..RedisCacheOptions::default()
     }
 }
@@ -69,5 +69,29 @@ async fn a_silent_redis_times_out_within_the_state_deadline() {
 #[test]
 fn a_malformed_url_is_refused_up_front() {
     let result = RedisRevocationCache::connect("not a url", options());
+    assert!(matches!(result, Err(StoreError::Backend(_))));
+}
+
+#[tokio::test]
+async fn an_unreachable_cluster_is_unavailable_quickly_and_a_replica_still_starts() {
+    let cache = RedisRevocationCache::connect("redis+cluster://127.0.0.1:1,127.0.0.1:2", options())
+        .unwrap();
+    let started = Instant::now();
+    assert_unavailable(cache.state(&probe(), now()).await);
+    assert_unavailable(cache.ping().await);
+    assert!(
+        started.elapsed() < Duration::from_secs(2),
+        "{:?}",
+        started.elapsed()
+    );
+}
+
+#[test]
+fn a_cluster_refuses_a_prefix_without_a_hash_tag_up_front() {
+    let options = RedisCacheOptions {
+        prefix: "portcullis:".to_owned(),
+        ..RedisCacheOptions::default()
+    };
+    let result = RedisRevocationCache::connect("redis+cluster://127.0.0.1:1", options);
     assert!(matches!(result, Err(StoreError::Backend(_))));
 }

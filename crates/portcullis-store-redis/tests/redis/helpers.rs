@@ -1,8 +1,9 @@
 //! An isolated key prefix per test on the shared Redis, cleaned up when the test ends.
 
 use portcullis_core::{RevocationProbe, SessionId, UserId};
-use portcullis_store_redis::{RedisCacheOptions, RedisRevocationCache};
-use redis::aio::MultiplexedConnection;
+use portcullis_store_redis::{
+    RedisAddress, RedisCacheOptions, RedisRevocationCache, SharedConnection,
+};
 use std::time::Duration;
 use time::OffsetDateTime;
 
@@ -17,18 +18,23 @@ pub fn redis_url() -> String {
     std::env::var("REDIS_URL").unwrap_or_else(|_| DEFAULT_URL.to_owned())
 }
 
-async fn connection(url: &str) -> Result<MultiplexedConnection, String> {
-    let client = redis::Client::open(url).map_err(|error| error.to_string())?;
-    let connect = client.get_multiplexed_async_connection();
-    let mut conn = tokio::time::timeout(Duration::from_secs(3), connect)
+/// A server's or a cluster's connection (`REDIS_URL` may be `redis+cluster://...`).
+async fn connection(url: &str) -> Result<SharedConnection, String> {
+    let address = RedisAddress::parse(url).map_err(|error| error.to_string())?;
+    let mut conn = SharedConnection::lazy(&address, Duration::from_secs(3))
+        .map_err(|error| error.to_string())?;
+    let ping = redis::cmd("PING");
+    let ping = ping.query_async::<String>(&mut conn);
+    tokio::time::timeout(Duration::from_secs(3), ping)
         .await
         .map_err(|_| "timed out".to_owned())?
         .map_err(|error| error.to_string())?;
-    let _: String = redis::cmd("PING")
-        .query_async(&mut conn)
-        .await
-        .map_err(|error| error.to_string())?;
     Ok(conn)
+}
+
+/// A fresh prefix whose hash tag keeps the test's keys on one slot of a cluster.
+pub fn test_prefix() -> String {
+    format!("{{portcullis_test:{}}}:", uuid::Uuid::new_v4().simple())
 }
 
 /// Generous deadlines: these tests check behaviour, not speed, on a busy machine.
@@ -43,7 +49,7 @@ pub fn relaxed(prefix: &str) -> RedisCacheOptions {
 pub struct TestCache {
     pub cache: RedisRevocationCache,
     pub prefix: String,
-    pub raw: MultiplexedConnection,
+    pub raw: SharedConnection,
 }
 
 impl TestCache {
@@ -55,7 +61,7 @@ impl TestCache {
                  (e.g. redis://127.0.0.1:6379); tests only touch keys under their own prefix"
             )
         });
-        let prefix = format!("portcullis_test:{}:", uuid::Uuid::new_v4().simple());
+        let prefix = test_prefix();
         let cache = must(
             RedisRevocationCache::connect(&url, relaxed(&prefix)),
             "cache",
@@ -111,27 +117,13 @@ impl TestCache {
     }
 }
 
-async fn own_keys(
-    conn: &mut MultiplexedConnection,
-    prefix: &str,
-) -> redis::RedisResult<Vec<String>> {
-    let mut cursor = 0u64;
-    let mut keys = Vec::new();
-    loop {
-        let (next, batch): (u64, Vec<String>) = redis::cmd("SCAN")
-            .arg(cursor)
-            .arg("MATCH")
-            .arg(format!("{prefix}*"))
-            .arg("COUNT")
-            .arg(500)
-            .query_async(conn)
-            .await?;
-        keys.extend(batch);
-        if next == 0 {
-            return Ok(keys);
-        }
-        cursor = next;
-    }
+/// KEYS, which a cluster connection asks of every master (SCAN has no cluster routing); the
+/// tests' keys are few.
+async fn own_keys(conn: &mut SharedConnection, prefix: &str) -> redis::RedisResult<Vec<String>> {
+    redis::cmd("KEYS")
+        .arg(format!("{prefix}*"))
+        .query_async(conn)
+        .await
 }
 
 impl Drop for TestCache {

@@ -45,9 +45,11 @@ pub struct Config {
     pub data_dir: PathBuf,
     /// `sqlite://PATH` (embedded tier); unset means `<data_dir>/portcullis.db`.
     pub database_url: Option<String>,
-    /// Redis URL of the production tier.
+    /// Redis URL of the production tier: `redis://host:port`, or
+    /// `redis+cluster://host:port,host:port` for the seed nodes of a Redis Cluster.
     pub redis_url: Option<String>,
-    /// Prefix of every Redis key, so deployments can share one Redis.
+    /// Prefix of every Redis key, so deployments can share one Redis; on a cluster it must
+    /// contain a hash tag (`{portcullis}:`).
     pub redis_prefix: String,
     /// Deadline of a revocation lookup in Redis (on every verify); past it, the fallback applies.
     #[serde(with = "crate::duration")]
