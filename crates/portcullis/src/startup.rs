@@ -3,7 +3,8 @@
 //! The application owns one [`Metrics`] registry, handed to everything that counts; with
 //! `metrics_listen` it is served on its own listener (`crate::metrics_listener`).
 //! With `tls_cert_file` and `tls_key_file` the listener serves HTTPS: the certificate is loaded
-//! before binding (a bad file stops the start) and reloaded on SIGHUP (`crate::tls`).
+//! first (a bad file stops the start before storage is opened) and reloaded on SIGHUP
+//! (`crate::tls`).
 //! How connections are served (limits, timeouts, shutdown) is `crate::server`'s business;
 //! when to stop accepting is decided here: `shutdown_delay` after the stop signal, with
 //! `/readyz` answering 503 meanwhile. Every background task (the embedded tier's follower,
@@ -116,6 +117,8 @@ pub struct Application {
 impl Application {
     pub async fn build(config: &Config) -> anyhow::Result<Self> {
         let mut background = Background::new();
+        // First: a certificate that cannot be used stops the start before storage is touched.
+        let tls = serve_tls(config, &mut background)?;
         let metrics = Metrics::new();
         let webhook = webhook(config)?;
         let sink = webhook.clone().map(|webhook| webhook as Arc<dyn EventSink>);
@@ -124,7 +127,6 @@ impl Application {
         );
         let state = AppState::new(Arc::clone(&gateway), config.web_settings()?);
         let draining = state.draining.clone();
-        let tls = serve_tls(config, &mut background)?;
         let listener = server::bind(&config.listen)
             .await
             .with_context(|| format!("cannot listen on {}", config.listen))?;

@@ -23,8 +23,9 @@ pub struct CertificateFiles {
 /// PEM parser's own error may quote a line of the file, and that file holds a private key.
 #[derive(Debug, thiserror::Error)]
 pub enum LoadError {
-    #[error("cannot read {}: {source}", path.display())]
-    Unreadable { path: PathBuf, source: io::Error },
+    // Not `source`: the log prints this error alone, so it says why itself.
+    #[error("cannot read {}: {error}", path.display())]
+    Unreadable { path: PathBuf, error: io::Error },
     #[error("{} is not valid PEM", path.display())]
     NotPem { path: PathBuf },
     #[error("{} holds no certificate (a PEM `CERTIFICATE` section)", path.display())]
@@ -79,9 +80,9 @@ impl CertificateFiles {
 }
 
 fn read(path: &Path) -> Result<Vec<u8>, LoadError> {
-    std::fs::read(path).map_err(|source| LoadError::Unreadable {
+    std::fs::read(path).map_err(|error| LoadError::Unreadable {
         path: path.to_path_buf(),
-        source,
+        error,
     })
 }
 
