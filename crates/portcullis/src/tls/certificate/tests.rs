@@ -104,6 +104,10 @@ fn a_chain_keeps_its_intermediates_in_order() {
     assert_eq!(loaded.cert[0], first);
 }
 
+/// A case of refused files: its name, the chain, the key, the error expected and a part of its
+/// message.
+type Refusal<'a> = (&'a str, &'a str, &'a str, fn(&LoadError) -> bool, &'a str);
+
 #[test]
 fn unusable_files_are_refused_naming_the_file_and_what_is_wrong() {
     let (issued, other) = (ecdsa(), ecdsa());
@@ -112,7 +116,7 @@ fn unusable_files_are_refused_naming_the_file_and_what_is_wrong() {
     let not_a_certificate = pem("CERTIFICATE", b"not DER at all");
     let not_a_key = pem("PRIVATE KEY", b"not DER at all");
     #[rustfmt::skip]
-    let cases: [(&str, &str, &str, fn(&LoadError) -> bool, &str); 8] = [
+    let cases: [Refusal<'_>; 8] = [
         ("empty chain", "", &key, |e| matches!(e, LoadError::NoCertificate { .. }), "chain.pem holds no certificate"),
         ("chain of prose", "hello", &key, |e| matches!(e, LoadError::NoCertificate { .. }), "chain.pem holds no certificate"),
         ("chain not base64", not_base64, &key, |e| matches!(e, LoadError::NotPem { .. }), "chain.pem is not valid PEM"),
@@ -123,10 +127,7 @@ fn unusable_files_are_refused_naming_the_file_and_what_is_wrong() {
         ("empty key", &issued.chain, "", |e| matches!(e, LoadError::NoKey { .. }), "key.pem holds no private key"),
     ];
     for (case, chain, key, expected, message) in cases {
-        let error = match load(chain, key) {
-            Ok(_) => panic!("{case}: loaded"),
-            Err(error) => error,
-        };
+        let error = load(chain, key).expect_err(case);
         assert!(expected(&error), "{case}: {error:?}");
         assert!(error.to_string().contains(message), "{case}: {error}");
     }
@@ -137,7 +138,7 @@ fn a_missing_file_is_named() {
     let issued = ecdsa();
     let (dir, mut files) = written(&issued.chain, &issued.pkcs8());
     files.key = dir.path().join("absent.pem");
-    let error = files.load(&provider()).err().expect("refused");
+    let error = files.load(&provider()).expect_err("refused");
     assert!(matches!(error, LoadError::Unreadable { .. }), "{error:?}");
     assert!(error.to_string().contains("absent.pem"), "{error}");
 }
@@ -151,7 +152,7 @@ fn no_error_quotes_what_the_key_file_holds() {
         "-----BEGIN PRIVATE KEY-----\nSECRETSECRET\n",
         &pem("PRIVATE KEY", b"SECRETSECRET"),
     ] {
-        let error = load(&issued.chain, key).err().expect("refused");
+        let error = load(&issued.chain, key).expect_err("refused");
         for shown in [error.to_string(), format!("{error:?}")] {
             assert!(!shown.contains("SECRET"), "{shown}");
         }
