@@ -29,5 +29,6 @@ mod shutdown;
 mod signing_keys;
 mod slow_clients;
 mod throttle;
+mod tls;
 mod tokens;
 mod webhook;

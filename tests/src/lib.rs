@@ -17,6 +17,7 @@ pub mod reply;
 pub mod switching_upstream;
 pub mod throwaway_redis;
 pub mod tier;
+pub mod tls;
 pub mod traefik;
 pub mod upstream;
 

@@ -1,11 +1,12 @@
 //! [`exchange`]: one HTTP request written as raw bytes and what came back, for requests an HTTP
 //! client library would not send as written (dot segments it would resolve, duplicate or
 //! oddly spelled upgrade headers). [`KeptAlive`]: a kept-alive connection that says exactly
-//! when a request was handed to the kernel, which a client library does not.
+//! when a request was handed to the kernel, which a client library does not; over TCP, or over
+//! any other stream (a TLS session).
 
 use std::net::SocketAddr;
 use std::time::Duration;
-use tokio::io::{AsyncReadExt, AsyncWriteExt};
+use tokio::io::{AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt};
 use tokio::net::TcpStream;
 
 const READ_LIMIT: usize = 256 * 1024;
@@ -58,8 +59,8 @@ pub async fn exchange(addr: SocketAddr, request: &str) -> RawReply {
 }
 
 /// One kept-alive HTTP/1.1 connection, a request at a time.
-pub struct KeptAlive {
-    stream: TcpStream,
+pub struct KeptAlive<S = TcpStream> {
+    stream: S,
     received: Vec<u8>,
 }
 
@@ -98,10 +99,22 @@ impl Response {
 
 impl KeptAlive {
     pub async fn connect(addr: SocketAddr) -> std::io::Result<Self> {
-        Ok(Self {
-            stream: TcpStream::connect(addr).await?,
+        Ok(Self::over(TcpStream::connect(addr).await?))
+    }
+}
+
+impl<S: AsyncRead + AsyncWrite + Unpin> KeptAlive<S> {
+    /// HTTP/1.1 over a connection already open.
+    pub fn over(stream: S) -> Self {
+        Self {
+            stream,
             received: Vec::new(),
-        })
+        }
+    }
+
+    /// The connection underneath.
+    pub fn stream(&self) -> &S {
+        &self.stream
     }
 
     /// Writes `request` whole; once this returns, the bytes are the kernel's to deliver.

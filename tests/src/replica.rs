@@ -29,6 +29,8 @@ pub struct Replica {
     pub base: String,
     port: u16,
     env: Vec<(String, String)>,
+    /// Asks `/healthz` whether it is up: a client trusting its certificate when it serves TLS.
+    probe: reqwest::Client,
     /// Where its standard error (the log) goes; inherited when `None`.
     log: Option<PathBuf>,
     child: Option<Child>,
@@ -37,7 +39,7 @@ pub struct Replica {
 impl Replica {
     /// Starts a replica on `storage` with extra `PORTCULLIS_*` settings.
     pub async fn start(storage: &TestStorage, settings: &[(&str, &str)]) -> Self {
-        Self::start_with_log(storage, settings, None).await
+        Self::start_with_log(storage, settings, None, None).await
     }
 
     /// As [`Replica::start`], appending the process's log to the file `log`.
@@ -46,13 +48,25 @@ impl Replica {
         settings: &[(&str, &str)],
         log: &Path,
     ) -> Self {
-        Self::start_with_log(storage, settings, Some(log.to_path_buf())).await
+        Self::start_with_log(storage, settings, Some(log.to_path_buf()), None).await
+    }
+
+    /// As [`Replica::start_logging_to`], for a replica serving HTTPS (its `settings` name the
+    /// certificate); `probe` trusts that certificate.
+    pub async fn start_tls_logging_to(
+        storage: &TestStorage,
+        settings: &[(&str, &str)],
+        probe: reqwest::Client,
+        log: &Path,
+    ) -> Self {
+        Self::start_with_log(storage, settings, Some(log.to_path_buf()), Some(probe)).await
     }
 
     async fn start_with_log(
         storage: &TestStorage,
         settings: &[(&str, &str)],
         log: Option<PathBuf>,
+        tls_probe: Option<reqwest::Client>,
     ) -> Self {
         let mut env = storage.env();
         env.push((
@@ -69,10 +83,12 @@ impl Replica {
             .and_then(|l| l.local_addr())
             .expect("free port")
             .port();
+        let scheme = if tls_probe.is_some() { "https" } else { "http" };
         let mut replica = Self {
-            base: format!("http://127.0.0.1:{port}"),
+            base: format!("{scheme}://127.0.0.1:{port}"),
             port,
             env,
+            probe: tls_probe.unwrap_or_default(),
             log,
             child: None,
         };
@@ -99,10 +115,14 @@ impl Replica {
             .spawn()
             .expect("portcullis starts");
         self.child = Some(child);
-        let client = reqwest::Client::new();
         let deadline = Instant::now() + Duration::from_secs(30);
         loop {
-            if let Ok(response) = client.get(format!("{}/healthz", self.base)).send().await {
+            let probed = self
+                .probe
+                .get(format!("{}/healthz", self.base))
+                .send()
+                .await;
+            if let Ok(response) = probed {
                 if response.status().is_success() {
                     return;
                 }
@@ -133,12 +153,18 @@ impl Replica {
 
     /// Sends SIGTERM, as an orchestrator stopping the process does; see [`Replica::exited`].
     pub fn terminate(&self) {
+        self.signal(rustix::process::Signal::TERM);
+    }
+
+    /// Sends SIGHUP, as an operator does after renewing the certificate.
+    pub fn hang_up(&self) {
+        self.signal(rustix::process::Signal::HUP);
+    }
+
+    fn signal(&self, signal: rustix::process::Signal) {
         let child = self.child.as_ref().expect("the replica is running");
-        rustix::process::kill_process(
-            rustix::process::Pid::from_child(child),
-            rustix::process::Signal::TERM,
-        )
-        .expect("SIGTERM sent");
+        rustix::process::kill_process(rustix::process::Pid::from_child(child), signal)
+            .unwrap_or_else(|error| panic!("{signal:?} not sent: {error}"));
     }
 
     /// Waits until the process has exited and says how; fails the test after `within`.

@@ -17,6 +17,7 @@ mod metrics;
 mod openapi;
 mod proxy;
 mod routes;
+mod transport;
 pub mod views;
 
 pub use cookies::CookieSettings;
@@ -24,6 +25,7 @@ pub use error::ApiError;
 pub use metrics::UNMATCHED;
 pub use proxy::{Upstream, UpstreamError, RESERVED_PREFIXES};
 pub use routes::meta::JWKS_MAX_AGE;
+pub use transport::Transport;
 
 use axum::body::HttpBody;
 use axum::extract::DefaultBodyLimit;

@@ -177,15 +177,16 @@ async fn serve(config: &Config) -> anyhow::Result<()> {
     let shutdown = shutdown_signal().context("cannot listen for stop signals")?;
     let app = Application::build(config).await?;
     let address = app.local_addr()?;
-    tracing::info!(%address, "portcullis {}", listening_on(address, config.demo));
+    let listening = listening_on(app.scheme(), address, config.demo);
+    tracing::info!(%address, "portcullis {listening}");
     app.run_until(shutdown).await.context("server error")
 }
 
 /// The startup line's news: where the gateway answers and, when it is served, where the demo app
 /// is. On an any-address listener the demo link names loopback, the address a browser on the
 /// same machine opens (and one whose `Secure` cookie it keeps over plain HTTP).
-fn listening_on(address: SocketAddr, demo: bool) -> String {
-    let served = format!("listening on http://{address}");
+fn listening_on(scheme: &str, address: SocketAddr, demo: bool) -> String {
+    let served = format!("listening on {scheme}://{address}");
     if !demo {
         return served;
     }
@@ -196,7 +197,7 @@ fn listening_on(address: SocketAddr, demo: bool) -> String {
             SocketAddr::V6(_) => Ipv6Addr::LOCALHOST.into(),
         });
     }
-    format!("{served} (demo at http://{local}/demo/)")
+    format!("{served} (demo at {scheme}://{local}/demo/)")
 }
 
 /// Resolves at the first SIGTERM or SIGINT (Ctrl-C). The handlers are installed when this is
@@ -230,11 +231,11 @@ mod tests {
     fn the_startup_line_names_the_demo_url_only_when_the_demo_is_on() {
         let address: SocketAddr = "127.0.0.1:8080".parse().expect("address");
         assert_eq!(
-            listening_on(address, false),
+            listening_on("http", address, false),
             "listening on http://127.0.0.1:8080"
         );
         assert_eq!(
-            listening_on(address, true),
+            listening_on("http", address, true),
             "listening on http://127.0.0.1:8080 (demo at http://127.0.0.1:8080/demo/)"
         );
     }
@@ -245,8 +246,17 @@ mod tests {
             ("0.0.0.0:8080", "http://127.0.0.1:8080/demo/"),
             ("[::]:8080", "http://[::1]:8080/demo/"),
         ] {
-            let line = listening_on(address.parse().expect("address"), true);
+            let line = listening_on("http", address.parse().expect("address"), true);
             assert!(line.ends_with(&format!("(demo at {demo})")), "{line}");
         }
+    }
+
+    #[test]
+    fn over_tls_the_startup_line_names_https() {
+        let address: SocketAddr = "127.0.0.1:8443".parse().expect("address");
+        assert_eq!(
+            listening_on("https", address, true),
+            "listening on https://127.0.0.1:8443 (demo at https://127.0.0.1:8443/demo/)"
+        );
     }
 }

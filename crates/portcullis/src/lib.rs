@@ -14,6 +14,7 @@ mod server;
 pub mod startup;
 mod storage;
 pub mod telemetry;
+mod tls;
 
 pub use config::Config;
 pub use startup::Application;

@@ -28,8 +28,10 @@ pub fn spawn(
         .route("/metrics", get(scrape))
         .with_state(metrics);
     tokio::spawn(async move {
-        if let Err(error) = server::serve(listener, router, settings, stop.cancelled_owned()).await
-        {
+        // Plain HTTP even when the public listener serves TLS: scrapers sit on the operator's
+        // own network.
+        let served = server::serve(listener, router, settings, None, stop.cancelled_owned());
+        if let Err(error) = served.await {
             tracing::error!(%error, "metrics listener failed");
         }
     })

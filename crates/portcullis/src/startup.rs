@@ -2,6 +2,9 @@
 //! `Application::build` binds before returning, so a test can ask for port 0 and read the port.
 //! The application owns one [`Metrics`] registry, handed to everything that counts; with
 //! `metrics_listen` it is served on its own listener (`crate::metrics_listener`).
+//! With `tls_cert_file` and `tls_key_file` the listener serves HTTPS: the certificate is loaded
+//! first (a bad file stops the start before storage is opened) and reloaded on SIGHUP
+//! (`crate::tls`).
 //! How connections are served (limits, timeouts, shutdown) is `crate::server`'s business;
 //! when to stop accepting is decided here: `shutdown_delay` after the stop signal, with
 //! `/readyz` answering 503 meanwhile. Every background task (the embedded tier's follower,
@@ -12,6 +15,7 @@ use crate::config::Config;
 use crate::metrics_listener;
 use crate::server::{self, ServerSettings};
 use crate::storage::{self, OnMissing};
+use crate::tls::{self, CurrentCertificate};
 use anyhow::Context;
 use axum::Router;
 use portcullis_core::EventSink;
@@ -101,6 +105,8 @@ pub struct Application {
     gateway: Arc<Gateway>,
     metrics: Metrics,
     server: ServerSettings,
+    /// Set when the listener serves HTTPS.
+    tls: Option<Arc<rustls::ServerConfig>>,
     draining: Draining,
     shutdown_delay: Duration,
     background: Background,
@@ -111,6 +117,8 @@ pub struct Application {
 impl Application {
     pub async fn build(config: &Config) -> anyhow::Result<Self> {
         let mut background = Background::new();
+        // First: a certificate that cannot be used stops the start before storage is touched.
+        let tls = serve_tls(config, &mut background)?;
         let metrics = Metrics::new();
         let webhook = webhook(config)?;
         let sink = webhook.clone().map(|webhook| webhook as Arc<dyn EventSink>);
@@ -137,11 +145,20 @@ impl Application {
             gateway,
             metrics,
             server: config.server_settings(),
+            tls,
             draining,
             shutdown_delay: config.shutdown_delay,
             background,
             webhook,
         })
+    }
+
+    /// `https` when the listener serves TLS, else `http`.
+    pub fn scheme(&self) -> &'static str {
+        match self.tls {
+            Some(_) => "https",
+            None => "http",
+        }
     }
 
     pub fn local_addr(&self) -> std::io::Result<SocketAddr> {
@@ -191,12 +208,41 @@ impl Application {
             tracing::info!(shutdown_delay = ?delay, "stopping: not ready, still accepting");
             tokio::time::sleep(delay).await;
         };
-        let served = server::serve(self.listener, self.router, self.server, stop_accepting).await;
+        let served = server::serve(
+            self.listener,
+            self.router,
+            self.server,
+            self.tls,
+            stop_accepting,
+        )
+        .await;
         background.wait_for("retention job", retention.stop());
         background.stop().await;
         tracing::info!("stopped");
         served
     }
+}
+
+/// The TLS configuration of the listener when `tls_cert_file` and `tls_key_file` are set, its
+/// certificate loaded now and reloaded on every SIGHUP while `background` runs.
+fn serve_tls(
+    config: &Config,
+    background: &mut Background,
+) -> anyhow::Result<Option<Arc<rustls::ServerConfig>>> {
+    let Some(files) = config.tls_files()? else {
+        return Ok(None);
+    };
+    let provider = tls::provider();
+    let certificate = Arc::new(
+        CurrentCertificate::load(files, Arc::clone(&provider))
+            .context("cannot serve TLS (tls_cert_file, tls_key_file)")?,
+    );
+    let server_config =
+        tls::server_config(provider, Arc::clone(&certificate)).context("cannot configure TLS")?;
+    let reloading = tls::reload_on_hangup(certificate, background.token())
+        .context("cannot listen for SIGHUP (certificate reload)")?;
+    background.join("TLS certificate reload", reloading);
+    Ok(Some(server_config))
 }
 
 /// Opens storage and starts the gateway, with the webhook as its event sink if one is

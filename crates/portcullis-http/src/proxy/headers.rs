@@ -11,6 +11,7 @@
 
 use crate::header_spelling::{is_canonical, reads_as, reads_as_prefixed};
 use crate::identity::strip_identity_headers;
+use crate::transport::Transport;
 use axum::http::{header, HeaderMap, HeaderName, HeaderValue, Method};
 use std::net::IpAddr;
 
@@ -93,6 +94,8 @@ pub struct Forwarding {
     pub peer: IpAddr,
     /// Whether the peer is a trusted proxy, whose forwarding headers are kept and extended.
     pub peer_trusted: bool,
+    /// The connection the client used to reach the gateway.
+    pub transport: Transport,
 }
 
 /// The headers sent upstream: the client's, minus hop-by-hop and spoofable ones, plus the
@@ -129,8 +132,9 @@ pub fn upstream_request_headers(
         headers.insert("x-forwarded-for", value);
     }
     if !headers.contains_key("x-forwarded-proto") {
-        // The gateway itself only speaks plain HTTP; TLS ends in front of it.
-        headers.insert("x-forwarded-proto", HeaderValue::from_static("http"));
+        // Kept when a trusted proxy sent it (TLS ended there); otherwise this hop's scheme.
+        let scheme = HeaderValue::from_static(forwarding.transport.scheme());
+        headers.insert("x-forwarded-proto", scheme);
     }
     if !headers.contains_key("x-forwarded-host") {
         if let Some(host) = incoming.get(header::HOST) {
@@ -196,6 +200,7 @@ mod tests {
         Forwarding {
             peer: "192.0.2.7".parse().expect("ip"),
             peer_trusted: false,
+            transport: Transport::Plain,
         }
     }
 
@@ -239,6 +244,7 @@ mod tests {
             let forwarding = Forwarding {
                 peer: "10.0.0.2".parse().expect("ip"),
                 peer_trusted,
+                transport: Transport::Plain,
             };
             let out = upstream_request_headers(&incoming, HeaderMap::new(), &forwarding, false);
             let mut names: Vec<&str> = out.keys().map(HeaderName::as_str).collect();
@@ -266,6 +272,7 @@ mod tests {
         let forwarding = Forwarding {
             peer: "10.0.0.2".parse().expect("ip"),
             peer_trusted: true,
+            transport: Transport::Plain,
         };
         let out = upstream_request_headers(&incoming, HeaderMap::new(), &forwarding, false);
         assert_eq!(
@@ -289,11 +296,35 @@ mod tests {
         let forwarding = Forwarding {
             peer: "10.0.0.2".parse().expect("ip"),
             peer_trusted: true,
+            transport: Transport::Plain,
         };
         let out = upstream_request_headers(&incoming, HeaderMap::new(), &forwarding, false);
         assert_eq!(get(&out, "x-forwarded-for"), Some("203.0.113.5, 10.0.0.2"));
         assert_eq!(get(&out, "x-forwarded-proto"), Some("https"));
         assert_eq!(get(&out, "x-forwarded-host"), Some("public.example"));
+    }
+
+    #[test]
+    fn over_tls_the_scheme_is_https_unless_a_trusted_proxy_said_otherwise() {
+        let claims_http = map(&[("x-forwarded-proto", "http")]);
+        for (peer_trusted, incoming, expected) in [
+            (false, HeaderMap::new(), "https"),
+            (false, claims_http.clone(), "https"),
+            (true, HeaderMap::new(), "https"),
+            (true, claims_http, "http"),
+        ] {
+            let forwarding = Forwarding {
+                peer: "10.0.0.2".parse().expect("ip"),
+                peer_trusted,
+                transport: Transport::Tls,
+            };
+            let out = upstream_request_headers(&incoming, HeaderMap::new(), &forwarding, false);
+            assert_eq!(
+                get(&out, "x-forwarded-proto"),
+                Some(expected),
+                "trusted {peer_trusted}, {incoming:?}"
+            );
+        }
     }
 
     fn websocket_handshake() -> HeaderMap {

@@ -15,6 +15,7 @@ use crate::forward_auth::{request_path, target_of};
 use crate::identity::identity_headers;
 use crate::method_override::methods_read_as;
 use crate::metrics::RouteLabel;
+use crate::transport::Transport;
 use crate::AppState;
 use axum::body::Body;
 use axum::extract::{ConnectInfo, Request, State};
@@ -251,6 +252,7 @@ async fn forward(
     let forwarding = Forwarding {
         peer,
         peer_trusted: crate::client::is_trusted(peer, &state.web.trusted_proxies),
+        transport: Transport::of(request.extensions()),
     };
     let websocket = is_websocket_handshake(request.method(), request.headers());
     let mut headers = upstream_request_headers(

@@ -23,6 +23,7 @@ mod redact;
 mod secrets;
 mod server;
 mod service;
+mod tls;
 mod web;
 mod webhook;
 
@@ -41,6 +42,11 @@ pub struct Config {
     pub listen: String,
     /// Address serving `GET /metrics` (Prometheus), apart from `listen`; unset serves none.
     pub metrics_listen: Option<String>,
+    /// PEM certificate chain (server certificate first) to serve HTTPS on `listen` with; needs
+    /// `tls_key_file`. Both are read again on SIGHUP.
+    pub tls_cert_file: Option<PathBuf>,
+    /// PEM private key of that certificate (ECDSA, Ed25519 or RSA; PKCS#8, SEC1 or PKCS#1).
+    pub tls_key_file: Option<PathBuf>,
     /// Where the embedded tier keeps its database and generated key-encryption key.
     pub data_dir: PathBuf,
     /// `sqlite://PATH` (embedded tier); unset means `<data_dir>/portcullis.db`.
@@ -175,6 +181,8 @@ impl Default for Config {
         Self {
             listen: "127.0.0.1:8080".to_owned(),
             metrics_listen: None,
+            tls_cert_file: None,
+            tls_key_file: None,
             data_dir: PathBuf::from("./data"),
             database_url: None,
             redis_url: None,
@@ -286,6 +294,7 @@ impl Config {
         self.web_settings()?;
         self.public_url()?;
         self.webhook_settings()?;
+        self.tls_files()?;
         for (name, value) in [
             ("access_ttl", self.access_ttl),
             ("refresh_idle_ttl", self.refresh_idle_ttl),

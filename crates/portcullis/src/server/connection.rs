@@ -2,6 +2,12 @@
 //! reports bytes read and written to the registry, raced against the registry's verdict
 //! (timeout, stall, eviction) and the server's shutdown. It never decides deadlines itself.
 //!
+//! On a TLS listener the handshake comes first, over the same counting socket, raced against
+//! the same verdict: the head deadline runs from accept, so a client that connects and never
+//! finishes its handshake is closed at `http_header_timeout` like one that never sends a head.
+//! Handshake bytes are a request's first bytes to the registry, so a stop that comes during a
+//! handshake lets that request be served (its response the connection's last).
+//!
 //! When the server stops, a connection with nothing of a request on it closes at once; one
 //! whose request has begun (in flight, head partly read, or bytes still unread in the kernel)
 //! is served to the end of that request and then closed. The socket is shared with that check
@@ -12,6 +18,7 @@ use super::service::ConnectionService;
 use axum::Router;
 use hyper::server::conn::http1;
 use hyper_util::rt::TokioIo;
+use portcullis_http::Transport;
 use rustix::net::RecvFlags;
 use std::io;
 use std::net::SocketAddr;
@@ -21,6 +28,8 @@ use std::task::{ready, Context, Poll};
 use std::time::Duration;
 use tokio::io::{AsyncRead, AsyncWrite, ReadBuf};
 use tokio::net::TcpStream;
+use tokio_rustls::TlsAcceptor;
+use tokio_util::either::Either;
 use tokio_util::sync::CancellationToken;
 
 /// Bytes read at most at a time. The buffer hyper lends is zeroed before each read (filling
@@ -35,6 +44,8 @@ pub struct Shared {
     pub body_timeout: Duration,
     /// Cancelled when the server stops accepting.
     pub stopping: CancellationToken,
+    /// Set on a TLS listener: every connection begins with a handshake.
+    pub tls: Option<TlsAcceptor>,
 }
 
 /// Serves one connection until the client leaves, the registry closes it, or shutdown drains it.
@@ -43,14 +54,25 @@ pub async fn serve(shared: Shared, stream: TcpStream, peer: SocketAddr, admitted
         slot, connection, ..
     } = admitted;
     let stream = Arc::new(stream);
-    let io = TokioIo::new(Tracked {
+    let tracked = Tracked {
         stream: Arc::clone(&stream),
         connection: Arc::clone(&connection),
         _slot: slot,
-    });
+    };
+    let (io, transport) = match &shared.tls {
+        None => (Either::Left(tracked), Transport::Plain),
+        Some(acceptor) => {
+            let Some(secured) = handshake(acceptor, tracked, &connection, peer).await else {
+                return;
+            };
+            (Either::Right(secured), Transport::Tls)
+        }
+    };
+    let io = TokioIo::new(io);
     let service = ConnectionService::new(
         shared.router,
         peer,
+        transport,
         Arc::clone(&connection),
         shared.body_timeout,
         shared.stopping.clone(),
@@ -86,6 +108,30 @@ pub async fn serve(shared: Shared, stream: TcpStream, peer: SocketAddr, admitted
     }
     // After an upgrade the socket lives on in the tunnel, still holding its slot.
     connection.detach();
+}
+
+/// The TLS handshake, unless the registry closes the connection first (the head deadline,
+/// counted from accept; eviction; the shutdown timeout). `None` when it failed or was cut.
+async fn handshake(
+    acceptor: &TlsAcceptor,
+    tracked: Tracked,
+    connection: &Connection,
+    peer: SocketAddr,
+) -> Option<Box<tokio_rustls::server::TlsStream<Tracked>>> {
+    tokio::select! {
+        accepted = acceptor.accept(tracked) => match accepted {
+            // Boxed: the TLS state is large, and the connection task holds it for its lifetime.
+            Ok(secured) => Some(Box::new(secured)),
+            Err(error) => {
+                tracing::debug!(%error, %peer, "TLS handshake failed");
+                None
+            }
+        },
+        why = connection.closed_by_server() => {
+            tracing::debug!(?why, %peer, "closing the connection during its TLS handshake");
+            None
+        }
+    }
 }
 
 /// Whether the client has sent bytes that nothing has read yet. Asks the kernel, not tokio,
@@ -214,6 +260,7 @@ mod tests {
             router: Router::new().route("/", get(|| async { "ok" })),
             body_timeout: Duration::from_secs(10),
             stopping,
+            tls: None,
         };
         let registry = Arc::new(Registry::new(
             1,

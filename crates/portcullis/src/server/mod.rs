@@ -48,8 +48,11 @@
 //! `shutdown_timeout` have their connections closed, and the count is logged. Upgraded
 //! connections are no longer HTTP and are not waited for.
 //!
-//! HTTP/1.1 only, with upgrades (WebSocket tunnels through the built-in proxy), as before:
-//! TLS and HTTP/2 end at the proxy in front.
+//! HTTP/1.1 only, with upgrades (WebSocket tunnels through the built-in proxy): HTTP/2 ends at
+//! the proxy in front. TLS may end here too (`tls_cert_file`): then each connection's handshake
+//! runs on its own task, under the same registry deadline as the first request head (counted
+//! from accept), so a client that never finishes a handshake holds its slot no longer than
+//! one that never sends a head, and is as evictable. ALPN offers `http/1.1` alone.
 
 mod accept;
 mod budget;
@@ -70,6 +73,7 @@ use std::pin::pin;
 use std::sync::Arc;
 use std::time::Duration;
 use tokio::net::{TcpListener, TcpStream};
+use tokio_rustls::TlsAcceptor;
 use tokio_util::sync::CancellationToken;
 use tokio_util::task::TaskTracker;
 
@@ -96,13 +100,14 @@ pub struct ServerSettings {
     pub shutdown_timeout: Duration,
 }
 
-/// Serves `router` on `listener` until `shutdown` resolves; then stops accepting, closes
-/// connections with nothing to finish and waits, up to `shutdown_timeout`, for the requests
-/// that have begun to finish (see the module doc).
+/// Serves `router` on `listener` (over TLS with `tls`, plain HTTP without) until `shutdown`
+/// resolves; then stops accepting, closes connections with nothing to finish and waits, up to
+/// `shutdown_timeout`, for the requests that have begun to finish (see the module doc).
 pub async fn serve(
     listener: TcpListener,
     router: Router,
     settings: ServerSettings,
+    tls: Option<Arc<rustls::ServerConfig>>,
     shutdown: impl Future<Output = ()>,
 ) -> std::io::Result<()> {
     let file_limit = budget::soft_file_limit();
@@ -113,6 +118,7 @@ pub async fn serve(
         settings.files_per_connection,
     );
     tracing::info!(
+        tls = tls.is_some(),
         connection_cap = cap,
         max_connections = settings.max_connections,
         file_limit = ?file_limit,
@@ -133,6 +139,7 @@ pub async fn serve(
         router,
         body_timeout: settings.body_timeout,
         stopping: stopping.clone(),
+        tls: tls.map(TlsAcceptor::from),
     };
     let connections = TaskTracker::new();
     let mut errors = accept::AcceptErrors::default();

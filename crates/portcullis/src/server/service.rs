@@ -2,13 +2,15 @@
 //! address (`ConnectInfo`), puts the body deadline on every request body (tower-http's
 //! `TimeoutBody`: the client must keep sending, not finish by a fixed time), tells the
 //! registry a request is in flight from the call until the response body is dropped, and once
-//! the server is stopping marks each response `Connection: close`, its connection's last.
+//! the server is stopping marks each response `Connection: close`, its connection's last. On a
+//! TLS connection it tells the router so (`Transport`) and marks every response with HSTS.
 
 use super::registry::{Connection, InFlight};
 use axum::extract::ConnectInfo;
 use axum::http::{header, HeaderValue, StatusCode};
 use axum::Router;
 use hyper::body::{Body, Bytes, Frame, Incoming, SizeHint};
+use portcullis_http::Transport;
 use std::convert::Infallible;
 use std::future::Future;
 use std::net::SocketAddr;
@@ -25,6 +27,7 @@ type BoxError = Box<dyn std::error::Error + Send + Sync>;
 pub struct ConnectionService {
     router: Router,
     peer: SocketAddr,
+    transport: Transport,
     connection: Arc<Connection>,
     body_timeout: Duration,
     stopping: CancellationToken,
@@ -34,6 +37,7 @@ impl ConnectionService {
     pub fn new(
         router: Router,
         peer: SocketAddr,
+        transport: Transport,
         connection: Arc<Connection>,
         body_timeout: Duration,
         stopping: CancellationToken,
@@ -41,6 +45,7 @@ impl ConnectionService {
         Self {
             router,
             peer,
+            transport,
             connection,
             body_timeout,
             stopping,
@@ -56,12 +61,17 @@ impl hyper::service::Service<hyper::Request<Incoming>> for ConnectionService {
     fn call(&self, mut request: hyper::Request<Incoming>) -> Self::Future {
         let in_flight = self.connection.request_started();
         request.extensions_mut().insert(ConnectInfo(self.peer));
+        request.extensions_mut().insert(self.transport);
         let timeout = self.body_timeout;
         let request = request.map(|body| RequestBody::new(body, timeout));
         let router = self.router.clone();
         let stopping = self.stopping.clone();
+        let transport = self.transport;
         Box::pin(async move {
             let mut response = router.oneshot(request).await?;
+            if transport == Transport::Tls {
+                crate::tls::add_strict_transport_security(response.headers_mut());
+            }
             // A request that began as the server stopped is served, and is the last on its
             // connection: the client must not send another here (hyper closes after it). An
             // upgrade keeps its own `Connection` header: the tunnel is not HTTP any more.
