@@ -3,8 +3,10 @@
 //! that any server behind the gateway could read as one of them.
 
 use crate::header_spelling::reads_as_prefixed;
+use axum::http::header::InvalidHeaderValue;
 use axum::http::{HeaderMap, HeaderName, HeaderValue};
 use portcullis_service::Authorization;
+use uuid::Uuid;
 
 /// Every identity header starts with this; client-sent headers with it are never trusted.
 pub const IDENTITY_HEADER_PREFIX: &str = "x-auth-";
@@ -16,21 +18,29 @@ pub fn is_identity_header_spelling(name: &str) -> bool {
 
 /// The headers that tell the application who is calling; none for anonymous access.
 pub fn identity_headers(authorization: &Authorization) -> HeaderMap {
-    let mut identity = HeaderMap::new();
     let Authorization::Identified(principal) = authorization else {
-        return identity;
+        return HeaderMap::new();
     };
+    let mut identity = HeaderMap::with_capacity(4);
     let claims = &principal.claims;
-    let mut put = |name: &'static str, value: String| {
-        // Every value is ASCII by construction (UUIDs, validated emails and role names).
-        if let Ok(value) = HeaderValue::from_str(&value) {
+    // Every value is ASCII by construction (UUIDs, validated emails and role names). Each is
+    // copied once, into the header value's own buffer: this runs for every verify.
+    let mut put = |name: &'static str, value: Result<HeaderValue, InvalidHeaderValue>| {
+        if let Ok(value) = value {
             identity.insert(HeaderName::from_static(name), value);
         }
     };
-    put("x-auth-user-id", claims.sub.to_string());
-    put("x-auth-email", claims.email.clone());
-    put("x-auth-roles", claims.roles.join(","));
-    put("x-auth-session-id", claims.sid.to_string());
+    let mut uuid = Uuid::encode_buffer();
+    put(
+        "x-auth-user-id",
+        HeaderValue::from_str(claims.sub.0.as_hyphenated().encode_lower(&mut uuid)),
+    );
+    put("x-auth-email", HeaderValue::from_str(&claims.email));
+    put("x-auth-roles", HeaderValue::try_from(claims.roles.join(",")));
+    put(
+        "x-auth-session-id",
+        HeaderValue::from_str(claims.sid.0.as_hyphenated().encode_lower(&mut uuid)),
+    );
     identity
 }
 
