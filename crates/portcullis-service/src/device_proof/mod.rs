@@ -23,6 +23,21 @@
 //! `jwk`, `x`, `d`, `jti`, `htu`... makes the proof malformed. Duplicates of members nobody
 //! reads are ignored: no decision depends on them.
 
+pub mod dbsc;
+pub mod dpop;
 pub mod htu;
+pub mod jwk;
+pub mod jws;
+pub mod thumbprint;
 
+#[cfg(test)]
+mod rejections;
+#[cfg(test)]
+mod test_keys;
+
+pub use dbsc::{verify_dbsc_proof, DbscError, DbscExpectations, DbscProof};
+pub use dpop::{verify_dpop_proof, DpopError, DpopExpectations, DpopProof};
 pub use htu::{ProofUri, ProofUriError};
+pub use jwk::KeyError;
+pub use jws::{JwsError, JwsPart, MAX_PROOF_BYTES};
+pub use thumbprint::JwkThumbprint;
