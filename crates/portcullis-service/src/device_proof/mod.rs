@@ -31,6 +31,8 @@ pub mod jws;
 pub mod thumbprint;
 
 #[cfg(test)]
+mod proptests;
+#[cfg(test)]
 mod rejections;
 #[cfg(test)]
 mod test_keys;
