@@ -6,6 +6,7 @@
 
 mod access_token;
 mod deadline;
+pub mod device_proof;
 mod error;
 mod gateway;
 mod hash_pool;
