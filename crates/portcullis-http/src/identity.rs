@@ -36,7 +36,10 @@ pub fn identity_headers(authorization: &Authorization) -> HeaderMap {
         HeaderValue::from_str(claims.sub.0.as_hyphenated().encode_lower(&mut uuid)),
     );
     put("x-auth-email", HeaderValue::from_str(&claims.email));
-    put("x-auth-roles", HeaderValue::try_from(claims.roles.join(",")));
+    put(
+        "x-auth-roles",
+        HeaderValue::try_from(claims.roles.join(",")),
+    );
     put(
         "x-auth-session-id",
         HeaderValue::from_str(claims.sid.0.as_hyphenated().encode_lower(&mut uuid)),
