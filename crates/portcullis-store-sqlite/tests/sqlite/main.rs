@@ -1,5 +1,6 @@
 //! The storage contract (`portcullis-store-contract`) against the embedded tier: the SQLite store
-//! on a fresh temp file per test, and the in-process revocation cache.
+//! on a fresh temp file per test (also as the single-use store), and the in-process revocation
+//! cache.
 
 use portcullis_store_sqlite::{MemoryRevocationCache, SqliteStore};
 use tempfile::TempDir;
@@ -29,6 +30,15 @@ mod durable {
     use super::TestFile;
 
     portcullis_store_contract::durable_contract!(
+        fixture: TestFile::new().await,
+        store: |db| &db.store
+    );
+}
+
+mod single_use {
+    use super::TestFile;
+
+    portcullis_store_contract::single_use_contract!(
         fixture: TestFile::new().await,
         store: |db| &db.store
     );
