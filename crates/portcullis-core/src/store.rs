@@ -423,6 +423,10 @@ pub struct Backends {
     pub durable: Arc<dyn Durable>,
     pub revocations: Arc<dyn RevocationCache>,
     pub attempts: Arc<dyn AttemptCounter>,
+    /// Keys used once across every replica (DPoP proof `jti`s, DBSC challenges): shared like
+    /// the attempt counters, in Redis on the production tier and in the database on the
+    /// embedded one.
+    pub single_use: Arc<dyn crate::single_use::SingleUse>,
     /// The revocation stream, where the cache is shared by replicas that each keep a copy of
     /// the revocation state in memory (see [`crate::revocation_stream`]); `None` where the
     /// cache itself is in memory.
