@@ -22,6 +22,10 @@
 //! | [`RetentionStore`] | deleting what can no longer change a decision | `retention.rs` |
 //! | [`WebhookOutbox`] | webhook deliveries still to make: claim, settle, list | `webhook_outbox.rs` |
 //!
+//! Beside the durable store and the cache, each tier shares two kinds of hot state between its
+//! replicas: the login [`AttemptCounter`] and the [`crate::single_use::SingleUse`] keys (Redis
+//! on the production tier, rows of the SQLite database on the embedded one).
+//!
 //! `portcullis-store-contract` holds the behaviour every backend must show, as one suite.
 
 use crate::account::{
@@ -417,7 +421,7 @@ pub trait AttemptCounter: Send + Sync {
     async fn clear(&self, key: &str) -> StoreResult<()>;
 }
 
-/// The storage of one tier, in the three roles the service uses.
+/// The storage of one tier, in the roles the service uses.
 #[derive(Clone)]
 pub struct Backends {
     pub durable: Arc<dyn Durable>,
