@@ -21,6 +21,7 @@ pub mod rotation;
 pub mod route_policy;
 pub mod session;
 pub mod signing_key;
+pub mod single_use;
 pub mod spelling;
 pub mod store;
 pub mod throttle;
@@ -39,6 +40,7 @@ pub use rotation::{Decision, FamilyState, RotationPolicy, SuccessorState, TokenS
 pub use route_policy::{Access, RoutePolicy, RouteRule, RuleError};
 pub use session::{ClientInfo, Family, RefreshToken, RevocationReason};
 pub use signing_key::{KeyState, StoredSigningKey};
+pub use single_use::{SingleUse, SingleUseKey};
 pub use store::{
     AdminKeyStore, AttemptCounter, BackendCause, Backends, Durable, EventStore, FamilyOpening,
     KeyRetirement, RetentionStore, RevocationCache, RevocationStore, RotationOutcome,

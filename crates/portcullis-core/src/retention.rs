@@ -121,6 +121,12 @@ impl Cutoffs {
         expires_at < self.jti_lapsed_before
     }
 
+    /// Whether a single-use key remembered until `until` may be deleted: past it the key counts
+    /// as unused anyway; the jti cut-off's leeway covers clocks that disagree.
+    pub fn single_use_may_go(&self, until: OffsetDateTime) -> bool {
+        until < self.jti_lapsed_before
+    }
+
     /// Whether the tombstone of an erased account (see [`crate::account::Erasure`]), denying
     /// its access tokens until `deny_until`, may be deleted: by then every one has expired.
     pub fn erased_user_may_go(&self, deny_until: OffsetDateTime) -> bool {
@@ -149,6 +155,9 @@ pub struct Purged {
     pub events: u64,
     /// Entries of the revocation log.
     pub revocation_log: u64,
+    /// Lapsed single-use keys ([`crate::single_use`]) where the durable store keeps them (the
+    /// embedded tier; Redis drops its own at their until).
+    pub single_uses: u64,
 }
 
 #[cfg(test)]
@@ -330,6 +339,15 @@ mod tests {
         assert!(cut.jti_may_go(NOW - secs(11)), "lapsed beyond the leeway");
         assert!(!cut.jti_may_go(NOW - secs(5)), "lapsed within the leeway");
         assert!(!cut.jti_may_go(NOW + secs(600)), "still denying");
+        assert!(
+            cut.single_use_may_go(NOW - secs(11)),
+            "lapsed beyond the leeway"
+        );
+        assert!(
+            !cut.single_use_may_go(NOW - secs(5)),
+            "lapsed within the leeway"
+        );
+        assert!(!cut.single_use_may_go(NOW + secs(600)), "still remembered");
         assert!(cut.event_may_go(NOW - secs(91 * DAY)));
         assert!(!cut.event_may_go(NOW - secs(89 * DAY)));
         assert!(cut.log_entry_may_go(NOW - secs(3601)));

@@ -22,6 +22,10 @@
 //! | [`RetentionStore`] | deleting what can no longer change a decision | `retention.rs` |
 //! | [`WebhookOutbox`] | webhook deliveries still to make: claim, settle, list | `webhook_outbox.rs` |
 //!
+//! Beside the durable store and the cache, each tier shares two kinds of hot state between its
+//! replicas: the login [`AttemptCounter`] and the [`crate::single_use::SingleUse`] keys (Redis
+//! on the production tier, rows of the SQLite database on the embedded one).
+//!
 //! `portcullis-store-contract` holds the behaviour every backend must show, as one suite.
 
 use crate::account::{
@@ -417,12 +421,16 @@ pub trait AttemptCounter: Send + Sync {
     async fn clear(&self, key: &str) -> StoreResult<()>;
 }
 
-/// The storage of one tier, in the three roles the service uses.
+/// The storage of one tier, in the roles the service uses.
 #[derive(Clone)]
 pub struct Backends {
     pub durable: Arc<dyn Durable>,
     pub revocations: Arc<dyn RevocationCache>,
     pub attempts: Arc<dyn AttemptCounter>,
+    /// Keys used once across every replica (DPoP proof `jti`s, DBSC challenges): shared like
+    /// the attempt counters, in Redis on the production tier and in the database on the
+    /// embedded one.
+    pub single_use: Arc<dyn crate::single_use::SingleUse>,
     /// The revocation stream, where the cache is shared by replicas that each keep a copy of
     /// the revocation state in memory (see [`crate::revocation_stream`]); `None` where the
     /// cache itself is in memory.

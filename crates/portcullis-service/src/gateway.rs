@@ -145,6 +145,8 @@ impl Gateway {
             revocations: cache,
             attempts,
             stream,
+            // Not used yet: DPoP and DBSC proofs are checked but not wired (issue 16).
+            single_use: _,
         } = backends;
         let deadline = Deadline::wrap(durable, settings.database_timeout);
         let outbox: Arc<dyn WebhookOutbox> = Arc::clone(&deadline) as _;

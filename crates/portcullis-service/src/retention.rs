@@ -54,6 +54,7 @@ impl Gateway {
                 erased_users = purged.erased_users,
                 events = purged.events,
                 revocation_log = purged.revocation_log,
+                single_uses = purged.single_uses,
                 "retention pass done"
             ),
             None => tracing::info!("retention pass skipped: another replica is running one"),

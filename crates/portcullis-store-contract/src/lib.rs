@@ -3,7 +3,8 @@
 //! in-process cache) and the production tier (Postgres + Redis) are held to the same behaviour.
 //!
 //! [`durable_contract!`] stamps out one `#[tokio::test]` per case in [`durable`] for a durable
-//! store; [`cache_contract!`] does the same for a revocation cache with the cases in [`cache`].
+//! store; [`cache_contract!`] does the same for a revocation cache with the cases in [`cache`],
+//! and [`single_use_contract!`] for a single-use store with those in [`single_use`].
 //! Each test gets a fresh fixture (a temp file, a fresh database, a fresh key prefix), so the
 //! cases may assume an empty store.
 //!
@@ -16,6 +17,7 @@
 pub mod cache;
 pub mod durable;
 pub mod fixtures;
+pub mod single_use;
 
 /// Stamps out one `#[tokio::test]` per durable-store case. `fixture` is evaluated afresh in every
 /// test and kept alive until it ends; `store` borrows the store out of it:
@@ -96,6 +98,27 @@ macro_rules! cache_contract {
                 token_versions_only_move_forward,
                 denials_are_never_shortened_and_lapse_by_the_callers_clock,
                 a_retired_key_is_refused_until_its_denial_lapses,
+            ]
+        );
+    };
+}
+
+/// Stamps out one `#[tokio::test]` per single-use-store case; see [`durable_contract!`].
+#[macro_export]
+macro_rules! single_use_contract {
+    (fixture: $fixture:expr, store: |$db:ident| $store:expr) => {
+        $crate::__stamp_cases!(
+            single_use,
+            $fixture,
+            $db,
+            $store,
+            [
+                a_key_is_used_once_until_it_lapses,
+                different_keys_never_interfere,
+                an_until_not_after_now_is_refused_and_remembers_nothing,
+                concurrent_first_uses_of_one_key_yield_exactly_one_true,
+                an_issued_challenge_is_taken_once_and_an_unknown_or_lapsed_one_never,
+                concurrent_takes_of_one_challenge_yield_exactly_one_true,
             ]
         );
     };

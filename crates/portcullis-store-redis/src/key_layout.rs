@@ -9,6 +9,7 @@
 //! | `{prefix}kid:{kid}`        | deny-until, Unix ms    | at deny-until (a retired signing key) |
 //! | `{prefix}loaded`           | epoch of the last load | none                       |
 //! | `{prefix}throttle:{key}`   | hash: `n` attempts, `r` refusal recorded | at the window's end |
+//! | `{prefix}once:{namespace}:{hex}` | until, Unix ms (a single-use key, hashed) | at until |
 //! | `{prefix}loading:{epoch}`  | sentinel of one load   | [`LOAD_SENTINEL_TTL_MS`]   |
 //! | `{prefix}stream:generation` | the revocation stream's generation | none            |
 //! | `{prefix}stream:epoch`     | its last announced epoch | none                     |
@@ -18,7 +19,7 @@
 //! | `{prefix}stream`              | every announcement (see `wire`)                     |
 //! | `{prefix}stream:acks:{replica}` | acknowledgements of that replica's announcements  |
 
-use portcullis_core::{RevocationProbe, SessionId, UserId};
+use portcullis_core::{RevocationProbe, SessionId, SingleUseKey, UserId};
 use uuid::Uuid;
 
 /// How long a load's sentinel may outlive a crashed loader.
@@ -56,6 +57,12 @@ impl KeyLayout {
     /// from the string counters of earlier versions (`attempts:`), which a hash cannot reuse.
     pub fn attempts(&self, key: &str) -> String {
         format!("{}throttle:{key}", self.prefix)
+    }
+
+    /// A single-use key (see `portcullis_core::single_use`): only its digest, so a client's
+    /// `jti` never becomes part of a key name.
+    pub fn single_use(&self, key: &SingleUseKey) -> String {
+        format!("{}once:{}", self.prefix, key.stored_name())
     }
 
     /// Present only while the cache vouches for its contents: written last by a complete load,
@@ -122,6 +129,7 @@ mod tests {
             keys.stream_epoch(),
             keys.announcements(),
             keys.acknowledgements("r"),
+            keys.single_use(&SingleUseKey::dbsc_challenge("c").expect("a valid challenge")),
         ]);
         assert!(all.iter().all(|key| key.starts_with("{pc}:")), "{all:?}");
         assert_eq!(

@@ -1,6 +1,6 @@
 //! The revocation cache of the production tier: Redis, shared by every replica, implementing
 //! [`portcullis_core::RevocationCache`] (and, on the same connection, the failed-login counters
-//! of [`RedisAttemptCounter`]). It holds copies of durable facts and never decides
+//! of [`RedisAttemptCounter`] and the single-use keys of [`RedisSingleUse`]). It holds copies of durable facts and never decides
 //! anything: the rules stay in `portcullis-core`, the truth in the durable store.
 //!
 //! Every call has a deadline and fails as [`StoreError::Unavailable`] past it, so the caller can
@@ -21,6 +21,7 @@ mod error;
 mod key_layout;
 mod listener;
 mod scripts;
+mod single_use;
 mod slot_owner;
 pub mod wire;
 
@@ -28,6 +29,7 @@ pub use address::{hash_tag, RedisAddress};
 pub use attempts::RedisAttemptCounter;
 pub use connection::SharedConnection;
 pub use listener::HEARTBEAT;
+pub use single_use::RedisSingleUse;
 
 use async_trait::async_trait;
 use error::bounded;

@@ -105,12 +105,26 @@ if redis.call('EXISTS', KEYS[1]) == 1 then
 end
 "#;
 
+/// Records the single-use key `KEYS[1]` until `ARGV[1]` (Unix ms, also its expiry) unless it is
+/// recorded with an until after `ARGV[2]` (the caller's now), so the caller's clock decides when
+/// a key lapses, as on the embedded tier. The check and the write are one atomic step. Returns
+/// 1 when recorded.
+const FIRST_USE: &str = r#"
+local current = redis.call('GET', KEYS[1])
+if current and tonumber(current) > tonumber(ARGV[2]) then
+  return 0
+end
+redis.call('SET', KEYS[1], ARGV[1], 'PXAT', ARGV[1])
+return 1
+"#;
+
 pub(crate) struct Scripts {
     pub raise: Script,
     pub announce: Script,
     pub mark_loaded: Script,
     pub reserve: Script,
     pub release: Script,
+    pub first_use: Script,
 }
 
 impl Scripts {
@@ -121,6 +135,7 @@ impl Scripts {
             mark_loaded: Script::new(MARK_LOADED),
             reserve: Script::new(RESERVE),
             release: Script::new(RELEASE),
+            first_use: Script::new(FIRST_USE),
         }
     }
 }

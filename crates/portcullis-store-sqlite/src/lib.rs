@@ -1,6 +1,6 @@
 //! The embedded storage tier: SQLite (WAL) through sqlx as the durable store, an in-process
-//! revocation cache filled from it at start; the login-attempt counters live in the database
-//! too, so they survive a restart.
+//! revocation cache filled from it at start; the login-attempt counters and single-use keys live
+//! in the database too, so they survive a restart.
 //!
 //! Writes go through a single-connection pool and `BEGIN IMMEDIATE`, so transactions in this
 //! process never race each other for SQLite's write lock; reads use a separate read-only pool.
@@ -23,6 +23,7 @@ mod rows;
 mod session_admin;
 mod sessions;
 mod signing_keys;
+mod single_use;
 mod users;
 mod webhook_outbox;
 

@@ -112,6 +112,15 @@ impl RetentionStore for SqliteStore {
                 batch,
             )
             .await?;
+        // Cutoffs::single_use_may_go, in SQL.
+        purged.single_uses = self
+            .delete_in_batches(
+                "DELETE FROM single_uses WHERE key IN \
+                 (SELECT key FROM single_uses WHERE until < ? ORDER BY until LIMIT ?)",
+                &[to_ms(cutoffs.jti_lapsed_before)],
+                batch,
+            )
+            .await?;
         purged.erased_users = self
             .delete_in_batches(
                 "DELETE FROM erased_users WHERE id IN \

@@ -6,7 +6,9 @@ use anyhow::{bail, Context};
 use portcullis_core::Backends;
 use portcullis_service::KeyEncryptionKey;
 use portcullis_store_postgres::{PgOptions, PgStore};
-use portcullis_store_redis::{RedisAttemptCounter, RedisCacheOptions, RedisRevocationCache};
+use portcullis_store_redis::{
+    RedisAttemptCounter, RedisCacheOptions, RedisRevocationCache, RedisSingleUse,
+};
 use portcullis_store_sqlite::{MemoryRevocationCache, SqliteStore};
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
@@ -135,6 +137,7 @@ async fn open_production(database_url: &str, config: &Config) -> anyhow::Result<
     Ok(Backends {
         durable: Arc::new(store),
         attempts: Arc::new(RedisAttemptCounter::new(&cache)),
+        single_use: Arc::new(RedisSingleUse::new(&cache)),
         stream: Some(Arc::clone(&cache) as _),
         revocations: cache,
     })
@@ -159,6 +162,7 @@ async fn open_embedded(path: &Path, stop: &CancellationToken) -> anyhow::Result<
         backends: Backends {
             // Login-attempt counters are rows of the same database (they survive a restart).
             attempts: Arc::new(store.clone()),
+            single_use: Arc::new(store.clone()),
             durable: Arc::new(store),
             revocations: cache,
             stream: None,

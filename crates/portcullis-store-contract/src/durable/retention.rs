@@ -166,6 +166,7 @@ pub async fn the_purge_deletes_exactly_what_the_cutoffs_let_go(store: &(impl Dur
             erased_users: 1,
             events: 1,
             revocation_log: 0,
+            single_uses: 0,
         })
     );
     // A second pass finds nothing left to delete.

@@ -6,3 +6,4 @@ mod cache;
 mod contract;
 mod failures;
 mod helpers;
+mod single_use;
