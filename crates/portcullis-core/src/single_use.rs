@@ -129,6 +129,13 @@ impl fmt::Debug for SingleUseKey {
     }
 }
 
+/// Whether a key to be remembered until `until` is already past remembering at `now`: such a
+/// key is never recorded, and its first use answers `false`. Every store applies this one rule
+/// before it writes.
+pub fn lapses_before_recorded(until: OffsetDateTime, now: OffsetDateTime) -> bool {
+    until <= now
+}
+
 /// Keys used once across every replica (see the module documentation).
 #[async_trait]
 pub trait SingleUse: Send + Sync {

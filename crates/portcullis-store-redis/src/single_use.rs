@@ -9,6 +9,7 @@ use crate::key_layout::KeyLayout;
 use crate::wire::unix_ms;
 use crate::RedisRevocationCache;
 use async_trait::async_trait;
+use portcullis_core::single_use::lapses_before_recorded;
 use portcullis_core::{SingleUse, SingleUseKey, StoreResult};
 use std::sync::Arc;
 use std::time::Duration;
@@ -43,7 +44,7 @@ impl SingleUse for RedisSingleUse {
         until: OffsetDateTime,
         now: OffsetDateTime,
     ) -> StoreResult<bool> {
-        if until <= now {
+        if lapses_before_recorded(until, now) {
             return Ok(false);
         }
         let mut invocation = self.scripts.first_use.prepare_invoke();

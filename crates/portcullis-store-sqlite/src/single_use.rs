@@ -6,6 +6,7 @@ use crate::error::db_error;
 use crate::rows::to_ms;
 use crate::SqliteStore;
 use async_trait::async_trait;
+use portcullis_core::single_use::lapses_before_recorded;
 use portcullis_core::{SingleUse, SingleUseKey, StoreResult};
 use time::OffsetDateTime;
 
@@ -18,7 +19,7 @@ impl SingleUse for SqliteStore {
         until: OffsetDateTime,
         now: OffsetDateTime,
     ) -> StoreResult<bool> {
-        if until <= now {
+        if lapses_before_recorded(until, now) {
             return Ok(false);
         }
         // A new key is inserted; a lapsed one is replaced; a live one is left alone, and then
