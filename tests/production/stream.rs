@@ -100,7 +100,7 @@ async fn both_replicas_answer_from_memory_once_started() {
 
 #[tokio::test]
 async fn a_revocation_returns_only_once_a_slow_replica_has_merged_it() {
-    // Everything between B and Redis arrives 30 ms late: without waiting for B's
+    // Everything between B and Redis arrives 15 ms late: without waiting for B's
     // acknowledgement, A would answer long before B has heard of the revocation.
     let OneBehindAProxy {
         redis: _redis,
@@ -110,7 +110,7 @@ async fn a_revocation_returns_only_once_a_slow_replica_has_merged_it() {
     } = one_behind_a_proxy_in(
         Proxied::B,
         Duration::from_secs(1),
-        Mode::Delay(Duration::from_millis(30)),
+        Mode::Delay(Duration::from_millis(15)),
     )
     .await;
     for round in 0..5 {
