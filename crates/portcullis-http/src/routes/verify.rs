@@ -69,13 +69,13 @@ pub fn router() -> OpenApiRouter<AppState> {
             description = "`unavailable`: revocation state cannot be read."),
     ),
 )]
-///
-/// The hottest route of the gateway: it borrows the request's method, URI and headers rather
-/// than extracting copies of them, and takes only the gateway from the shared state.
 async fn verify(
     State(gateway): State<Arc<Gateway>>,
     request: Request,
 ) -> ApiResult<(StatusCode, HeaderMap)> {
+    // The hottest route of the gateway: it borrows the request's method, URI and headers
+    // rather than extracting copies, and takes only the gateway from the shared state. (A doc
+    // comment here would end up in the published OpenAPI description.)
     let (method, uri, headers) = (request.method(), request.uri(), request.headers());
     refuse_foreign_upgrade(headers)?;
     let bearer = bearer_token(headers);
