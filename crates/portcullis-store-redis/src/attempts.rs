@@ -2,33 +2,25 @@
 //! ([`crate::scripts`]), so the check against the limit and the increment cannot be split by
 //! another replica's attempt.
 
-use crate::connection::SharedConnection;
+use crate::cache_handle::CacheHandle;
 use crate::error::bounded;
-use crate::key_layout::KeyLayout;
 use crate::RedisRevocationCache;
 use async_trait::async_trait;
 use portcullis_core::throttle::{Limit, LimitHit, Reservation};
 use portcullis_core::{AttemptCounter, StoreResult};
-use std::sync::Arc;
 use std::time::Duration;
 use time::OffsetDateTime;
 
 /// Login-attempt counters on the same Redis connection as the revocation cache.
 #[derive(Clone)]
 pub struct RedisAttemptCounter {
-    conn: SharedConnection,
-    keys: KeyLayout,
-    scripts: Arc<crate::scripts::Scripts>,
-    timeout: Duration,
+    cache: CacheHandle,
 }
 
 impl RedisAttemptCounter {
     pub fn new(cache: &RedisRevocationCache) -> Self {
         Self {
-            conn: cache.conn.clone(),
-            keys: KeyLayout::new(&cache.options.prefix),
-            scripts: Arc::clone(&cache.scripts),
-            timeout: cache.options.write_timeout,
+            cache: CacheHandle::of(cache),
         }
     }
 }
@@ -47,17 +39,21 @@ impl AttemptCounter for RedisAttemptCounter {
         counters: &[(String, Limit)],
         _now: OffsetDateTime,
     ) -> StoreResult<Reservation> {
-        let mut invocation = self.scripts.reserve.prepare_invoke();
+        let mut invocation = self.cache.scripts.reserve.prepare_invoke();
         for (key, limit) in counters {
             invocation
-                .key(self.keys.attempts(key))
+                .key(self.cache.keys.attempts(key))
                 .arg(limit.max_failures)
                 .arg(millis(limit.window));
         }
-        let mut conn = self.conn.clone();
+        let mut conn = self.cache.conn.clone();
         // Empty when reserved; otherwise one (index from 1, count, ms left, first) per limit hit.
-        let refused: Vec<(usize, u32, u64, u8)> =
-            bounded(self.timeout, "attempts", invocation.invoke_async(&mut conn)).await?;
+        let refused: Vec<(usize, u32, u64, u8)> = bounded(
+            self.cache.timeout,
+            "attempts",
+            invocation.invoke_async(&mut conn),
+        )
+        .await?;
         if refused.is_empty() {
             return Ok(Reservation::Reserved);
         }
@@ -78,18 +74,23 @@ impl AttemptCounter for RedisAttemptCounter {
     }
 
     async fn release(&self, key: &str, _now: OffsetDateTime) -> StoreResult<()> {
-        let mut invocation = self.scripts.release.prepare_invoke();
-        invocation.key(self.keys.attempts(key));
-        let mut conn = self.conn.clone();
-        let () = bounded(self.timeout, "attempts", invocation.invoke_async(&mut conn)).await?;
+        let mut invocation = self.cache.scripts.release.prepare_invoke();
+        invocation.key(self.cache.keys.attempts(key));
+        let mut conn = self.cache.conn.clone();
+        let () = bounded(
+            self.cache.timeout,
+            "attempts",
+            invocation.invoke_async(&mut conn),
+        )
+        .await?;
         Ok(())
     }
 
     async fn clear(&self, key: &str) -> StoreResult<()> {
-        let mut conn = self.conn.clone();
+        let mut conn = self.cache.conn.clone();
         let mut del = redis::cmd("DEL");
-        del.arg(self.keys.attempts(key));
-        let _: i64 = bounded(self.timeout, "attempts", del.query_async(&mut conn)).await?;
+        del.arg(self.cache.keys.attempts(key));
+        let _: i64 = bounded(self.cache.timeout, "attempts", del.query_async(&mut conn)).await?;
         Ok(())
     }
 }

@@ -16,6 +16,7 @@
 
 mod address;
 mod attempts;
+mod cache_handle;
 mod connection;
 mod error;
 mod key_layout;
